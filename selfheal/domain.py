@@ -1,0 +1,583 @@
+"""The incident's vocabulary: every model the workflow, activities and starters exchange.
+
+Workflows import this module through `workflow.unsafe.imports_passed_through()`; everything
+here is plain data (pydantic models and string enums) with no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MODE_LABEL = "selfheal_mode"
+"""Alert label that overrides the remediation mode for one incident."""
+
+
+class IncidentState(StrEnum):
+    """Where an incident stands; the value is what the Temporal UI shows."""
+
+    RECEIVED = "RECEIVED"
+    ANALYZING = "ANALYZING"
+    FIXING = "FIXING"
+    AWAITING_REVIEW = "AWAITING_REVIEW"
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
+    DEPLOYING = "DEPLOYING"
+    VERIFYING = "VERIFYING"
+    RESOLVED = "RESOLVED"
+    ESCALATED = "ESCALATED"
+
+
+HUMAN_WAIT_STATES = frozenset(
+    {IncidentState.AWAITING_REVIEW, IncidentState.AWAITING_APPROVAL, IncidentState.ESCALATED}
+)
+
+
+class RemediationMode(StrEnum):
+    """How a fix reaches the cluster."""
+
+    GITOPS = "gitops"
+    DIRECT = "direct"
+    OBSERVE = "observe"
+
+
+class AutoApprovePolicy(StrEnum):
+    """Which proposals may skip the human (SELFHEAL_AUTO_APPROVE)."""
+
+    NEVER = "never"
+    LOW_RISK = "low-risk"
+    ALWAYS = "always"
+
+
+class DiagnosisCategory(StrEnum):
+    """The closed vocabulary of failure classes."""
+
+    OOM_KILLED = "oom_killed"
+    CRASH_LOOP = "crash_loop"
+    IMAGE_PULL = "image_pull"
+    CONFIG_ERROR = "config_error"
+    PROBE_FAILURE = "probe_failure"
+    UNSCHEDULABLE = "unschedulable"
+    REPLICA_SHORTAGE = "replica_shortage"
+    UNKNOWN = "unknown"
+
+
+class FixKind(StrEnum):
+    """What a proposal changes; `none` means a person must act."""
+
+    INCREASE_MEMORY = "increase_memory"
+    INCREASE_CPU = "increase_cpu"
+    ROLLBACK_IMAGE = "rollback_image"
+    RESTART = "restart"
+    SCALE_UP = "scale_up"
+    RELAX_PROBE = "relax_probe"
+    NONE = "none"
+
+
+class RiskLevel(StrEnum):
+    """How much a proposal could hurt if it is wrong."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class AlertStatus(StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class AlertSource(StrEnum):
+    ALERTMANAGER = "alertmanager"
+    PAGERDUTY = "pagerduty"
+    JIRA = "jira"
+    GENERIC = "generic"
+
+
+def _slug(text: str, limit: int) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].strip("-") or "unknown"
+
+
+class Alert(BaseModel):
+    """One alert about one Kubernetes workload, from any source: selfheal's Alert JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        min_length=1, max_length=200, description="Alert name, e.g. KubePodCrashLooping"
+    )
+    source: AlertSource = AlertSource.GENERIC
+    status: AlertStatus = AlertStatus.FIRING
+    cluster: str = Field(default="default", min_length=1, max_length=100)
+    namespace: str | None = Field(default=None, max_length=253)
+    workload: str | None = Field(
+        default=None, max_length=253, description="Deployment name; None when the alert names none"
+    )
+    reason: str | None = Field(
+        default=None, max_length=100, description="Short machine reason; defaults to the alert name"
+    )
+    severity: str = Field(default="warning", max_length=50)
+    summary: str = Field(default="", max_length=4000)
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: datetime | None = None
+    external_id: str | None = Field(
+        default=None, max_length=200, description="The sender's own id (PagerDuty incident, ...)"
+    )
+    ticket_key: str | None = Field(
+        default=None, max_length=50, description="JIRA issue this alert came from, if any"
+    )
+
+    @property
+    def fingerprint(self) -> str:
+        """Hex digest of (cluster, namespace, workload, alert name): what makes alerts one."""
+        key = "\x1f".join([self.cluster, self.namespace or "", self.workload or "", self.name])
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @property
+    def incident_id(self) -> str:
+        """`inc-<workload>-<reason>-<8 hex of fingerprint>`, lower case; also the workflow id."""
+        workload = _slug(self.workload or "unmapped", 60)
+        reason = _slug(self.reason or self.name, 40)
+        return f"inc-{workload}-{reason}-{self.fingerprint[:8]}"
+
+    @property
+    def requested_mode(self) -> RemediationMode | None:
+        """The mode named by the `selfheal_mode` label, if it names a valid one."""
+        value = self.labels.get(MODE_LABEL, "").strip().lower()
+        try:
+            return RemediationMode(value) if value else None
+        except ValueError:
+            return None
+
+
+class Evidence(BaseModel):
+    """One fact a diagnosis relied on, quoted from where it was read."""
+
+    source: str = Field(description="Where it was read, e.g. pod/x status.containerStatuses[app]")
+    detail: str = Field(description="The exact field value, event message or log line")
+
+
+class TokenUsage(BaseModel):
+    """Model tokens spent on an incident."""
+
+    model_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    def add(self, other: TokenUsage) -> TokenUsage:
+        """Return the sum of both usages."""
+        return TokenUsage(
+            model_calls=self.model_calls + other.model_calls,
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+        )
+
+
+class Diagnosis(BaseModel):
+    """What is wrong with a workload, with the evidence for it."""
+
+    category: DiagnosisCategory
+    summary: str
+    fault_found: bool = Field(
+        default=True, description="False when the workload is healthy: no fault to fix"
+    )
+    evidence: list[Evidence] = Field(default_factory=list)
+    confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    containers: list[str] = Field(default_factory=list)
+    suggested_fix: FixKind = FixKind.NONE
+    recommendation: str = Field(
+        default="", description="What a person should do, in one or two lines"
+    )
+    analyzer: str = Field(default="rules", description="rules, or the model that diagnosed it")
+    usage: TokenUsage | None = None
+
+
+class ActionKind(StrEnum):
+    """Direct actions on the cluster."""
+
+    DELETE_PODS = "delete_pods"
+    ROLLOUT_RESTART = "rollout_restart"
+    SCALE = "scale"
+    PATCH = "patch"
+    ROLLBACK = "rollback"
+    NONE = "none"
+
+
+class RemediationAction(BaseModel):
+    """One change to one Deployment, as the Kubernetes activity applies it."""
+
+    kind: ActionKind
+    namespace: str
+    deployment: str
+    patch: dict[str, Any] = Field(
+        default_factory=dict, description="Strategic-merge patch of the Deployment (kind=patch)"
+    )
+    replicas: int | None = Field(default=None, ge=0, description="Target replicas (kind=scale)")
+    revision: int | None = Field(default=None, ge=1, description="Rollout revision (kind=rollback)")
+    pods: list[str] = Field(default_factory=list, description="Pods to delete (kind=delete_pods)")
+
+    @property
+    def destructive(self) -> bool:
+        """True for actions that remove running capacity or revert code."""
+        return self.kind in {ActionKind.DELETE_PODS, ActionKind.ROLLBACK} or (
+            self.kind == ActionKind.SCALE and self.replicas == 0
+        )
+
+
+class FieldChange(BaseModel):
+    """One field a fix changes, for people reading the proposal."""
+
+    path: str = Field(description="e.g. spec.template.spec.containers[app].resources.limits.memory")
+    before: str | None = None
+    after: str | None = None
+
+
+class FixProposal(BaseModel):
+    """A fix limited to safe fields: a manifest patch (gitops) and the equivalent direct action."""
+
+    kind: FixKind
+    risk: RiskLevel
+    rationale: str
+    manifest_patch: dict[str, Any] = Field(
+        default_factory=dict, description="Strategic-merge patch of the Deployment manifest"
+    )
+    action: RemediationAction | None = None
+    changes: list[FieldChange] = Field(default_factory=list)
+
+    @property
+    def actionable(self) -> bool:
+        """False when a person must act (kind `none` or nothing to change)."""
+        return self.kind != FixKind.NONE and self.action is not None
+
+
+class Approval(BaseModel):
+    """A person approves the proposed fix (signal and update `approve`)."""
+
+    by: str = Field(min_length=1, max_length=200)
+    comment: str = Field(default="", max_length=4000)
+
+
+class Rejection(BaseModel):
+    """A person rejects the proposed fix (signal and update `reject`)."""
+
+    by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class RetryRequest(BaseModel):
+    """A person sends an ESCALATED incident back to analysis (signal `retry`)."""
+
+    by: str = Field(min_length=1, max_length=200)
+    note: str = Field(default="", max_length=4000)
+
+
+class ManualResolution(BaseModel):
+    """A person closes an ESCALATED incident by hand (signal `resolve`)."""
+
+    by: str = Field(min_length=1, max_length=200)
+    note: str = Field(default="", max_length=4000)
+
+
+class PullRequestAction(StrEnum):
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+    MERGED = "merged"
+    CLOSED = "closed"
+
+
+class PullRequestEvent(BaseModel):
+    """Something happened to the incident's pull request (signal `pr_event`)."""
+
+    action: PullRequestAction
+    number: int
+    by: str = ""
+    url: str = ""
+    comment: str = ""
+
+
+class TimelineEntry(BaseModel):
+    """One transition or decision, with when and why."""
+
+    at: datetime
+    state: IncidentState
+    note: str
+    by: str | None = None
+
+
+class ApprovalRecord(BaseModel):
+    """An approval or rejection as received, and whether it counted."""
+
+    at: datetime
+    by: str
+    decision: str = Field(description="approve or reject")
+    comment: str = ""
+    accepted: bool
+    note: str = ""
+
+
+class IncidentStatus(BaseModel):
+    """Everything a person needs to know about an incident (query `status`)."""
+
+    id: str
+    state: IncidentState = IncidentState.RECEIVED
+    mode: RemediationMode = RemediationMode.GITOPS
+    service: str = ""
+    namespace: str = ""
+    cluster: str = ""
+    severity: str = ""
+    reason: str = ""
+    alert_name: str = ""
+    summary: str = ""
+    alert_count: int = 0
+    alert_firing: bool = True
+    first_alert: Alert | None = None
+    diagnosis: Diagnosis | None = None
+    fix: FixProposal | None = None
+    pr_url: str | None = None
+    pr_number: int | None = None
+    ticket_key: str | None = None
+    ticket_url: str | None = None
+    approvals: list[ApprovalRecord] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    resolution: str | None = None
+    escalation_reason: str | None = None
+    deadline: datetime | None = Field(default=None, description="When the current human wait ends")
+    actions_taken: int = 0
+    previous_revision: int | None = Field(
+        default=None, description="Rollout revision before selfheal changed the Deployment"
+    )
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    attempt: int = Field(default=1, description="Analysis attempts; a retry starts the next")
+    runs: int = Field(default=1, description="Workflow runs, counting continue-as-new")
+
+
+class IncidentPolicy(BaseModel):
+    """The worker's settings that shape one incident, loaded once and kept in history."""
+
+    mode: RemediationMode = RemediationMode.GITOPS
+    auto_approve: AutoApprovePolicy = AutoApprovePolicy.NEVER
+    approvers: list[str] = Field(default_factory=list, description="Empty: anyone may approve")
+    review_timeout: timedelta = timedelta(hours=4)
+    approval_timeout: timedelta = timedelta(hours=4)
+    escalation_timeout: timedelta = timedelta(days=7)
+    deploy_timeout: timedelta = timedelta(minutes=15)
+    verify_window: timedelta = timedelta(minutes=2)
+    pr_poll_interval: timedelta = timedelta(minutes=3)
+    ticketing: bool = False
+    notifications: bool = False
+    history_limit: int = Field(
+        default=1000, ge=100, description="Continue-as-new once history has this many events"
+    )
+
+    def may_approve(self, person: str) -> bool:
+        """True when `person` is an allowed approver (anyone, if no list is set)."""
+        return not self.approvers or person in self.approvers
+
+
+class PolicyRequest(BaseModel):
+    incident_id: str
+    alert: Alert
+
+
+class IncidentInput(BaseModel):
+    """Workflow argument: empty on the first run, the carried state after continue-as-new."""
+
+    incident_id: str
+    status: IncidentStatus | None = None
+    policy: IncidentPolicy | None = None
+    pending_alerts: list[Alert] = Field(default_factory=list)
+
+
+# --- activity inputs and outputs ---------------------------------------------------------
+
+
+class ContextRequest(BaseModel):
+    """Which workload's cluster context to gather."""
+
+    incident_id: str
+    cluster: str
+    namespace: str
+    workload: str
+    log_tail_lines: int = Field(default=50, ge=0, le=2000)
+
+
+class ClusterContext(BaseModel):
+    """What the analysis reads, as raw objects exactly as `kubectl get -o yaml` prints them.
+
+    Objects are camelCase dicts (the API's JSON). Secret and ConfigMap values are removed and
+    env values redacted before this is built; logs are keyed `pod/container`.
+    """
+
+    namespace: str
+    workload: str
+    deployment: dict[str, Any] | None = None
+    replicasets: list[dict[str, Any]] = Field(default_factory=list)
+    pods: list[dict[str, Any]] = Field(default_factory=list)
+    events: list[dict[str, Any]] = Field(default_factory=list)
+    configmaps: list[dict[str, Any]] = Field(default_factory=list)
+    secrets: list[dict[str, Any]] = Field(default_factory=list)
+    logs: dict[str, str] = Field(default_factory=dict)
+    previous_logs: dict[str, str] = Field(default_factory=dict)
+    truncated: bool = Field(default=False, description="True when the size bound cut something")
+
+
+class DiagnosisRequest(BaseModel):
+    incident_id: str
+    alert: Alert
+    context: ClusterContext
+
+
+class FixRequest(BaseModel):
+    incident_id: str
+    diagnosis: Diagnosis
+    context: ClusterContext
+
+
+class RemediationRequest(BaseModel):
+    incident_id: str
+    action: RemediationAction
+
+
+class RemediationResult(BaseModel):
+    """What the Kubernetes activity changed, so a rollback knows where to return."""
+
+    applied: bool
+    description: str
+    previous_revision: int | None = None
+    revision: int | None = None
+
+
+class RolloutRequest(BaseModel):
+    incident_id: str
+    namespace: str
+    deployment: str
+    timeout: timedelta = timedelta(minutes=10)
+    expected_template: dict[str, Any] | None = Field(
+        default=None, description="Strategic-merge patch the running template must contain"
+    )
+
+
+class RolloutResult(BaseModel):
+    complete: bool
+    message: str
+    revision: int | None = None
+
+
+class HealthCheckRequest(BaseModel):
+    incident_id: str
+    namespace: str
+    deployment: str
+    window: timedelta = timedelta(minutes=2)
+
+
+class HealthReport(BaseModel):
+    healthy: bool
+    message: str
+    ready_replicas: int = 0
+    desired_replicas: int = 0
+    restarts_during_window: int = 0
+
+
+class PullRequestRequest(BaseModel):
+    """Everything needed to write the fix pull request."""
+
+    incident_id: str
+    namespace: str
+    deployment: str
+    diagnosis: Diagnosis
+    fix: FixProposal
+    ui_url: str = ""
+    ticket_key: str | None = None
+    attempt: int = 1
+
+
+class PullRequestInfo(BaseModel):
+    number: int
+    url: str
+    branch: str
+    manifest_path: str
+    diff: str = ""
+
+
+class PullRequestRef(BaseModel):
+    incident_id: str
+    number: int
+
+
+class PullRequestState(BaseModel):
+    number: int
+    open: bool
+    merged: bool
+    approved_by: list[str] = Field(default_factory=list)
+    changes_requested_by: list[str] = Field(default_factory=list)
+    author: str = ""
+
+
+class MergeRequest(BaseModel):
+    incident_id: str
+    number: int
+    approved_by: str
+
+
+class ClosePullRequest(BaseModel):
+    incident_id: str
+    number: int
+    reason: str
+
+
+class RevertRequest(BaseModel):
+    incident_id: str
+    number: int
+    reason: str
+
+
+class TicketRequest(BaseModel):
+    incident_id: str
+    summary: str
+    description: str
+    existing_key: str | None = None
+    labels: list[str] = Field(default_factory=list)
+
+
+class TicketRef(BaseModel):
+    """The incident's ticket, or why there is none."""
+
+    key: str | None = None
+    url: str | None = None
+    note: str = ""
+
+
+class TicketUpdate(BaseModel):
+    incident_id: str
+    key: str
+    state: IncidentState
+    comment: str
+
+
+class Notification(BaseModel):
+    incident_id: str
+    state: IncidentState
+    text: str
+
+
+class NotificationResult(BaseModel):
+    sent: bool
+    note: str = ""
+
+
+class SignalAck(BaseModel):
+    """Answer of a validated update: the incident's state after the decision."""
+
+    incident_id: str
+    state: IncidentState
+    note: str = ""

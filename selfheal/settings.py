@@ -1,0 +1,165 @@
+"""selfheal's configuration: one pydantic-settings class; nothing else reads the environment.
+
+`SELFHEAL_*` names are selfheal's own; the rest use their ecosystem's names (KUBECONFIG,
+GITHUB_TOKEN, JIRA_URL, ANTHROPIC_API_KEY, ...). Temporal's connection comes from the SDK's
+own environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from selfheal.domain import AutoApprovePolicy, IncidentPolicy, RemediationMode
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: Any) -> Any:
+    """Accept `90`, `90s`, `30m`, `4h`, `2d` (and anything pydantic's timedelta accepts)."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    return value
+
+
+def parse_list(value: Any) -> Any:
+    """Accept a comma-separated string for list settings."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+NameList = Annotated[list[str], NoDecode, BeforeValidator(parse_list)]
+
+
+class Analyzer(StrEnum):
+    AUTO = "auto"
+    RULES = "rules"
+    LLM = "llm"
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Every setting selfheal reads, from the environment and an optional `.env`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SELFHEAL_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # Temporal
+    task_queue: str = "selfheal"
+    temporal_ui_url: str = Field(
+        default="http://127.0.0.1:8233", description="Base URL of the Temporal Web UI"
+    )
+    home: Path = Field(default=Path(".selfheal"), description="Local state: stack files, logs")
+
+    # Incident policy
+    mode: RemediationMode = RemediationMode.GITOPS
+    auto_approve: AutoApprovePolicy = AutoApprovePolicy.NEVER
+    approvers: NameList = Field(default_factory=list)
+    review_timeout: Duration = timedelta(hours=4)
+    approval_timeout: Duration = timedelta(hours=4)
+    escalation_timeout: Duration = timedelta(days=7)
+    deploy_timeout: Duration = timedelta(minutes=15)
+    verify_window: Duration = timedelta(minutes=2)
+    pr_poll_interval: Duration = timedelta(minutes=3)
+    history_limit: int = Field(default=1000, ge=100)
+
+    # Guardrails
+    namespaces: NameList = Field(
+        default_factory=list, description="Namespaces selfheal may change; empty: none"
+    )
+    allow_destructive: bool = False
+    max_actions: int = Field(default=3, ge=0)
+
+    # Kubernetes
+    kubeconfig: Path | None = Field(default=None, validation_alias=_env("KUBECONFIG"))
+    kube_context: str | None = None
+    in_cluster: bool = False
+    context_max_bytes: int = Field(default=256 * 1024, ge=4096)
+
+    # Analysis
+    analyzer: Analyzer = Analyzer.AUTO
+    anthropic_api_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = Field(
+        default=None, validation_alias=_env("ANTHROPIC_BASE_URL")
+    )
+    model: str = "claude-sonnet-4-5"
+    max_model_turns: int = Field(default=8, ge=1)
+    max_model_tokens: int = Field(default=200_000, ge=1000)
+
+    # GitHub
+    github_token: SecretStr | None = Field(default=None, validation_alias=_env("GITHUB_TOKEN"))
+    github_api_url: str = Field(
+        default="https://api.github.com", validation_alias=_env("GITHUB_API_URL")
+    )
+    github_repo: str | None = Field(default=None, validation_alias=_env("GITHUB_REPO"))
+    github_base_branch: str = "main"
+
+    # JIRA
+    jira_url: str | None = Field(default=None, validation_alias=_env("JIRA_URL"))
+    jira_user: str | None = Field(default=None, validation_alias=_env("JIRA_USER"))
+    jira_token: SecretStr | None = Field(default=None, validation_alias=_env("JIRA_TOKEN"))
+    jira_project: str = Field(default="OPS", validation_alias=_env("JIRA_PROJECT"))
+    jira_status_in_progress: str = "In Progress"
+    jira_status_done: str = "Done"
+    jira_status_needs_human: str = "Needs Human"
+
+    # Notifications
+    slack_webhook_url: SecretStr | None = Field(
+        default=None, validation_alias=_env("SLACK_WEBHOOK_URL")
+    )
+
+    # Webhook server
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 8000
+    webhook_token: SecretStr | None = None
+    webhook_insecure: bool = False
+    pagerduty_secret: SecretStr | None = None
+    github_webhook_secret: SecretStr | None = None
+    jira_webhook_secret: SecretStr | None = None
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    service_map: Path | None = None
+
+    # Worker
+    metrics_port: int = Field(default=9464, description="Prometheus endpoint; 0 disables it")
+    max_concurrent_activities: int = Field(default=200, ge=1)
+    activity_threads: int = Field(default=32, ge=1)
+    log_format: str = Field(default="auto", description="auto, json or console")
+
+    def incident_policy(self, requested_mode: RemediationMode | None) -> IncidentPolicy:
+        """Return the policy an incident runs under; an alert may request its own mode."""
+        return IncidentPolicy(
+            mode=requested_mode or self.mode,
+            auto_approve=self.auto_approve,
+            approvers=list(self.approvers),
+            review_timeout=self.review_timeout,
+            approval_timeout=self.approval_timeout,
+            escalation_timeout=self.escalation_timeout,
+            deploy_timeout=self.deploy_timeout,
+            verify_window=self.verify_window,
+            pr_poll_interval=self.pr_poll_interval,
+            ticketing=bool(self.jira_url),
+            notifications=self.slack_webhook_url is not None,
+            history_limit=self.history_limit,
+        )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment (and `.env`), with explicit overrides on top."""
+    return Settings(**overrides)

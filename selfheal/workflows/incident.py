@@ -1,0 +1,805 @@
+"""IncidentWorkflow: one durable workflow per incident, from first alert to resolution.
+
+    RECEIVED → ANALYZING → FIXING ─┬─ gitops: AWAITING_REVIEW → DEPLOYING → VERIFYING → RESOLVED
+                                   ├─ direct: AWAITING_APPROVAL → DEPLOYING → VERIFYING → RESOLVED
+                                   └─ observe: RESOLVED (proposal recorded, nothing changed)
+    any step that fails for good, a reject, a timeout, or a guardrail → ESCALATED
+    ESCALATED waits for a person: `retry` (back to ANALYZING) or `resolve` (RESOLVED, manual)
+
+Each state is one private method that does its work and returns the next state. Human waits
+keep their deadline in the status, so a continue-as-new in the middle of a wait resumes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from selfheal.domain import (
+        HUMAN_WAIT_STATES,
+        ActionKind,
+        Alert,
+        AlertStatus,
+        Approval,
+        ApprovalRecord,
+        AutoApprovePolicy,
+        ClosePullRequest,
+        ClusterContext,
+        ContextRequest,
+        DiagnosisRequest,
+        FixProposal,
+        FixRequest,
+        HealthCheckRequest,
+        IncidentInput,
+        IncidentPolicy,
+        IncidentState,
+        IncidentStatus,
+        ManualResolution,
+        MergeRequest,
+        Notification,
+        PolicyRequest,
+        PullRequestAction,
+        PullRequestEvent,
+        PullRequestRef,
+        PullRequestRequest,
+        Rejection,
+        RemediationAction,
+        RemediationMode,
+        RemediationRequest,
+        RetryRequest,
+        RevertRequest,
+        RiskLevel,
+        RolloutRequest,
+        SignalAck,
+        TicketRequest,
+        TicketUpdate,
+        TimelineEntry,
+    )
+    from selfheal.workflows import search
+    from selfheal.workflows.activity_calls import (
+        APPLY_REMEDIATION,
+        CLOSE_PULL_REQUEST,
+        DIAGNOSE,
+        GATHER_CONTEXT,
+        GET_PULL_REQUEST,
+        LOAD_POLICY,
+        MERGE_PULL_REQUEST,
+        NOTIFY,
+        OPEN_PULL_REQUEST,
+        OPEN_REVERT_PULL_REQUEST,
+        OPEN_TICKET,
+        PROPOSE_FIX,
+        UPDATE_TICKET,
+        VERIFY_HEALTH,
+        WAIT_ROLLOUT,
+        call,
+    )
+
+_SLACK = timedelta(minutes=2)
+"""Added to an activity's own deadline so a slow start does not fail it."""
+
+
+class _Decision:
+    """A person's (or the pull request's) answer to the current human wait."""
+
+    def __init__(self, approved: bool, by: str, note: str = "", merged: bool = False) -> None:
+        self.approved = approved
+        self.by = by
+        self.note = note
+        self.merged = merged
+
+
+@workflow.defn
+class IncidentWorkflow:
+    """One incident: analyse, propose, get approval, apply, verify; escalate to a person."""
+
+    @workflow.init
+    def __init__(self, input: IncidentInput) -> None:
+        self._status = input.status or IncidentStatus(id=input.incident_id)
+        self._policy: IncidentPolicy | None = input.policy
+        self._decision: _Decision | None = None
+        self._followup: RetryRequest | ManualResolution | None = None
+        self._context: ClusterContext | None = None  # per attempt; re-read after continue-as-new
+        self._pending_note = ""
+        self._pending_by: str | None = None
+        self._done = False
+        for alert in input.pending_alerts:
+            self.alert(alert)
+
+    # --- the state machine -----------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: IncidentInput) -> IncidentStatus:
+        await workflow.wait_condition(lambda: self._status.first_alert is not None)
+        if self._policy is None:
+            await self._start_incident()
+        steps: dict[IncidentState, Callable[[], Awaitable[IncidentState | None]]] = {
+            IncidentState.RECEIVED: self._receive,
+            IncidentState.ANALYZING: self._analyze,
+            IncidentState.FIXING: self._fix,
+            IncidentState.AWAITING_REVIEW: self._await_review,
+            IncidentState.AWAITING_APPROVAL: self._await_approval,
+            IncidentState.DEPLOYING: self._deploy,
+            IncidentState.VERIFYING: self._verify,
+            IncidentState.ESCALATED: self._await_person,
+        }
+        while self._status.state != IncidentState.RESOLVED and not self._done:
+            if self._history_is_long():
+                await self._continue_as_new()
+            next_state = await steps[self._status.state]()
+            if next_state is not None:
+                await self._enter(next_state, self._pending_note)
+        return self._status
+
+    async def _start_incident(self) -> None:
+        alert = self._first_alert
+        self._policy = await call(
+            LOAD_POLICY, PolicyRequest(incident_id=self._status.id, alert=alert)
+        )
+        self._status.mode = self._policy.mode
+        self._pending_note = (
+            f"{alert.name} from {alert.source.value}: {alert.summary or 'no summary'}"
+        )
+        await self._enter(IncidentState.RECEIVED, self._pending_note)
+        if self._policy.ticketing:
+            await self._open_ticket()
+
+    async def _receive(self) -> IncidentState:
+        if not self._first_alert.workload or not self._first_alert.namespace:
+            return self._escalation(
+                "the alert names no Kubernetes workload and no service map entry matched it; "
+                "map it (labels namespace/deployment or SELFHEAL_SERVICE_MAP) or handle it by hand"
+            )
+        return self._next(IncidentState.ANALYZING, "gathering cluster context")
+
+    async def _analyze(self) -> IncidentState:
+        try:
+            context = await self._gather_context()
+            diagnosis = await call(
+                DIAGNOSE,
+                DiagnosisRequest(
+                    incident_id=self._status.id, alert=self._first_alert, context=context
+                ),
+            )
+        except ActivityError as err:
+            return self._escalation(f"analysis failed: {_reason(err)}")
+        self._status.diagnosis = diagnosis
+        if diagnosis.usage:
+            self._status.usage = self._status.usage.add(diagnosis.usage)
+        if not diagnosis.fault_found:
+            return self._resolution(f"no fault found: {diagnosis.summary}; nothing was changed")
+        if not self._status.alert_firing:
+            return self._resolution(
+                f"self-recovered: the alert resolved during analysis ({diagnosis.summary})"
+            )
+        return self._next(
+            IncidentState.FIXING,
+            f"{diagnosis.category.value} ({diagnosis.confidence:.0%}, {diagnosis.analyzer}): "
+            f"{diagnosis.summary}",
+        )
+
+    async def _fix(self) -> IncidentState:
+        assert self._status.diagnosis is not None
+        try:
+            fix = await call(
+                PROPOSE_FIX,
+                FixRequest(
+                    incident_id=self._status.id,
+                    diagnosis=self._status.diagnosis,
+                    context=self._context or await self._gather_context(),
+                ),
+            )
+        except ActivityError as err:
+            return self._escalation(f"no safe fix: {_reason(err)}")
+        self._status.fix = fix
+        if not fix.actionable:
+            advice = self._status.diagnosis.recommendation or fix.rationale
+            return self._escalation(f"no safe automatic fix for this failure; {advice}")
+        if self._policy_or_default.mode == RemediationMode.OBSERVE:
+            return self._resolution(
+                f"observe mode: proposed {fix.kind.value} ({fix.rationale}); nothing was changed"
+            )
+        if self._policy_or_default.mode == RemediationMode.DIRECT:
+            return await self._propose_direct(fix)
+        return await self._propose_pull_request(fix)
+
+    async def _propose_direct(self, fix: FixProposal) -> IncidentState:
+        if self._auto_approves(fix):
+            self._record_auto_approval(fix)
+            return await self._apply(fix)
+        self._start_deadline(self._policy_or_default.approval_timeout)
+        return self._next(
+            IncidentState.AWAITING_APPROVAL,
+            f"proposed {fix.kind.value} (risk {fix.risk.value}): {fix.rationale}",
+        )
+
+    async def _propose_pull_request(self, fix: FixProposal) -> IncidentState:
+        alert = self._first_alert
+        assert alert.namespace and alert.workload and self._status.diagnosis
+        try:
+            pr = await call(
+                OPEN_PULL_REQUEST,
+                PullRequestRequest(
+                    incident_id=self._status.id,
+                    namespace=alert.namespace,
+                    deployment=alert.workload,
+                    diagnosis=self._status.diagnosis,
+                    fix=fix,
+                    ticket_key=self._status.ticket_key,
+                    attempt=self._status.attempt,
+                ),
+            )
+        except ActivityError as err:
+            return self._escalation(f"could not open the pull request: {_reason(err)}")
+        self._status.pr_url, self._status.pr_number = pr.url, pr.number
+        if self._auto_approves(fix):
+            self._record_auto_approval(fix)
+            return await self._merge(approved_by="selfheal (auto-approve policy)")
+        self._start_deadline(self._policy_or_default.review_timeout)
+        return self._next(
+            IncidentState.AWAITING_REVIEW,
+            f"opened pull request #{pr.number} ({fix.kind.value}, risk {fix.risk.value}): {pr.url}",
+        )
+
+    async def _await_review(self) -> IncidentState | None:
+        policy = self._policy_or_default
+        while self._decision is None:
+            remaining = self._remaining()
+            if remaining <= timedelta(0):
+                return await self._close_pull_request_and_escalate(
+                    f"review deadline passed: no decision within {_human(policy.review_timeout)}"
+                )
+            await self._wait_for(
+                lambda: self._decision is not None, min(remaining, policy.pr_poll_interval)
+            )
+            if self._decision is None and self._history_is_long():
+                return None
+            if self._decision is None and self._remaining() > timedelta(0):
+                await self._poll_pull_request()
+        decision = self._take_decision()
+        if not decision.approved:
+            return await self._close_pull_request_and_escalate(
+                f"fix rejected by {decision.by}: {decision.note}"
+            )
+        if decision.merged:
+            return self._next(IncidentState.DEPLOYING, f"pull request merged by {decision.by}")
+        return await self._merge(approved_by=decision.by)
+
+    async def _await_approval(self) -> IncidentState | None:
+        policy = self._policy_or_default
+        remaining = self._remaining()
+        if self._decision is None and remaining > timedelta(0):
+            await self._wait_for(lambda: self._decision is not None, remaining)
+        if self._decision is None:
+            if self._history_is_long():
+                return None
+            return self._escalation(
+                f"approval deadline passed: no decision within {_human(policy.approval_timeout)}"
+            )
+        decision = self._take_decision()
+        if not decision.approved:
+            return self._escalation(f"fix rejected by {decision.by}: {decision.note}")
+        assert self._status.fix is not None
+        return await self._apply(self._status.fix)
+
+    async def _deploy(self) -> IncidentState:
+        alert, policy, fix = self._first_alert, self._policy_or_default, self._status.fix
+        assert alert.namespace and alert.workload and fix is not None
+        expected = fix.manifest_patch if policy.mode == RemediationMode.GITOPS else None
+        try:
+            rollout = await call(
+                WAIT_ROLLOUT,
+                RolloutRequest(
+                    incident_id=self._status.id,
+                    namespace=alert.namespace,
+                    deployment=alert.workload,
+                    timeout=policy.deploy_timeout,
+                    expected_template=expected,
+                ),
+                start_to_close=policy.deploy_timeout + _SLACK,
+            )
+        except ActivityError as err:
+            return await self._undo_and_escalate(f"deploy watch failed: {_reason(err)}")
+        if not rollout.complete:
+            return await self._undo_and_escalate(f"the fix did not roll out: {rollout.message}")
+        return self._next(IncidentState.VERIFYING, f"rollout complete: {rollout.message}")
+
+    async def _verify(self) -> IncidentState:
+        alert, policy = self._first_alert, self._policy_or_default
+        assert alert.namespace and alert.workload
+        try:
+            report = await call(
+                VERIFY_HEALTH,
+                HealthCheckRequest(
+                    incident_id=self._status.id,
+                    namespace=alert.namespace,
+                    deployment=alert.workload,
+                    window=policy.verify_window,
+                ),
+                start_to_close=policy.verify_window + _SLACK,
+            )
+        except ActivityError as err:
+            return await self._undo_and_escalate(f"verification failed: {_reason(err)}")
+        if not report.healthy:
+            return await self._undo_and_escalate(f"still unhealthy after the fix: {report.message}")
+        return self._resolution(
+            f"verified healthy for {_human(policy.verify_window)}: {report.message}"
+        )
+
+    async def _await_person(self) -> IncidentState | None:
+        remaining = self._remaining()
+        if self._followup is None and remaining > timedelta(0):
+            await self._wait_for(lambda: self._followup is not None, remaining)
+        followup, self._followup = self._followup, None
+        if isinstance(followup, RetryRequest):
+            self._reset_for_retry()
+            return self._next(
+                IncidentState.ANALYZING,
+                f"retry requested: {followup.note or 'analysing again'}",
+                by=followup.by,
+            )
+        if isinstance(followup, ManualResolution):
+            return self._resolution(
+                f"resolved by hand: {followup.note or 'no note'}", by=followup.by
+            )
+        if self._history_is_long():
+            return None
+        self._done = True
+        await self._record(
+            IncidentState.ESCALATED,
+            f"closed unattended: nobody acted within "
+            f"{_human(self._policy_or_default.escalation_timeout)}; "
+            "a new alert opens a new incident",
+        )
+        return None
+
+    # --- transitions -----------------------------------------------------------------------
+
+    def _next(self, state: IncidentState, note: str, by: str | None = None) -> IncidentState:
+        self._pending_note, self._pending_by = note, by
+        return state
+
+    def _escalation(self, reason: str) -> IncidentState:
+        self._status.escalation_reason = reason
+        self._start_deadline(self._policy_or_default.escalation_timeout)
+        return self._next(IncidentState.ESCALATED, reason)
+
+    def _resolution(self, note: str, by: str | None = None) -> IncidentState:
+        self._status.resolution = note
+        self._status.deadline = None
+        return self._next(IncidentState.RESOLVED, note, by)
+
+    async def _enter(self, state: IncidentState, note: str) -> None:
+        by, self._pending_by = self._pending_by, None
+        if state not in HUMAN_WAIT_STATES:
+            self._status.deadline = None
+        self._status.state = state
+        self._append_timeline(state, note, by)
+        search.publish(self._status)
+        await self._mirror(state, note)
+
+    async def _record(self, state: IncidentState, note: str, by: str | None = None) -> None:
+        """Add a timeline entry without changing state, and mirror it to the ticket."""
+        self._append_timeline(state, note, by)
+        search.publish(self._status)
+        await self._mirror(state, note)
+
+    def _append_timeline(self, state: IncidentState, note: str, by: str | None) -> None:
+        self._status.timeline.append(
+            TimelineEntry(at=workflow.now(), state=state, note=note, by=by)
+        )
+
+    async def _mirror(self, state: IncidentState, note: str) -> None:
+        """Mirror a transition to the ticket and chat; their failure never stops the incident."""
+        policy = self._policy_or_default
+        if self._status.ticket_key and policy.ticketing:
+            try:
+                await call(
+                    UPDATE_TICKET,
+                    TicketUpdate(
+                        incident_id=self._status.id,
+                        key=self._status.ticket_key,
+                        state=state,
+                        comment=note,
+                    ),
+                )
+            except ActivityError as err:
+                self._append_timeline(state, f"ticket not updated: {_reason(err)}", None)
+        if policy.notifications and state in {
+            IncidentState.AWAITING_REVIEW,
+            IncidentState.AWAITING_APPROVAL,
+            IncidentState.ESCALATED,
+            IncidentState.RESOLVED,
+        }:
+            try:
+                await call(
+                    NOTIFY, Notification(incident_id=self._status.id, state=state, text=note)
+                )
+            except ActivityError as err:
+                self._append_timeline(state, f"notification not sent: {_reason(err)}", None)
+
+    # --- actions ---------------------------------------------------------------------------
+
+    async def _gather_context(self) -> ClusterContext:
+        alert = self._first_alert
+        assert alert.namespace and alert.workload
+        self._context = await call(
+            GATHER_CONTEXT,
+            ContextRequest(
+                incident_id=self._status.id,
+                cluster=alert.cluster,
+                namespace=alert.namespace,
+                workload=alert.workload,
+            ),
+        )
+        return self._context
+
+    async def _open_ticket(self) -> None:
+        alert = self._first_alert
+        try:
+            ticket = await call(
+                OPEN_TICKET,
+                TicketRequest(
+                    incident_id=self._status.id,
+                    summary=f"[selfheal] {alert.workload or 'unmapped'}: {alert.name}",
+                    description=alert.summary,
+                    existing_key=alert.ticket_key,
+                    labels=["selfheal", self._status.id],
+                ),
+            )
+        except ActivityError as err:
+            self._append_timeline(self._status.state, f"no ticket: {_reason(err)}", None)
+            return
+        self._status.ticket_key, self._status.ticket_url = ticket.key, ticket.url
+        note = f"ticket {ticket.key}" if ticket.key else f"no ticket: {ticket.note}"
+        self._append_timeline(self._status.state, note, None)
+        search.publish(self._status)
+
+    async def _apply(self, fix: FixProposal) -> IncidentState:
+        assert fix.action is not None
+        try:
+            result = await call(
+                APPLY_REMEDIATION,
+                RemediationRequest(incident_id=self._status.id, action=fix.action),
+            )
+        except ActivityError as err:
+            return self._escalation(f"could not apply {fix.kind.value}: {_reason(err)}")
+        self._status.actions_taken += 1
+        if self._status.previous_revision is None:
+            self._status.previous_revision = result.previous_revision
+        return self._next(
+            IncidentState.DEPLOYING, f"applied {fix.kind.value}: {result.description}"
+        )
+
+    async def _merge(self, approved_by: str) -> IncidentState:
+        assert self._status.pr_number is not None
+        try:
+            await call(
+                MERGE_PULL_REQUEST,
+                MergeRequest(
+                    incident_id=self._status.id,
+                    number=self._status.pr_number,
+                    approved_by=approved_by,
+                ),
+            )
+        except ActivityError as err:
+            return self._escalation(f"could not merge the pull request: {_reason(err)}")
+        self._status.actions_taken += 1
+        return self._next(
+            IncidentState.DEPLOYING,
+            f"approved by {approved_by}; merged pull request #{self._status.pr_number}",
+            by=approved_by,
+        )
+
+    async def _poll_pull_request(self) -> None:
+        """The fallback for a lost webhook: read the pull request and act as its event would."""
+        assert self._status.pr_number is not None
+        try:
+            pr = await call(
+                GET_PULL_REQUEST,
+                PullRequestRef(incident_id=self._status.id, number=self._status.pr_number),
+            )
+        except ActivityError:
+            return  # polling is a fallback; the next poll or the webhook will tell
+        if pr.merged:
+            self.pr_event(PullRequestEvent(action=PullRequestAction.MERGED, number=pr.number))
+        elif not pr.open:
+            self.pr_event(PullRequestEvent(action=PullRequestAction.CLOSED, number=pr.number))
+        elif pr.changes_requested_by:
+            self.pr_event(
+                PullRequestEvent(
+                    action=PullRequestAction.CHANGES_REQUESTED,
+                    number=pr.number,
+                    by=pr.changes_requested_by[0],
+                )
+            )
+        for reviewer in pr.approved_by:
+            if self._decision is None and reviewer != pr.author:
+                self.pr_event(
+                    PullRequestEvent(
+                        action=PullRequestAction.APPROVED, number=pr.number, by=reviewer
+                    )
+                )
+
+    async def _close_pull_request_and_escalate(self, reason: str) -> IncidentState:
+        if self._status.pr_number is not None:
+            try:
+                await call(
+                    CLOSE_PULL_REQUEST,
+                    ClosePullRequest(
+                        incident_id=self._status.id, number=self._status.pr_number, reason=reason
+                    ),
+                )
+            except ActivityError as err:
+                reason = f"{reason} (pull request left open: {_reason(err)})"
+        return self._escalation(reason)
+
+    async def _undo_and_escalate(self, reason: str) -> IncidentState:
+        """Put the workload back as it was before selfheal changed it, then escalate."""
+        policy, alert = self._policy_or_default, self._first_alert
+        assert alert.namespace and alert.workload
+        try:
+            if policy.mode == RemediationMode.DIRECT and self._status.previous_revision:
+                result = await call(
+                    APPLY_REMEDIATION,
+                    RemediationRequest(
+                        incident_id=self._status.id,
+                        action=RemediationAction(
+                            kind=ActionKind.ROLLBACK,
+                            namespace=alert.namespace,
+                            deployment=alert.workload,
+                            revision=self._status.previous_revision,
+                        ),
+                    ),
+                )
+                self._status.actions_taken += 1
+                reason = f"{reason}; rolled back: {result.description}"
+            elif policy.mode == RemediationMode.GITOPS and self._status.pr_number is not None:
+                revert = await call(
+                    OPEN_REVERT_PULL_REQUEST,
+                    RevertRequest(
+                        incident_id=self._status.id, number=self._status.pr_number, reason=reason
+                    ),
+                )
+                reason = f"{reason}; opened revert pull request #{revert.number}: {revert.url}"
+        except ActivityError as err:
+            reason = f"{reason}; undo failed, the workload may still carry the fix: {_reason(err)}"
+        return self._escalation(reason)
+
+    # --- approval policy -------------------------------------------------------------------
+
+    def _auto_approves(self, fix: FixProposal) -> bool:
+        policy = self._policy_or_default.auto_approve
+        return policy == AutoApprovePolicy.ALWAYS or (
+            policy == AutoApprovePolicy.LOW_RISK and fix.risk == RiskLevel.LOW
+        )
+
+    def _record_auto_approval(self, fix: FixProposal) -> None:
+        rule = self._policy_or_default.auto_approve.value
+        self._status.approvals.append(
+            ApprovalRecord(
+                at=workflow.now(),
+                by="selfheal",
+                decision="approve",
+                comment=f"SELFHEAL_AUTO_APPROVE={rule} allows risk {fix.risk.value}",
+                accepted=True,
+            )
+        )
+
+    # --- signals, updates, query -----------------------------------------------------------
+
+    @workflow.signal
+    def alert(self, alert: Alert) -> None:
+        """Count an alert about this incident; the first one describes it."""
+        status = self._status
+        status.alert_count += 1
+        status.alert_firing = alert.status == AlertStatus.FIRING
+        if status.first_alert is None:
+            status.first_alert = alert
+            status.service = alert.workload or ""
+            status.namespace = alert.namespace or ""
+            status.cluster = alert.cluster
+            status.severity = alert.severity
+            status.reason = alert.reason or alert.name
+            status.alert_name = alert.name
+            status.summary = alert.summary
+
+    @workflow.signal
+    def approve(self, approval: Approval) -> None:
+        """Approve the proposed fix (ignored, but recorded, outside an approval wait)."""
+        refusal = self._approval_refusal(approval.by)
+        self._record_decision(approval.by, "approve", approval.comment, refusal)
+        if refusal is None:
+            self._decision = _Decision(True, approval.by, approval.comment)
+
+    @workflow.signal
+    def reject(self, rejection: Rejection) -> None:
+        """Reject the proposed fix; the incident escalates."""
+        refusal = self._approval_refusal(rejection.by)
+        self._record_decision(rejection.by, "reject", rejection.reason, refusal)
+        if refusal is None:
+            self._decision = _Decision(False, rejection.by, rejection.reason)
+
+    @workflow.update(name="approve")
+    def approve_now(self, approval: Approval) -> SignalAck:
+        """Approve and answer at once; refused approvals are rejected by the validator."""
+        self.approve(approval)
+        return SignalAck(incident_id=self._status.id, state=self._status.state, note="approved")
+
+    @approve_now.validator
+    def _validate_approve(self, approval: Approval) -> None:
+        self._raise_if_refused(approval.by)
+
+    @workflow.update(name="reject")
+    def reject_now(self, rejection: Rejection) -> SignalAck:
+        """Reject and answer at once; refused rejections are rejected by the validator."""
+        self.reject(rejection)
+        return SignalAck(incident_id=self._status.id, state=self._status.state, note="rejected")
+
+    @reject_now.validator
+    def _validate_reject(self, rejection: Rejection) -> None:
+        self._raise_if_refused(rejection.by)
+
+    @workflow.signal
+    def retry(self, request: RetryRequest) -> None:
+        """Send an ESCALATED incident back to analysis."""
+        if self._status.state == IncidentState.ESCALATED:
+            self._followup = request
+
+    @workflow.signal
+    def resolve(self, request: ManualResolution) -> None:
+        """Close an ESCALATED incident as resolved by a person."""
+        if self._status.state == IncidentState.ESCALATED:
+            self._followup = request
+
+    @workflow.update(name="retry")
+    def retry_now(self, request: RetryRequest) -> SignalAck:
+        """Retry and answer at once; refused unless ESCALATED."""
+        self.retry(request)
+        return SignalAck(incident_id=self._status.id, state=self._status.state, note="retrying")
+
+    @retry_now.validator
+    def _validate_retry(self, request: RetryRequest) -> None:
+        self._raise_unless_escalated()
+
+    @workflow.update(name="resolve")
+    def resolve_now(self, request: ManualResolution) -> SignalAck:
+        """Resolve by hand and answer at once; refused unless ESCALATED."""
+        self.resolve(request)
+        return SignalAck(incident_id=self._status.id, state=self._status.state, note="resolving")
+
+    @resolve_now.validator
+    def _validate_resolve(self, request: ManualResolution) -> None:
+        self._raise_unless_escalated()
+
+    @workflow.signal
+    def pr_event(self, event: PullRequestEvent) -> None:
+        """Act on a review, merge or close of the incident's pull request."""
+        if self._status.state != IncidentState.AWAITING_REVIEW or self._decision is not None:
+            return
+        if self._status.pr_number is not None and event.number != self._status.pr_number:
+            return
+        by = event.by or "github"
+        if event.action == PullRequestAction.APPROVED:
+            self.approve(Approval(by=by, comment=event.comment or "approved on GitHub"))
+        elif event.action == PullRequestAction.CHANGES_REQUESTED:
+            self.reject(Rejection(by=by, reason=event.comment or "changes requested on GitHub"))
+        elif event.action == PullRequestAction.MERGED:
+            self._decision = _Decision(True, by, "merged on GitHub", merged=True)
+        elif event.action == PullRequestAction.CLOSED:
+            self._decision = _Decision(False, by, "pull request closed without merging")
+
+    @workflow.query
+    def status(self) -> IncidentStatus:
+        """Everything about the incident: state, diagnosis, fix, PR, ticket, timeline."""
+        return self._status
+
+    # --- small pieces ----------------------------------------------------------------------
+
+    @property
+    def _first_alert(self) -> Alert:
+        assert self._status.first_alert is not None
+        return self._status.first_alert
+
+    @property
+    def _policy_or_default(self) -> IncidentPolicy:
+        return self._policy or IncidentPolicy()
+
+    def _approval_refusal(self, by: str) -> str | None:
+        state = self._status.state
+        if state not in (IncidentState.AWAITING_REVIEW, IncidentState.AWAITING_APPROVAL):
+            return f"not awaiting approval (state {state.value})"
+        if self._decision is not None:
+            return "a decision was already made"
+        if not self._policy_or_default.may_approve(by):
+            return f"{by} is not an approver (SELFHEAL_APPROVERS)"
+        return None
+
+    def _raise_if_refused(self, by: str) -> None:
+        refusal = self._approval_refusal(by)
+        if refusal is not None:
+            raise ApplicationError(refusal, type="DecisionRefused", non_retryable=True)
+
+    def _raise_unless_escalated(self) -> None:
+        if self._status.state != IncidentState.ESCALATED:
+            raise ApplicationError(
+                f"not escalated (state {self._status.state.value})",
+                type="DecisionRefused",
+                non_retryable=True,
+            )
+
+    def _record_decision(self, by: str, decision: str, comment: str, refusal: str | None) -> None:
+        self._status.approvals.append(
+            ApprovalRecord(
+                at=workflow.now(),
+                by=by,
+                decision=decision,
+                comment=comment,
+                accepted=refusal is None,
+                note=refusal or "",
+            )
+        )
+
+    def _take_decision(self) -> _Decision:
+        decision, self._decision = self._decision, None
+        assert decision is not None
+        return decision
+
+    def _reset_for_retry(self) -> None:
+        status = self._status
+        status.attempt += 1
+        status.diagnosis = status.fix = None
+        status.pr_url = status.pr_number = None
+        status.escalation_reason = None
+        self._decision = None
+        self._context = None
+
+    def _start_deadline(self, timeout: timedelta) -> None:
+        self._status.deadline = workflow.now() + timeout
+
+    def _remaining(self) -> timedelta:
+        if self._status.deadline is None:
+            return timedelta(0)
+        return self._status.deadline - workflow.now()
+
+    async def _wait_for(self, condition: Callable[[], bool], timeout: timedelta) -> None:
+        """Wait for `condition`, the timeout, or a history long enough to continue as new."""
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: condition() or self._history_is_long(), timeout=timeout
+            )
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        limit = self._policy_or_default.history_limit
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= limit
+
+    async def _continue_as_new(self) -> None:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._status.runs += 1
+        workflow.continue_as_new(
+            IncidentInput(incident_id=self._status.id, status=self._status, policy=self._policy)
+        )
+
+
+def _reason(err: ActivityError) -> str:
+    """The sentence a person can act on, from an activity's final failure."""
+    cause: BaseException | None = err.cause
+    while isinstance(cause, ActivityError | ChildWorkflowError) and cause.cause is not None:
+        cause = cause.cause
+    if isinstance(cause, ApplicationError):
+        return f"{cause.message} [{cause.type}]" if cause.type else cause.message
+    return str(cause or err)
+
+
+def _human(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -1,0 +1,75 @@
+"""What the Temporal UI shows of an incident: search attributes and current details."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from selfheal.domain import IncidentStatus
+
+STATE = SearchAttributeKey.for_keyword("IncidentState")
+SERVICE = SearchAttributeKey.for_keyword("IncidentService")
+NAMESPACE = SearchAttributeKey.for_keyword("IncidentNamespace")
+SEVERITY = SearchAttributeKey.for_keyword("IncidentSeverity")
+REASON = SearchAttributeKey.for_keyword("IncidentReason")
+
+ALL_KEYS = (STATE, SERVICE, NAMESPACE, SEVERITY, REASON)
+"""The custom search attributes `selfheal up` and the compose stack register (all Keyword)."""
+
+
+def _values_of(status: IncidentStatus) -> list[tuple[SearchAttributeKey[str], str]]:
+    # No secrets or personal data here: search attributes are stored unencrypted.
+    return [
+        (STATE, status.state.value),
+        (SERVICE, status.service or "unmapped"),
+        (NAMESPACE, status.namespace or "unknown"),
+        (SEVERITY, status.severity or "unknown"),
+        (REASON, status.reason or "unknown"),
+    ]
+
+
+def attributes_of(status: IncidentStatus) -> TypedSearchAttributes:
+    """The search attributes describing `status`, for starting its workflow."""
+    return TypedSearchAttributes(
+        [SearchAttributePair(key, value) for key, value in _values_of(status)]
+    )
+
+
+def updates_of(status: IncidentStatus) -> list[SearchAttributeUpdate[str]]:
+    """The same attributes as updates, for upserting from the workflow."""
+    return [key.value_set(value) for key, value in _values_of(status)]
+
+
+def details_of(status: IncidentStatus) -> str:
+    """A short markdown card for the UI's 'current details' panel."""
+    lines = [
+        f"**{status.state.value}** · {status.mode.value} mode · "
+        f"{status.namespace or '?'}/{status.service or '?'} · {status.alert_count} alert(s)",
+    ]
+    if status.diagnosis:
+        lines.append(f"Diagnosis: {status.diagnosis.category.value} — {status.diagnosis.summary}")
+    if status.fix:
+        lines.append(f"Fix: {status.fix.kind.value} (risk {status.fix.risk.value})")
+    if status.pr_url:
+        lines.append(f"Pull request: {status.pr_url}")
+    if status.ticket_key:
+        lines.append(f"Ticket: {status.ticket_key}")
+    if status.deadline:
+        lines.append(f"Waiting for a person until {status.deadline.isoformat(timespec='seconds')}")
+    if status.escalation_reason:
+        lines.append(f"Escalated: {status.escalation_reason}")
+    if status.resolution:
+        lines.append(f"Resolution: {status.resolution}")
+    return "\n\n".join(lines)
+
+
+def publish(status: IncidentStatus) -> None:
+    """Upsert the search attributes and the current details from the workflow."""
+    workflow.upsert_search_attributes(updates_of(status))
+    workflow.set_current_details(details_of(status))

@@ -1,0 +1,215 @@
+"""Test doubles registered under the real activity names, recording every call."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from selfheal.domain import (
+    ActionKind,
+    ClusterContext,
+    ClosePullRequest,
+    ContextRequest,
+    Diagnosis,
+    DiagnosisCategory,
+    DiagnosisRequest,
+    Evidence,
+    FixKind,
+    FixProposal,
+    FixRequest,
+    HealthCheckRequest,
+    HealthReport,
+    IncidentPolicy,
+    MergeRequest,
+    Notification,
+    NotificationResult,
+    PolicyRequest,
+    PullRequestInfo,
+    PullRequestRef,
+    PullRequestRequest,
+    PullRequestState,
+    RemediationAction,
+    RemediationRequest,
+    RemediationResult,
+    RevertRequest,
+    RiskLevel,
+    RolloutRequest,
+    RolloutResult,
+    TicketRef,
+    TicketRequest,
+    TicketUpdate,
+)
+
+
+def oom_diagnosis() -> Diagnosis:
+    return Diagnosis(
+        category=DiagnosisCategory.OOM_KILLED,
+        summary="container app was OOMKilled (exit 137) at its 64Mi limit",
+        evidence=[Evidence(source="pod/checkout-1 lastState", detail="OOMKilled exit 137")],
+        confidence=0.95,
+        containers=["app"],
+        suggested_fix=FixKind.INCREASE_MEMORY,
+    )
+
+
+def memory_fix(namespace: str = "demo", deployment: str = "checkout") -> FixProposal:
+    patch = {
+        "spec": {
+            "template": {
+                "spec": {"containers": [{"name": "app", "resources": {"limits": {"memory": "128Mi"}}}]}
+            }
+        }
+    }
+    return FixProposal(
+        kind=FixKind.INCREASE_MEMORY,
+        risk=RiskLevel.LOW,
+        rationale="raise the memory limit from 64Mi to 128Mi",
+        manifest_patch=patch,
+        action=RemediationAction(
+            kind=ActionKind.PATCH, namespace=namespace, deployment=deployment, patch=patch
+        ),
+    )
+
+
+class FakeWorld:
+    """Everything outside the workflow, answering as configured and counting calls."""
+
+    def __init__(
+        self,
+        policy: IncidentPolicy | None = None,
+        diagnosis: Diagnosis | None = None,
+        fix: FixProposal | None = None,
+        healthy: bool = True,
+        failures: dict[str, ApplicationError] | None = None,
+        pr_state: PullRequestState | None = None,
+    ) -> None:
+        self.policy = policy or IncidentPolicy()
+        self.diagnosis = diagnosis or oom_diagnosis()
+        self.fix = fix or memory_fix()
+        self.healthy = healthy
+        self.failures = failures or {}
+        self.pr_state = pr_state
+        self.calls: Counter[str] = Counter()
+        self.requests: dict[str, list[Any]] = {}
+
+    def _called(self, name: str, request: Any) -> None:
+        self.calls[name] += 1
+        self.requests.setdefault(name, []).append(request)
+        if name in self.failures:
+            raise self.failures[name]
+
+    def activities(self) -> list[Callable[..., Any]]:
+        """The doubles, each under its real activity name."""
+        world = self
+
+        @activity.defn(name="load_policy")
+        async def load_policy(request: PolicyRequest) -> IncidentPolicy:
+            world._called("load_policy", request)
+            mode = request.alert.requested_mode
+            return world.policy.model_copy(update={"mode": mode}) if mode else world.policy
+
+        @activity.defn(name="gather_context")
+        async def gather_context(request: ContextRequest) -> ClusterContext:
+            world._called("gather_context", request)
+            return ClusterContext(namespace=request.namespace, workload=request.workload)
+
+        @activity.defn(name="diagnose")
+        async def diagnose(request: DiagnosisRequest) -> Diagnosis:
+            world._called("diagnose", request)
+            return world.diagnosis
+
+        @activity.defn(name="propose_fix")
+        async def propose_fix(request: FixRequest) -> FixProposal:
+            world._called("propose_fix", request)
+            return world.fix
+
+        @activity.defn(name="apply_remediation")
+        async def apply_remediation(request: RemediationRequest) -> RemediationResult:
+            world._called("apply_remediation", request)
+            return RemediationResult(
+                applied=True,
+                description=f"{request.action.kind.value} on {request.action.deployment}",
+                previous_revision=3,
+                revision=4,
+            )
+
+        @activity.defn(name="wait_rollout")
+        async def wait_rollout(request: RolloutRequest) -> RolloutResult:
+            world._called("wait_rollout", request)
+            return RolloutResult(complete=True, message="2/2 replicas updated", revision=4)
+
+        @activity.defn(name="verify_health")
+        async def verify_health(request: HealthCheckRequest) -> HealthReport:
+            world._called("verify_health", request)
+            if world.healthy:
+                return HealthReport(healthy=True, message="2/2 ready, no restarts")
+            return HealthReport(healthy=False, message="0/2 ready, 3 restarts in the window")
+
+        @activity.defn(name="open_pull_request")
+        async def open_pull_request(request: PullRequestRequest) -> PullRequestInfo:
+            world._called("open_pull_request", request)
+            return PullRequestInfo(
+                number=7,
+                url="http://github.test/acme/infra/pull/7",
+                branch=f"selfheal/{request.incident_id}",
+                manifest_path="apps/checkout/deployment.yaml",
+            )
+
+        @activity.defn(name="get_pull_request")
+        async def get_pull_request(request: PullRequestRef) -> PullRequestState:
+            world._called("get_pull_request", request)
+            return world.pr_state or PullRequestState(number=request.number, open=True, merged=False)
+
+        @activity.defn(name="merge_pull_request")
+        async def merge_pull_request(request: MergeRequest) -> PullRequestState:
+            world._called("merge_pull_request", request)
+            return PullRequestState(number=request.number, open=False, merged=True)
+
+        @activity.defn(name="close_pull_request")
+        async def close_pull_request(request: ClosePullRequest) -> PullRequestState:
+            world._called("close_pull_request", request)
+            return PullRequestState(number=request.number, open=False, merged=False)
+
+        @activity.defn(name="open_revert_pull_request")
+        async def open_revert_pull_request(request: RevertRequest) -> PullRequestInfo:
+            world._called("open_revert_pull_request", request)
+            return PullRequestInfo(
+                number=8, url="http://github.test/acme/infra/pull/8", branch="r", manifest_path="m"
+            )
+
+        @activity.defn(name="open_ticket")
+        async def open_ticket(request: TicketRequest) -> TicketRef:
+            world._called("open_ticket", request)
+            return TicketRef(key="OPS-1", url="http://jira.test/browse/OPS-1")
+
+        @activity.defn(name="update_ticket")
+        async def update_ticket(request: TicketUpdate) -> TicketRef:
+            world._called("update_ticket", request)
+            return TicketRef(key=request.key)
+
+        @activity.defn(name="notify")
+        async def notify(request: Notification) -> NotificationResult:
+            world._called("notify", request)
+            return NotificationResult(sent=True)
+
+        return [
+            load_policy,
+            gather_context,
+            diagnose,
+            propose_fix,
+            apply_remediation,
+            wait_rollout,
+            verify_health,
+            open_pull_request,
+            get_pull_request,
+            merge_pull_request,
+            close_pull_request,
+            open_revert_pull_request,
+            open_ticket,
+            update_ticket,
+            notify,
+        ]

@@ -1,0 +1,266 @@
+"""IncidentWorkflow's state machine on the time-skipping server, with activity doubles."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import pytest
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from selfheal.domain import (
+    Alert,
+    Approval,
+    AutoApprovePolicy,
+    FixKind,
+    FixProposal,
+    IncidentPolicy,
+    IncidentState,
+    IncidentStatus,
+    ManualResolution,
+    Rejection,
+    RetryRequest,
+    RiskLevel,
+)
+from selfheal.starters.incidents import deliver_alert, incident_handle, incident_status
+from selfheal.workflows.incident import IncidentWorkflow
+from tests.workflow.doubles import FakeWorld
+
+UI = "http://ui.test"
+
+
+@asynccontextmanager
+async def running(env: WorkflowEnvironment, world: FakeWorld) -> AsyncIterator[str]:
+    """Run a worker with `world`'s doubles on a fresh task queue; yield the queue."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        env.client, task_queue=queue, workflows=[IncidentWorkflow], activities=world.activities()
+    ):
+        yield queue
+
+
+def an_alert(workload: str = "checkout", **labels: str) -> Alert:
+    return Alert(
+        name="KubePodCrashLooping",
+        namespace="demo",
+        workload=f"{workload}-{uuid.uuid4().hex[:6]}",
+        severity="critical",
+        summary="pods restarting",
+        labels=labels,
+    )
+
+
+async def wait_for_state(client: Client, incident_id: str, *states: IncidentState) -> IncidentStatus:
+    for _ in range(400):
+        status = await incident_status(client, incident_id)
+        if status.state in states:
+            return status
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{incident_id} never reached {states}; last: {status.state}")
+
+
+def states_of(status: IncidentStatus) -> list[str]:
+    seen: list[str] = []
+    for entry in status.timeline:
+        if not seen or seen[-1] != entry.state.value:
+            seen.append(entry.state.value)
+    return seen
+
+
+async def test_gitops_happy_path_merges_and_resolves(time_skipping_env: WorkflowEnvironment):
+    world = FakeWorld(policy=IncidentPolicy(ticketing=True))
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        alert = an_alert()
+        delivery = await deliver_alert(client, alert, queue, UI)
+        await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
+        await incident_handle(client, delivery.incident_id).signal(
+            IncidentWorkflow.approve, Approval(by="alice", comment="lgtm")
+        )
+        final = await incident_handle(client, delivery.incident_id).result()
+    assert final.state == IncidentState.RESOLVED
+    assert states_of(final) == [
+        "RECEIVED", "ANALYZING", "FIXING", "AWAITING_REVIEW", "DEPLOYING", "VERIFYING", "RESOLVED"
+    ]
+    assert final.pr_number == 7 and final.ticket_key == "OPS-1"
+    assert world.calls["merge_pull_request"] == 1
+    assert world.calls["apply_remediation"] == 0
+    assert world.requests["wait_rollout"][0].expected_template == world.fix.manifest_patch
+    assert world.calls["update_ticket"] == 6  # one comment per transition after the ticket
+    assert final.approvals[0].by == "alice" and final.approvals[0].accepted
+
+
+async def test_direct_mode_failed_verification_rolls_back_and_escalates(
+    time_skipping_env: WorkflowEnvironment,
+):
+    world = FakeWorld(healthy=False)
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
+        await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_APPROVAL)
+        await incident_handle(client, delivery.incident_id).execute_update(
+            IncidentWorkflow.approve_now, Approval(by="bob")
+        )
+        status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
+    applied = world.requests["apply_remediation"]
+    assert [r.action.kind.value for r in applied] == ["patch", "rollback"]
+    assert applied[1].action.revision == 3
+    assert "still unhealthy" in (status.escalation_reason or "")
+    assert "rolled back" in (status.escalation_reason or "")
+    assert world.calls["open_pull_request"] == 0
+
+
+async def test_observe_mode_records_the_proposal_and_changes_nothing(
+    time_skipping_env: WorkflowEnvironment,
+):
+    world = FakeWorld()
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver_alert(client, an_alert(selfheal_mode="observe"), queue, UI)
+        final = await incident_handle(client, delivery.incident_id).result()
+    assert final.state == IncidentState.RESOLVED
+    assert final.fix is not None and final.fix.kind == FixKind.INCREASE_MEMORY
+    assert "nothing was changed" in (final.resolution or "")
+    for mutation in ("apply_remediation", "open_pull_request", "merge_pull_request"):
+        assert world.calls[mutation] == 0
+
+
+async def test_reject_escalates_then_retry_resolves(time_skipping_env: WorkflowEnvironment):
+    world = FakeWorld()
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver_alert(client, an_alert(), queue, UI)
+        handle = incident_handle(client, delivery.incident_id)
+        await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
+        await handle.signal(IncidentWorkflow.reject, Rejection(by="carol", reason="wrong limit"))
+        escalated = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
+        assert "rejected by carol" in (escalated.escalation_reason or "")
+        assert world.calls["close_pull_request"] == 1
+        await handle.signal(IncidentWorkflow.retry, RetryRequest(by="carol"))
+        again = await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
+        assert again.attempt == 2
+        await handle.signal(IncidentWorkflow.approve, Approval(by="carol"))
+        final = await handle.result()
+    assert final.state == IncidentState.RESOLVED
+    assert world.calls["diagnose"] == 2
+    assert world.requests["open_pull_request"][1].attempt == 2
+
+
+async def test_review_deadline_escalates(time_skipping_env: WorkflowEnvironment):
+    world = FakeWorld(policy=IncidentPolicy(review_timeout=timedelta(hours=4)))
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver_alert(client, an_alert(), queue, UI)
+        handle = incident_handle(client, delivery.incident_id)
+        await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
+        started = await time_skipping_env.get_current_time()
+        await time_skipping_env.sleep(timedelta(hours=4, minutes=1))
+        status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
+        assert await time_skipping_env.get_current_time() - started >= timedelta(hours=4)
+        await handle.signal(IncidentWorkflow.resolve, ManualResolution(by="dave", note="fixed by hand"))
+        final = await handle.result()
+    assert "review deadline passed" in (status.escalation_reason or "")
+    assert world.calls["close_pull_request"] == 1
+    assert final.state == IncidentState.RESOLVED
+    assert final.timeline[-1].by == "dave"
+
+
+async def test_approval_from_someone_not_allowed_is_recorded_and_ignored(
+    time_skipping_env: WorkflowEnvironment,
+):
+    world = FakeWorld(policy=IncidentPolicy(approvers=["alice"]))
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver_alert(client, an_alert(), queue, UI)
+        handle = incident_handle(client, delivery.incident_id)
+        await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
+        await handle.signal(IncidentWorkflow.approve, Approval(by="mallory"))
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(IncidentWorkflow.approve_now, Approval(by="mallory"))
+        assert "not an approver" in str(refused.value.cause)
+        status = await incident_status(client, delivery.incident_id)
+        assert status.state == IncidentState.AWAITING_REVIEW
+        assert [(a.by, a.accepted) for a in status.approvals] == [("mallory", False)]
+        await handle.execute_update(IncidentWorkflow.approve_now, Approval(by="alice"))
+        final = await handle.result()
+    assert final.state == IncidentState.RESOLVED
+    assert world.requests["merge_pull_request"][0].approved_by == "alice"
+
+
+async def test_approve_update_is_refused_when_not_waiting(time_skipping_env: WorkflowEnvironment):
+    world = FakeWorld(fix=FixProposal(kind=FixKind.NONE, risk=RiskLevel.HIGH, rationale="none"))
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver_alert(client, an_alert(), queue, UI)
+        await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await incident_handle(client, delivery.incident_id).execute_update(
+                IncidentWorkflow.approve_now, Approval(by="alice")
+            )
+    assert "not awaiting approval (state ESCALATED)" in str(refused.value.cause)
+
+
+async def test_alert_storm_is_one_incident_and_continues_as_new(
+    time_skipping_env: WorkflowEnvironment,
+):
+    world = FakeWorld(policy=IncidentPolicy(history_limit=500))
+    client = time_skipping_env.client
+    alert = an_alert()
+    async with running(time_skipping_env, world) as queue:
+        first = await deliver_alert(client, alert, queue, UI)
+        await wait_for_state(client, first.incident_id, IncidentState.AWAITING_REVIEW)
+        semaphore = asyncio.Semaphore(50)
+
+        async def send() -> str:
+            # The time-skipping server does not report started/joined; the dev-server
+            # tests assert `deduplicated`.
+            async with semaphore:
+                return (await deliver_alert(client, alert, queue, UI)).incident_id
+
+        joined = await asyncio.gather(*(send() for _ in range(1999)))
+        assert set(joined) == {first.incident_id}
+        status = await incident_status(client, first.incident_id)
+        assert status.alert_count == 2000
+        assert status.runs > 1
+        assert status.state == IncidentState.AWAITING_REVIEW
+        await incident_handle(client, first.incident_id).signal(
+            IncidentWorkflow.approve, Approval(by="alice")
+        )
+        final = await incident_handle(client, first.incident_id).result()
+    assert final.state == IncidentState.RESOLVED and final.alert_count == 2000
+    assert world.calls["open_pull_request"] == 1
+
+
+async def test_non_retryable_activity_error_escalates_with_its_reason(
+    time_skipping_env: WorkflowEnvironment,
+):
+    failure = ApplicationError(
+        "no Kubernetes cluster configured (set KUBECONFIG or run in-cluster)",
+        type="ClusterNotConfigured",
+        non_retryable=True,
+    )
+    world = FakeWorld(failures={"gather_context": failure})
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver_alert(client, an_alert(), queue, UI)
+        status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
+    assert world.calls["gather_context"] == 1
+    assert "no Kubernetes cluster configured" in (status.escalation_reason or "")
+    assert status.timeline[-1].state == IncidentState.ESCALATED
+
+
+async def test_auto_approve_low_risk_skips_the_human(time_skipping_env: WorkflowEnvironment):
+    world = FakeWorld(policy=IncidentPolicy(auto_approve=AutoApprovePolicy.LOW_RISK))
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
+        final = await incident_handle(client, delivery.incident_id).result()
+    assert final.state == IncidentState.RESOLVED
+    assert "AWAITING_APPROVAL" not in states_of(final)
+    assert final.approvals[0].by == "selfheal" and "low-risk" in final.approvals[0].comment
