@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 MODE_LABEL = "selfheal_mode"
 """Alert label that overrides the remediation mode for one incident."""
 
+MANIFEST_ANNOTATION = "selfheal.dev/manifest"
+"""Deployment annotation naming its manifest's path in the GitOps repository."""
+
 
 class IncidentState(StrEnum):
     """Where an incident stands; the value is what the Temporal UI shows."""
@@ -499,6 +502,9 @@ class PullRequestRequest(BaseModel):
     ui_url: str = ""
     ticket_key: str | None = None
     attempt: int = 1
+    manifest_path: str | None = Field(
+        default=None, description="From the Deployment's selfheal.dev/manifest annotation"
+    )
 
 
 class PullRequestInfo(BaseModel):

@@ -22,6 +22,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 with workflow.unsafe.imports_passed_through():
     from selfheal.domain import (
         HUMAN_WAIT_STATES,
+        MANIFEST_ANNOTATION,
         ActionKind,
         Alert,
         AlertStatus,
@@ -232,6 +233,7 @@ class IncidentWorkflow:
                     fix=fix,
                     ticket_key=self._status.ticket_key,
                     attempt=self._status.attempt,
+                    manifest_path=self._manifest_annotation(),
                 ),
             )
         except ActivityError as err:
@@ -744,6 +746,11 @@ class IncidentWorkflow:
                 note=refusal or "",
             )
         )
+
+    def _manifest_annotation(self) -> str | None:
+        deployment = self._context.deployment if self._context else None
+        annotations = (deployment or {}).get("metadata", {}).get("annotations") or {}
+        return annotations.get(MANIFEST_ANNOTATION)
 
     def _take_decision(self) -> _Decision:
         decision, self._decision = self._decision, None

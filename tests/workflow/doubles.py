@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from temporalio import activity
@@ -11,8 +12,8 @@ from temporalio.exceptions import ApplicationError
 
 from selfheal.domain import (
     ActionKind,
-    ClusterContext,
     ClosePullRequest,
+    ClusterContext,
     ContextRequest,
     Diagnosis,
     DiagnosisCategory,
@@ -60,7 +61,9 @@ def memory_fix(namespace: str = "demo", deployment: str = "checkout") -> FixProp
     patch = {
         "spec": {
             "template": {
-                "spec": {"containers": [{"name": "app", "resources": {"limits": {"memory": "128Mi"}}}]}
+                "spec": {
+                    "containers": [{"name": "app", "resources": {"limits": {"memory": "128Mi"}}}]
+                }
             }
         }
     }
@@ -86,6 +89,7 @@ class FakeWorld:
         healthy: bool = True,
         failures: dict[str, ApplicationError] | None = None,
         pr_state: PullRequestState | None = None,
+        journal: Path | None = None,
     ) -> None:
         self.policy = policy or IncidentPolicy()
         self.diagnosis = diagnosis or oom_diagnosis()
@@ -93,12 +97,16 @@ class FakeWorld:
         self.healthy = healthy
         self.failures = failures or {}
         self.pr_state = pr_state
+        self.journal = journal
         self.calls: Counter[str] = Counter()
         self.requests: dict[str, list[Any]] = {}
 
     def _called(self, name: str, request: Any) -> None:
         self.calls[name] += 1
         self.requests.setdefault(name, []).append(request)
+        if self.journal is not None:
+            with self.journal.open("a") as journal:
+                journal.write(f"{name} {getattr(request, 'incident_id', '')}\n")
         if name in self.failures:
             raise self.failures[name]
 
@@ -162,7 +170,9 @@ class FakeWorld:
         @activity.defn(name="get_pull_request")
         async def get_pull_request(request: PullRequestRef) -> PullRequestState:
             world._called("get_pull_request", request)
-            return world.pr_state or PullRequestState(number=request.number, open=True, merged=False)
+            return world.pr_state or PullRequestState(
+                number=request.number, open=True, merged=False
+            )
 
         @activity.defn(name="merge_pull_request")
         async def merge_pull_request(request: MergeRequest) -> PullRequestState:

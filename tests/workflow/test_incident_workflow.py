@@ -56,7 +56,9 @@ def an_alert(workload: str = "checkout", **labels: str) -> Alert:
     )
 
 
-async def wait_for_state(client: Client, incident_id: str, *states: IncidentState) -> IncidentStatus:
+async def wait_for_state(
+    client: Client, incident_id: str, *states: IncidentState
+) -> IncidentStatus:
     for _ in range(400):
         status = await incident_status(client, incident_id)
         if status.state in states:
@@ -86,7 +88,13 @@ async def test_gitops_happy_path_merges_and_resolves(time_skipping_env: Workflow
         final = await incident_handle(client, delivery.incident_id).result()
     assert final.state == IncidentState.RESOLVED
     assert states_of(final) == [
-        "RECEIVED", "ANALYZING", "FIXING", "AWAITING_REVIEW", "DEPLOYING", "VERIFYING", "RESOLVED"
+        "RECEIVED",
+        "ANALYZING",
+        "FIXING",
+        "AWAITING_REVIEW",
+        "DEPLOYING",
+        "VERIFYING",
+        "RESOLVED",
     ]
     assert final.pr_number == 7 and final.ticket_key == "OPS-1"
     assert world.calls["merge_pull_request"] == 1
@@ -163,7 +171,9 @@ async def test_review_deadline_escalates(time_skipping_env: WorkflowEnvironment)
         await time_skipping_env.sleep(timedelta(hours=4, minutes=1))
         status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
         assert await time_skipping_env.get_current_time() - started >= timedelta(hours=4)
-        await handle.signal(IncidentWorkflow.resolve, ManualResolution(by="dave", note="fixed by hand"))
+        await handle.signal(
+            IncidentWorkflow.resolve, ManualResolution(by="dave", note="fixed by hand")
+        )
         final = await handle.result()
     assert "review deadline passed" in (status.escalation_reason or "")
     assert world.calls["close_pull_request"] == 1

@@ -1,0 +1,5 @@
+"""`python -m selfheal` is the `selfheal` command."""
+
+from selfheal.cli import main
+
+main()

@@ -1,0 +1,20 @@
+"""The incident policy: the worker's settings an incident runs under, kept in its history."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from selfheal.domain import IncidentPolicy, PolicyRequest
+from selfheal.settings import Settings
+
+
+class PolicyActivities:
+    """Hands each new incident the policy configured on the worker."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @activity.defn
+    async def load_policy(self, request: PolicyRequest) -> IncidentPolicy:
+        """Return the incident's policy; the alert's `selfheal_mode` label may pick the mode."""
+        return self._settings.incident_policy(request.alert.requested_mode)

@@ -1,0 +1,298 @@
+"""The `selfheal` command: run the stack, send alerts, and make decisions on incidents.
+
+Exit codes: 0 done, 1 refused (the reason on stderr), 2 usage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from temporalio.service import RPCError
+
+from selfheal.connection import connect
+from selfheal.domain import Alert, Approval, ManualResolution, Rejection, RetryRequest
+from selfheal.settings import Settings, load_settings
+from selfheal.starters import decisions
+from selfheal.starters.decisions import Refused
+from selfheal.starters.incidents import deliver_alert, incident_ui_url
+from selfheal.starters.listing import list_incidents
+from selfheal.starters.render import incident_table, print_status
+
+app = typer.Typer(
+    name="selfheal",
+    help="Durable, AI-assisted incident remediation for Kubernetes, built on Temporal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+T = TypeVar("T")
+
+
+def _finish(code: int = 0) -> NoReturn:
+    """Flush and leave at once: the SDK can crash at interpreter exit (sdk-python#300)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _refuse(message: str) -> NoReturn:
+    err.print(f"[red]refused:[/] {message}", markup=True, highlight=False)
+    _finish(1)
+
+
+def _run(work: Callable[[], Awaitable[T]]) -> T:
+    """Run async work; turn refusals and an unreachable Temporal into exit code 1."""
+    try:
+        return asyncio.run(work())  # type: ignore[arg-type]
+    except Refused as refusal:
+        _refuse(str(refusal))
+    except RPCError as rpc:
+        _refuse(f"Temporal answered {rpc.status.name if rpc.status else 'an error'}: {rpc}")
+    except RuntimeError as failure:
+        if "connect" in str(failure).lower():
+            _refuse(f"cannot reach Temporal: {failure}")
+        raise
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ValidationError as invalid:
+        err.print(f"invalid configuration:\n{invalid}", markup=False)
+        _finish(2)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+# --- incidents -------------------------------------------------------------------------------
+
+By = Annotated[str, typer.Option("--by", help="Who decides (recorded in the timeline)")]
+
+
+@app.command()
+def trigger(
+    file: Annotated[Path, typer.Option("--file", "-f", help="selfheal Alert JSON", exists=True)],
+) -> None:
+    """Start or join an incident from an alert file (selfheal's Alert JSON)."""
+    settings = _settings()
+    try:
+        alert = Alert.model_validate_json(file.read_text())
+    except ValidationError as invalid:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in invalid.errors()
+        )
+        err.print(f"invalid alert in {file}: {problems}", markup=False)
+        _finish(2)
+
+    async def send() -> None:
+        client = await connect()
+        delivery = await deliver_alert(client, alert, settings.task_queue, settings.temporal_ui_url)
+        verb = "joined" if delivery.deduplicated else "started"
+        out.print(f"{verb} incident [bold]{delivery.incident_id}[/]")
+        out.print(f"UI: {delivery.ui_url}")
+
+    _run(send)
+    _finish(0)
+
+
+@app.command("list")
+def list_command(
+    state: Annotated[str | None, typer.Option("--state", help="e.g. AWAITING_REVIEW")] = None,
+    service: Annotated[str | None, typer.Option("--service", help="Deployment name")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Stable JSON output")] = False,
+) -> None:
+    """List incidents from Temporal visibility, newest first."""
+
+    async def fetch() -> None:
+        client = await connect()
+        incidents = await list_incidents(client, state=state, service=service)
+        if as_json:
+            _print_json([incident.model_dump(mode="json") for incident in incidents])
+        else:
+            out.print(incident_table(incidents))
+
+    _run(fetch)
+    _finish(0)
+
+
+@app.command()
+def show(
+    incident_id: Annotated[str, typer.Argument(help="Incident (workflow) id")],
+    as_json: Annotated[bool, typer.Option("--json", help="Stable JSON output")] = False,
+) -> None:
+    """Show an incident: state, diagnosis, fix, pull request, ticket and timeline."""
+    settings = _settings()
+
+    async def fetch() -> None:
+        client = await connect()
+        status = await decisions.read_status(client, incident_id)
+        if as_json:
+            _print_json(status.model_dump(mode="json"))
+        else:
+            ui = incident_ui_url(settings.temporal_ui_url, client.namespace, incident_id)
+            print_status(out, status, ui)
+
+    _run(fetch)
+    _finish(0)
+
+
+def _decide(incident_id: str, send: Callable[[Any], Awaitable[Any]], done: str) -> None:
+    async def act() -> None:
+        client = await connect()
+        ack = await send(client)
+        out.print(f"{done} [bold]{incident_id}[/] (now {ack.state.value})")
+
+    _run(act)
+    _finish(0)
+
+
+@app.command()
+def approve(
+    incident_id: Annotated[str, typer.Argument(help="Incident (workflow) id")],
+    by: By,
+    comment: Annotated[str, typer.Option("--comment", help="Why")] = "",
+) -> None:
+    """Approve the proposed fix of an incident awaiting review or approval."""
+    approval = Approval(by=by, comment=comment)
+    _decide(incident_id, lambda c: decisions.approve(c, incident_id, approval), "approved")
+
+
+@app.command()
+def reject(
+    incident_id: Annotated[str, typer.Argument(help="Incident (workflow) id")],
+    by: By,
+    reason: Annotated[str, typer.Option("--reason", help="Why the fix is wrong")],
+) -> None:
+    """Reject the proposed fix; the incident escalates."""
+    rejection = Rejection(by=by, reason=reason)
+    _decide(incident_id, lambda c: decisions.reject(c, incident_id, rejection), "rejected")
+
+
+@app.command()
+def retry(
+    incident_id: Annotated[str, typer.Argument(help="Incident (workflow) id")],
+    by: By,
+    note: Annotated[str, typer.Option("--note", help="What changed")] = "",
+) -> None:
+    """Send an ESCALATED incident back to analysis."""
+    request = RetryRequest(by=by, note=note)
+    _decide(incident_id, lambda c: decisions.retry(c, incident_id, request), "retrying")
+
+
+@app.command()
+def resolve(
+    incident_id: Annotated[str, typer.Argument(help="Incident (workflow) id")],
+    by: By,
+    note: Annotated[str, typer.Option("--note", help="What was done")] = "",
+) -> None:
+    """Close an ESCALATED incident as resolved by hand."""
+    request = ManualResolution(by=by, note=note)
+    _decide(incident_id, lambda c: decisions.resolve(c, incident_id, request), "resolved")
+
+
+# --- processes -------------------------------------------------------------------------------
+
+
+@app.command()
+def worker() -> None:
+    """Run the worker: IncidentWorkflow and every activity (production process)."""
+    from selfheal.observability import configure_logging
+    from selfheal.workers.worker import run_worker
+
+    settings = _settings()
+    configure_logging(settings.log_format)
+    asyncio.run(run_worker(settings))
+    _finish(0)
+
+
+@app.command()
+def up(
+    sandbox: Annotated[
+        bool, typer.Option(help="Start the sandbox cluster, GitHub and JIRA stand-ins")
+    ] = True,
+) -> None:
+    """Start the local stack (Temporal dev server, sandbox, worker, webhook), or reuse it."""
+    from selfheal.stack.local import LocalStack, StackError
+
+    settings = _settings()
+    stack = LocalStack(settings.home)
+    env = _stack_env(stack.layout.env_file, with_sandbox=sandbox)
+    try:
+        info = stack.up(
+            with_sandbox=sandbox and _sandbox_available(),
+            with_webhook=_webhook_available(),
+            env=env,
+        )
+    except StackError as failure:
+        _refuse(str(failure))
+    out.print(f"Temporal UI   {info.temporal['ui']}")
+    out.print(f"Temporal      {info.temporal['address']}")
+    for name in ("kubernetes", "github", "jira", "webhook"):
+        part = getattr(info, name)
+        if part:
+            out.print(f"{name:<13} {part.get('url', '')}")
+    out.print(f"stack file    {stack.layout.stack_file}")
+    _finish(0)
+
+
+def _stack_env(env_file: Path, with_sandbox: bool) -> dict[str, str]:
+    """Settings the stack's processes share; a webhook token is generated once and kept."""
+    env: dict[str, str] = {}
+    if env_file.exists():
+        for line in env_file.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key:
+                env[key] = value
+    env.setdefault("SELFHEAL_WEBHOOK_TOKEN", secrets.token_urlsafe(24))
+    if with_sandbox:
+        env.setdefault("SELFHEAL_NAMESPACES", "demo")
+    env_file.parent.mkdir(parents=True, exist_ok=True)
+    env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
+    env_file.chmod(0o600)
+    # Settings the user exported before `up` win over the stack's own.
+    return {key: value for key, value in env.items() if key not in os.environ}
+
+
+def _sandbox_available() -> bool:
+    try:
+        import selfheal.sandbox.stack  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _webhook_available() -> bool:
+    try:
+        import selfheal.starters.webhook  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@app.command()
+def down() -> None:
+    """Stop the local stack (the Temporal database is kept)."""
+    from selfheal.stack.local import LocalStack
+
+    stopped = LocalStack(_settings().home).down()
+    out.print(f"stopped: {', '.join(stopped)}" if stopped else "no local stack is running")
+    _finish(0)
+
+
+def main() -> None:
+    """Entry point of the `selfheal` console script."""
+    app()

@@ -1,0 +1,95 @@
+"""Record IncidentWorkflow histories on the real dev server for the replay tests.
+
+Run after a deliberate, released change to the workflow (with `workflow.patched()` in
+place for the old paths): `python -m tests.replay.record_histories`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from selfheal.binaries import find_binary
+from selfheal.domain import Alert, Approval, IncidentState, Rejection, RetryRequest
+from selfheal.starters.incidents import deliver_alert, incident_handle, incident_status
+from selfheal.workflows.incident import IncidentWorkflow
+from selfheal.workflows.search import ALL_KEYS
+from tests.workflow.doubles import FakeWorld
+
+HISTORIES = Path(__file__).parent / "histories"
+QUEUE = "replay-recording"
+
+
+async def _until(client: Client, incident_id: str, state: IncidentState) -> None:
+    for _ in range(600):
+        if (await incident_status(client, incident_id)).state == state:
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"{incident_id} never reached {state}")
+
+
+async def gitops_approved(client: Client, incident_id: str) -> None:
+    await _until(client, incident_id, IncidentState.AWAITING_REVIEW)
+    await incident_handle(client, incident_id).signal(
+        IncidentWorkflow.approve, Approval(by="alice")
+    )
+
+
+async def direct_rejected_then_retried(client: Client, incident_id: str) -> None:
+    handle = incident_handle(client, incident_id)
+    await _until(client, incident_id, IncidentState.AWAITING_APPROVAL)
+    await handle.execute_update(IncidentWorkflow.reject_now, Rejection(by="bob", reason="no"))
+    await _until(client, incident_id, IncidentState.ESCALATED)
+    await handle.signal(IncidentWorkflow.retry, RetryRequest(by="bob"))
+    await _until(client, incident_id, IncidentState.AWAITING_APPROVAL)
+    await handle.execute_update(IncidentWorkflow.approve_now, Approval(by="bob"))
+
+
+async def observe_only(client: Client, incident_id: str) -> None:
+    return None
+
+
+SCENARIOS: dict[str, tuple[str, Callable[[Client, str], Awaitable[None]]]] = {
+    "gitops-approved": ("gitops", gitops_approved),
+    "direct-rejected-retried": ("direct", direct_rejected_then_retried),
+    "observe": ("observe", observe_only),
+}
+
+
+async def record() -> None:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=find_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=list(ALL_KEYS),
+    )
+    client = env.client
+    world = FakeWorld()
+    async with Worker(
+        client, task_queue=QUEUE, workflows=[IncidentWorkflow], activities=world.activities()
+    ):
+        for name, (mode, drive) in SCENARIOS.items():
+            alert = Alert(
+                name="KubeContainerOOMKilled",
+                namespace="demo",
+                workload=f"checkout-{uuid.uuid4().hex[:4]}",
+                labels={"selfheal_mode": mode},
+            )
+            delivery = await deliver_alert(client, alert, QUEUE, "http://ui")
+            await drive(client, delivery.incident_id)
+            handle = incident_handle(client, delivery.incident_id)
+            await handle.result()
+            history = await handle.fetch_history()
+            (HISTORIES / f"{name}.json").write_text(history.to_json())
+            print(f"recorded {name}: {len(history.events)} events")
+    await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(record())
