@@ -203,6 +203,9 @@ class Diagnosis(BaseModel):
     )
     analyzer: str = Field(default="rules", description="rules, or the model that diagnosed it")
     usage: TokenUsage | None = None
+    proposed_fix: FixProposal | None = Field(
+        default=None, description="A model's own proposal, unchecked until fix generation"
+    )
 
 
 class ActionKind(StrEnum):
@@ -364,10 +367,22 @@ class IncidentStatus(BaseModel):
     runs: int = Field(default=1, description="Workflow runs, counting continue-as-new")
 
 
+class AnalyzerChoice(StrEnum):
+    """Who diagnoses: the offline rules, or a model (with the rules as fallback unless forced)."""
+
+    RULES = "rules"
+    MODEL = "model"
+    MODEL_ONLY = "model-only"
+
+
 class IncidentPolicy(BaseModel):
     """The worker's settings that shape one incident, loaded once and kept in history."""
 
     mode: RemediationMode = RemediationMode.GITOPS
+    analyzer: AnalyzerChoice = AnalyzerChoice.RULES
+    model: str = ""
+    max_model_turns: int = 8
+    max_model_tokens: int = 200_000
     auto_approve: AutoApprovePolicy = AutoApprovePolicy.NEVER
     approvers: list[str] = Field(default_factory=list, description="Empty: anyone may approve")
     review_timeout: timedelta = timedelta(hours=4)
@@ -438,6 +453,25 @@ class DiagnosisRequest(BaseModel):
     incident_id: str
     alert: Alert
     context: ClusterContext
+
+
+class InvestigationRequest(BaseModel):
+    """Input of the model-driven investigation (a child workflow)."""
+
+    incident_id: str
+    alert: Alert
+    context: ClusterContext
+    model: str
+    max_turns: int = 8
+    max_tokens: int = 200_000
+
+
+class InvestigationResult(BaseModel):
+    """The model's diagnosis, or why there is none (the rules then take over)."""
+
+    diagnosis: Diagnosis | None = None
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    failure: str = ""
 
 
 class FixRequest(BaseModel):
@@ -587,3 +621,7 @@ class SignalAck(BaseModel):
     incident_id: str
     state: IncidentState
     note: str = ""
+
+
+# Diagnosis refers to FixProposal, which is defined after it.
+Diagnosis.model_rebuild()

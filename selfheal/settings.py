@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from selfheal.domain import AutoApprovePolicy, IncidentPolicy, RemediationMode
+from selfheal.domain import AnalyzerChoice, AutoApprovePolicy, IncidentPolicy, RemediationMode
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -146,6 +146,10 @@ class Settings(BaseSettings):
         """Return the policy an incident runs under; an alert may request its own mode."""
         return IncidentPolicy(
             mode=requested_mode or self.mode,
+            analyzer=self.analyzer_choice(),
+            model=self.model,
+            max_model_turns=self.max_model_turns,
+            max_model_tokens=self.max_model_tokens,
             auto_approve=self.auto_approve,
             approvers=list(self.approvers),
             review_timeout=self.review_timeout,
@@ -158,6 +162,14 @@ class Settings(BaseSettings):
             notifications=self.slack_webhook_url is not None,
             history_limit=self.history_limit,
         )
+
+    def analyzer_choice(self) -> AnalyzerChoice:
+        """`auto` uses the model when a key is set; `llm` forces it; `rules` never calls one."""
+        if self.analyzer == Analyzer.RULES:
+            return AnalyzerChoice.RULES
+        if self.analyzer == Analyzer.LLM:
+            return AnalyzerChoice.MODEL_ONLY
+        return AnalyzerChoice.MODEL if self.anthropic_api_key else AnalyzerChoice.RULES
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -26,12 +26,14 @@ with workflow.unsafe.imports_passed_through():
         ActionKind,
         Alert,
         AlertStatus,
+        AnalyzerChoice,
         Approval,
         ApprovalRecord,
         AutoApprovePolicy,
         ClosePullRequest,
         ClusterContext,
         ContextRequest,
+        Diagnosis,
         DiagnosisRequest,
         FixProposal,
         FixRequest,
@@ -40,6 +42,8 @@ with workflow.unsafe.imports_passed_through():
         IncidentPolicy,
         IncidentState,
         IncidentStatus,
+        InvestigationRequest,
+        InvestigationResult,
         ManualResolution,
         MergeRequest,
         Notification,
@@ -83,6 +87,10 @@ with workflow.unsafe.imports_passed_through():
 
 _SLACK = timedelta(minutes=2)
 """Added to an activity's own deadline so a slow start does not fail it."""
+
+
+class _ModelFailed(Exception):
+    """The model investigation gave no diagnosis and the policy forbids the rules."""
 
 
 class _Decision:
@@ -161,17 +169,12 @@ class IncidentWorkflow:
     async def _analyze(self) -> IncidentState:
         try:
             context = await self._gather_context()
-            diagnosis = await call(
-                DIAGNOSE,
-                DiagnosisRequest(
-                    incident_id=self._status.id, alert=self._first_alert, context=context
-                ),
-            )
+            diagnosis = await self._diagnose(context)
         except ActivityError as err:
             return self._escalation(f"analysis failed: {_reason(err)}")
+        except _ModelFailed as failure:
+            return self._escalation(f"model investigation failed and the rules are off: {failure}")
         self._status.diagnosis = diagnosis
-        if diagnosis.usage:
-            self._status.usage = self._status.usage.add(diagnosis.usage)
         if not diagnosis.fault_found:
             return self._resolution(f"no fault found: {diagnosis.summary}; nothing was changed")
         if not self._status.alert_firing:
@@ -426,6 +429,38 @@ class IncidentWorkflow:
                 self._append_timeline(state, f"notification not sent: {_reason(err)}", None)
 
     # --- actions ---------------------------------------------------------------------------
+
+    async def _diagnose(self, context: ClusterContext) -> Diagnosis:
+        """The model's diagnosis when the policy asks for one, else (or if it fails) the rules'."""
+        policy = self._policy_or_default
+        if policy.analyzer != AnalyzerChoice.RULES:
+            result = await workflow.execute_child_workflow(
+                "InvestigationWorkflow",
+                InvestigationRequest(
+                    incident_id=self._status.id,
+                    alert=self._first_alert,
+                    context=context,
+                    model=policy.model,
+                    max_turns=policy.max_model_turns,
+                    max_tokens=policy.max_model_tokens,
+                ),
+                id=f"{self._status.id}-investigation-{self._status.attempt}",
+                result_type=InvestigationResult,
+            )
+            self._status.usage = self._status.usage.add(result.usage)
+            if result.diagnosis is not None:
+                return result.diagnosis
+            if policy.analyzer == AnalyzerChoice.MODEL_ONLY:
+                raise _ModelFailed(result.failure)
+            self._append_timeline(
+                IncidentState.ANALYZING,
+                f"model investigation failed ({result.failure}); diagnosing with the offline rules",
+                None,
+            )
+        return await call(
+            DIAGNOSE,
+            DiagnosisRequest(incident_id=self._status.id, alert=self._first_alert, context=context),
+        )
 
     async def _gather_context(self) -> ClusterContext:
         alert = self._first_alert

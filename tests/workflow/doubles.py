@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from temporalio import activity
+from temporalio import activity, workflow
 from temporalio.exceptions import ApplicationError
 
 from selfheal.domain import (
@@ -25,6 +25,8 @@ from selfheal.domain import (
     HealthCheckRequest,
     HealthReport,
     IncidentPolicy,
+    InvestigationRequest,
+    InvestigationResult,
     MergeRequest,
     Notification,
     NotificationResult,
@@ -43,6 +45,7 @@ from selfheal.domain import (
     TicketRef,
     TicketRequest,
     TicketUpdate,
+    TokenUsage,
 )
 
 
@@ -223,3 +226,15 @@ class FakeWorld:
             update_ticket,
             notify,
         ]
+
+
+@workflow.defn(name="InvestigationWorkflow")
+class FailingInvestigation:
+    """Stands in for the model investigation: spends tokens, then gives up."""
+
+    @workflow.run
+    async def run(self, request: InvestigationRequest) -> InvestigationResult:
+        return InvestigationResult(
+            usage=TokenUsage(model_calls=2, input_tokens=1200, output_tokens=300),
+            failure="model answered outside the schema twice",
+        )

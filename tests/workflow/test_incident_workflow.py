@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 
 from selfheal.domain import (
     Alert,
+    AnalyzerChoice,
     Approval,
     AutoApprovePolicy,
     FixKind,
@@ -30,7 +31,7 @@ from selfheal.domain import (
 )
 from selfheal.starters.incidents import deliver_alert, incident_handle, incident_status
 from selfheal.workflows.incident import IncidentWorkflow
-from tests.workflow.doubles import FakeWorld
+from tests.workflow.doubles import FailingInvestigation, FakeWorld
 
 UI = "http://ui.test"
 
@@ -40,7 +41,10 @@ async def running(env: WorkflowEnvironment, world: FakeWorld) -> AsyncIterator[s
     """Run a worker with `world`'s doubles on a fresh task queue; yield the queue."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     async with Worker(
-        env.client, task_queue=queue, workflows=[IncidentWorkflow], activities=world.activities()
+        env.client,
+        task_queue=queue,
+        workflows=[IncidentWorkflow, FailingInvestigation],
+        activities=world.activities(),
     ):
         yield queue
 
@@ -274,3 +278,29 @@ async def test_auto_approve_low_risk_skips_the_human(time_skipping_env: Workflow
     assert final.state == IncidentState.RESOLVED
     assert "AWAITING_APPROVAL" not in states_of(final)
     assert final.approvals[0].by == "selfheal" and "low-risk" in final.approvals[0].comment
+
+
+async def test_failed_model_investigation_falls_back_to_rules(
+    time_skipping_env: WorkflowEnvironment,
+):
+    world = FakeWorld(policy=IncidentPolicy(analyzer=AnalyzerChoice.MODEL))
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver_alert(client, an_alert(selfheal_mode="observe"), queue, UI)
+        final = await incident_handle(client, delivery.incident_id).result()
+    assert final.state == IncidentState.RESOLVED
+    assert world.calls["diagnose"] == 1
+    assert final.usage.model_calls == 2 and final.usage.input_tokens == 1200
+    assert any("diagnosing with the offline rules" in e.note for e in final.timeline)
+
+
+async def test_failed_model_investigation_escalates_when_rules_are_off(
+    time_skipping_env: WorkflowEnvironment,
+):
+    world = FakeWorld(policy=IncidentPolicy(analyzer=AnalyzerChoice.MODEL_ONLY))
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver_alert(client, an_alert(), queue, UI)
+        status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
+    assert world.calls["diagnose"] == 0
+    assert "outside the schema" in (status.escalation_reason or "")
