@@ -20,9 +20,17 @@ from rich.console import Console
 from temporalio.service import RPCError
 
 from selfheal.connection import connect
-from selfheal.domain import Alert, Approval, ManualResolution, Rejection, RetryRequest
+from selfheal.domain import (
+    Alert,
+    Approval,
+    FreezeRequest,
+    ManualResolution,
+    Rejection,
+    RetryRequest,
+    UnfreezeRequest,
+)
 from selfheal.settings import Settings, load_settings
-from selfheal.starters import decisions
+from selfheal.starters import decisions, kill_switch
 from selfheal.starters.decisions import Refused
 from selfheal.starters.incidents import deliver_alert, incident_ui_url
 from selfheal.starters.listing import list_incidents
@@ -117,13 +125,21 @@ def list_command(
 ) -> None:
     """List incidents from Temporal visibility, newest first."""
 
+    settings = _settings()
+
     async def fetch() -> None:
         client = await connect()
         incidents = await list_incidents(client, state=state, service=service)
+        switch = await kill_switch.current(client, settings.guard_workflow_id)
         if as_json:
             _print_json([incident.model_dump(mode="json") for incident in incidents])
-        else:
-            out.print(incident_table(incidents))
+            return
+        if switch.frozen:
+            out.print(
+                f"[bold red]REMEDIATION FROZEN[/] by {switch.by}"
+                f" since {switch.at:%Y-%m-%d %H:%M} UTC: {switch.reason or 'no reason'}"
+            )
+        out.print(incident_table(incidents))
 
     _run(fetch)
     _finish(0)
@@ -202,6 +218,47 @@ def resolve(
     """Close an ESCALATED incident as resolved by hand."""
     request = ManualResolution(by=by, note=note)
     _decide(incident_id, lambda c: decisions.resolve(c, incident_id, request), "resolved")
+
+
+# --- kill switch -----------------------------------------------------------------------------
+
+
+@app.command()
+def freeze(
+    by: By,
+    reason: Annotated[str, typer.Option("--reason", help="Why everything must stop")] = "",
+) -> None:
+    """Halt all remediation now, across running incidents, until `unfreeze` (survives restarts)."""
+    settings = _settings()
+
+    async def act() -> None:
+        client = await connect()
+        state, told = await kill_switch.turn(
+            client,
+            settings.guard_workflow_id,
+            settings.task_queue,
+            FreezeRequest(by=by, reason=reason),
+        )
+        out.print(f"[bold red]remediation frozen[/] by {state.by}; {told} running incident(s) told")
+
+    _run(act)
+    _finish(0)
+
+
+@app.command()
+def unfreeze(by: By) -> None:
+    """Let remediation resume; waiting incidents continue where they were."""
+    settings = _settings()
+
+    async def act() -> None:
+        client = await connect()
+        state, told = await kill_switch.turn(
+            client, settings.guard_workflow_id, settings.task_queue, UnfreezeRequest(by=by)
+        )
+        out.print(f"[green]remediation unfrozen[/] by {state.by}; {told} running incident(s) told")
+
+    _run(act)
+    _finish(0)
 
 
 # --- processes -------------------------------------------------------------------------------

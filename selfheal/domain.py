@@ -393,6 +393,11 @@ class IncidentPolicy(BaseModel):
     pr_poll_interval: timedelta = timedelta(minutes=3)
     ticketing: bool = False
     notifications: bool = False
+    namespaces: list[str] = Field(default_factory=list, description="May be changed; empty: none")
+    allow_destructive: bool = False
+    max_actions: int = 3
+    remediation_limit: int = Field(default=3, ge=1, description="Per workload per window")
+    remediation_window: timedelta = timedelta(hours=24)
     history_limit: int = Field(
         default=1000, ge=100, description="Continue-as-new once history has this many events"
     )
@@ -625,3 +630,73 @@ class SignalAck(BaseModel):
 
 # Diagnosis refers to FixProposal, which is defined after it.
 Diagnosis.model_rebuild()
+
+
+# --- the guard: kill switch and anti-loop ----------------------------------------------------
+
+
+class FreezeRequest(BaseModel):
+    """Halt every remediation until unfrozen (`selfheal freeze`)."""
+
+    by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(default="", max_length=4000)
+
+
+class UnfreezeRequest(BaseModel):
+    """Let remediation resume (`selfheal unfreeze`)."""
+
+    by: str = Field(min_length=1, max_length=200)
+
+
+class FreezeState(BaseModel):
+    """Whether the kill switch is on, and who turned it on or off and why."""
+
+    frozen: bool = False
+    by: str = ""
+    reason: str = ""
+    at: datetime | None = None
+
+
+class RemediationRecord(BaseModel):
+    """One remediation granted on a workload, for the anti-loop limit."""
+
+    incident_id: str
+    at: datetime
+    action: str
+
+
+class PermitRequest(BaseModel):
+    """An incident asks the guard before it changes anything."""
+
+    incident_id: str
+    workload: str = Field(description="cluster/namespace/deployment")
+    action: str = Field(description="What it is about to do, for the record")
+    key: str = Field(description="Idempotency key: the same key gets the same answer")
+    counts: bool = Field(default=True, description="False for undo actions (rollback, revert)")
+    limit: int = Field(default=3, ge=1)
+    window: timedelta = timedelta(hours=24)
+
+
+class Permit(BaseModel):
+    """The guard's answer: go ahead, wait (frozen), or stop (anti-loop)."""
+
+    granted: bool
+    freeze: FreezeState = Field(default_factory=FreezeState)
+    refusal: str = ""
+    earlier: list[RemediationRecord] = Field(default_factory=list)
+    decided_at: datetime | None = None
+
+
+class GuardNotice(BaseModel):
+    """Tells a running incident the kill switch changed (signal `guard_changed`)."""
+
+    freeze: FreezeState
+
+
+class GuardState(BaseModel):
+    """The guard workflow's durable state, carried across continue-as-new."""
+
+    freeze: FreezeState = Field(default_factory=FreezeState)
+    remediations: dict[str, list[RemediationRecord]] = Field(default_factory=dict)
+    answers: dict[str, Permit] = Field(default_factory=dict)
+    waiting: list[str] = Field(default_factory=list)

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     )
     allow_destructive: bool = False
     max_actions: int = Field(default=3, ge=0)
+    remediation_limit: int = Field(default=3, ge=1, description="Per workload per window")
+    remediation_window: Duration = timedelta(hours=24)
+    guard_workflow_id: str = "selfheal-guard"
 
     # Kubernetes
     kubeconfig: Path | None = Field(default=None, validation_alias=_env("KUBECONFIG"))
@@ -161,6 +164,11 @@ class Settings(BaseSettings):
             ticketing=bool(self.jira_url),
             notifications=self.slack_webhook_url is not None,
             history_limit=self.history_limit,
+            namespaces=list(self.namespaces),
+            allow_destructive=self.allow_destructive,
+            max_actions=self.max_actions,
+            remediation_limit=self.remediation_limit,
+            remediation_window=self.remediation_window,
         )
 
     def analyzer_choice(self) -> AnalyzerChoice:

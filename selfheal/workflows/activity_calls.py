@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         HealthReport,
         IncidentPolicy,
         NotificationResult,
+        Permit,
         PullRequestInfo,
         PullRequestState,
         RemediationResult,
@@ -62,6 +63,7 @@ class ActivityCall(Generic[ResultT]):
 
 
 LOAD_POLICY = ActivityCall("load_policy", IncidentPolicy, timedelta(seconds=10))
+REQUEST_PERMIT = ActivityCall("request_permit", Permit, timedelta(seconds=30))
 
 GATHER_CONTEXT = ActivityCall("gather_context", ClusterContext, timedelta(seconds=90))
 APPLY_REMEDIATION = ActivityCall("apply_remediation", RemediationResult, timedelta(seconds=60))

@@ -37,6 +37,8 @@ with workflow.unsafe.imports_passed_through():
         DiagnosisRequest,
         FixProposal,
         FixRequest,
+        FreezeState,
+        GuardNotice,
         HealthCheckRequest,
         IncidentInput,
         IncidentPolicy,
@@ -47,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         ManualResolution,
         MergeRequest,
         Notification,
+        PermitRequest,
         PolicyRequest,
         PullRequestAction,
         PullRequestEvent,
@@ -79,6 +82,7 @@ with workflow.unsafe.imports_passed_through():
         OPEN_REVERT_PULL_REQUEST,
         OPEN_TICKET,
         PROPOSE_FIX,
+        REQUEST_PERMIT,
         UPDATE_TICKET,
         VERIFY_HEALTH,
         WAIT_ROLLOUT,
@@ -87,6 +91,11 @@ with workflow.unsafe.imports_passed_through():
 
 _SLACK = timedelta(minutes=2)
 """Added to an activity's own deadline so a slow start does not fail it."""
+
+_FROZEN_RECHECK = timedelta(minutes=5)
+"""While frozen, ask the guard again this often (unfreeze also wakes the incident at once)."""
+
+PROTECTED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 
 
 class _ModelFailed(Exception):
@@ -116,6 +125,8 @@ class IncidentWorkflow:
         self._context: ClusterContext | None = None  # per attempt; re-read after continue-as-new
         self._pending_note = ""
         self._pending_by: str | None = None
+        self._freeze = FreezeState()
+        self._guard_changed = False
         self._done = False
         for alert in input.pending_alerts:
             self.alert(alert)
@@ -208,6 +219,9 @@ class IncidentWorkflow:
             return self._resolution(
                 f"observe mode: proposed {fix.kind.value} ({fix.rationale}); nothing was changed"
             )
+        refusal = self._guardrail_refusal(fix)
+        if refusal:
+            return self._escalation(refusal)
         if self._policy_or_default.mode == RemediationMode.DIRECT:
             return await self._propose_direct(fix)
         return await self._propose_pull_request(fix)
@@ -499,6 +513,9 @@ class IncidentWorkflow:
 
     async def _apply(self, fix: FixProposal) -> IncidentState:
         assert fix.action is not None
+        refusal = await self._permit(f"apply {fix.kind.value}")
+        if refusal:
+            return self._escalation(refusal)
         try:
             result = await call(
                 APPLY_REMEDIATION,
@@ -515,6 +532,9 @@ class IncidentWorkflow:
 
     async def _merge(self, approved_by: str) -> IncidentState:
         assert self._status.pr_number is not None
+        refusal = await self._permit(f"merge pull request #{self._status.pr_number}")
+        if refusal:
+            return self._escalation(refusal)
         try:
             await call(
                 MERGE_PULL_REQUEST,
@@ -580,6 +600,10 @@ class IncidentWorkflow:
         """Put the workload back as it was before selfheal changed it, then escalate."""
         policy, alert = self._policy_or_default, self._first_alert
         assert alert.namespace and alert.workload
+        undo = "rollback" if policy.mode == RemediationMode.DIRECT else "revert pull request"
+        refusal = await self._permit(undo, counts=False)
+        if refusal:
+            return self._escalation(f"{reason}; {undo} not done: {refusal}")
         try:
             if policy.mode == RemediationMode.DIRECT and self._status.previous_revision:
                 result = await call(
@@ -607,6 +631,68 @@ class IncidentWorkflow:
         except ActivityError as err:
             reason = f"{reason}; undo failed, the workload may still carry the fix: {_reason(err)}"
         return self._escalation(reason)
+
+    # --- guardrails --------------------------------------------------------------------------
+
+    def _guardrail_refusal(self, fix: FixProposal) -> str | None:
+        """Why this fix may not be applied here at all, or None."""
+        policy, namespace = self._policy_or_default, self._status.namespace
+        if namespace in PROTECTED_NAMESPACES:
+            return f"namespace {namespace} is never changed by selfheal"
+        if namespace not in policy.namespaces:
+            allowed = ", ".join(policy.namespaces) or "none"
+            return (
+                f"namespace {namespace} is not in SELFHEAL_NAMESPACES (allowed: {allowed}); "
+                f"proposed {fix.kind.value} was not applied"
+            )
+        if fix.action is not None and fix.action.destructive and not policy.allow_destructive:
+            return (
+                f"{fix.action.kind.value} is destructive and SELFHEAL_ALLOW_DESTRUCTIVE is off; "
+                f"a person must decide: {fix.rationale}"
+            )
+        return None
+
+    async def _permit(self, action: str, counts: bool = True) -> str | None:
+        """Ask the guard before a change: None to go ahead, or why not. Waits while frozen."""
+        policy, status = self._policy_or_default, self._status
+        if counts and status.actions_taken >= policy.max_actions:
+            return (
+                f"action limit reached: {status.actions_taken} of {policy.max_actions} "
+                "actions per incident (SELFHEAL_MAX_ACTIONS)"
+            )
+        request = PermitRequest(
+            incident_id=status.id,
+            workload=f"{status.cluster}/{status.namespace}/{status.service}",
+            action=action,
+            key=f"{status.id}/{status.attempt}/{status.actions_taken}/{action}",
+            counts=counts,
+            limit=policy.remediation_limit,
+            window=policy.remediation_window,
+        )
+        waiting = False
+        while True:
+            try:
+                permit = await call(REQUEST_PERMIT, request)
+            except ActivityError as err:
+                return f"the guard could not be asked: {_reason(err)}"
+            if permit.granted:
+                if waiting:
+                    self._append_timeline(status.state, f"unfrozen; going ahead to {action}", None)
+                return None
+            if permit.refusal:
+                return permit.refusal
+            if not waiting:
+                self._freeze, waiting = permit.freeze, True
+                freeze = permit.freeze
+                self._append_timeline(
+                    status.state,
+                    f"remediation frozen by {freeze.by} ({freeze.reason or 'no reason'}); "
+                    f"waiting to {action}",
+                    None,
+                )
+                search.publish(status, frozen=True)
+            self._guard_changed = False
+            await self._wait_for(lambda: self._guard_changed, _FROZEN_RECHECK)
 
     # --- approval policy -------------------------------------------------------------------
 
@@ -730,6 +816,21 @@ class IncidentWorkflow:
             self._decision = _Decision(True, by, "merged on GitHub", merged=True)
         elif event.action == PullRequestAction.CLOSED:
             self._decision = _Decision(False, by, "pull request closed without merging")
+
+    @workflow.signal
+    def guard_changed(self, notice: GuardNotice) -> None:
+        """The kill switch was turned on or off; note it, and wake a frozen wait."""
+        if notice.freeze.frozen == self._freeze.frozen:
+            return
+        self._freeze, self._guard_changed = notice.freeze, True
+        if notice.freeze.frozen:
+            note = (
+                f"remediation frozen by {notice.freeze.by}: {notice.freeze.reason or 'no reason'}"
+            )
+        else:
+            note = f"remediation unfrozen by {notice.freeze.by}"
+        self._append_timeline(self._status.state, note, notice.freeze.by)
+        search.publish(self._status, frozen=notice.freeze.frozen)
 
     @workflow.query
     def status(self) -> IncidentStatus:

@@ -46,9 +46,10 @@ def updates_of(status: IncidentStatus) -> list[SearchAttributeUpdate[str]]:
     return [key.value_set(value) for key, value in _values_of(status)]
 
 
-def details_of(status: IncidentStatus) -> str:
+def details_of(status: IncidentStatus, frozen: bool = False) -> str:
     """A short markdown card for the UI's 'current details' panel."""
-    lines = [
+    lines = ["**REMEDIATION FROZEN** (selfheal freeze): no change until unfreeze"] if frozen else []
+    lines += [
         f"**{status.state.value}** · {status.mode.value} mode · "
         f"{status.namespace or '?'}/{status.service or '?'} · {status.alert_count} alert(s)",
     ]
@@ -69,7 +70,7 @@ def details_of(status: IncidentStatus) -> str:
     return "\n\n".join(lines)
 
 
-def publish(status: IncidentStatus) -> None:
+def publish(status: IncidentStatus, frozen: bool = False) -> None:
     """Upsert the search attributes and the current details from the workflow."""
     workflow.upsert_search_attributes(updates_of(status))
-    workflow.set_current_details(details_of(status))
+    workflow.set_current_details(details_of(status, frozen))

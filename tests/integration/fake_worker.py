@@ -12,7 +12,9 @@ from pathlib import Path
 
 from temporalio.worker import Worker
 
+from selfheal.activities.guard import GuardActivities
 from selfheal.connection import connect
+from selfheal.workflows.guard import GuardWorkflow
 from selfheal.workflows.incident import IncidentWorkflow
 from tests.workflow.doubles import FakeWorld
 
@@ -20,8 +22,12 @@ from tests.workflow.doubles import FakeWorld
 async def serve(task_queue: str, journal: Path) -> None:
     client = await connect()
     world = FakeWorld(journal=journal)
+    guard = GuardActivities(client, f"guard-{task_queue}", task_queue)
     async with Worker(
-        client, task_queue=task_queue, workflows=[IncidentWorkflow], activities=world.activities()
+        client,
+        task_queue=task_queue,
+        workflows=[IncidentWorkflow, GuardWorkflow],
+        activities=[*world.activities(), guard.request_permit],
     ):
         print("ready", flush=True)
         await asyncio.Event().wait()

@@ -16,9 +16,19 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from selfheal.activities.guard import GuardActivities, set_freeze
 from selfheal.binaries import find_binary
-from selfheal.domain import Alert, Approval, IncidentState, Rejection, RetryRequest
+from selfheal.domain import (
+    Alert,
+    Approval,
+    FreezeRequest,
+    IncidentState,
+    Rejection,
+    RetryRequest,
+    UnfreezeRequest,
+)
 from selfheal.starters.incidents import deliver_alert, incident_handle, incident_status
+from selfheal.workflows.guard import GuardWorkflow
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.search import ALL_KEYS
 from tests.workflow.doubles import FakeWorld
@@ -71,8 +81,12 @@ async def record() -> None:
     )
     client = env.client
     world = FakeWorld()
+    guard = GuardActivities(client, "selfheal-guard", QUEUE)
     async with Worker(
-        client, task_queue=QUEUE, workflows=[IncidentWorkflow], activities=world.activities()
+        client,
+        task_queue=QUEUE,
+        workflows=[IncidentWorkflow, GuardWorkflow],
+        activities=[*world.activities(), guard.request_permit],
     ):
         for name, (mode, drive) in SCENARIOS.items():
             alert = Alert(
@@ -88,6 +102,11 @@ async def record() -> None:
             history = await handle.fetch_history()
             (HISTORIES / f"{name}.json").write_text(history.to_json())
             print(f"recorded {name}: {len(history.events)} events")
+        await set_freeze(client, "selfheal-guard", QUEUE, FreezeRequest(by="sre", reason="drill"))
+        await set_freeze(client, "selfheal-guard", QUEUE, UnfreezeRequest(by="sre"))
+        guard_history = await client.get_workflow_handle("selfheal-guard").fetch_history()
+        (HISTORIES / "guard.json").write_text(guard_history.to_json())
+        print(f"recorded guard: {len(guard_history.events)} events")
     await env.shutdown()
 
 

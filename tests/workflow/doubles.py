@@ -94,7 +94,7 @@ class FakeWorld:
         pr_state: PullRequestState | None = None,
         journal: Path | None = None,
     ) -> None:
-        self.policy = policy or IncidentPolicy()
+        self.policy = policy or IncidentPolicy(namespaces=["demo"])
         self.diagnosis = diagnosis or oom_diagnosis()
         self.fix = fix or memory_fix()
         self.healthy = healthy

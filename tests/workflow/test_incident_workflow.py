@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from selfheal.activities.guard import GuardActivities
 from selfheal.domain import (
     Alert,
     AnalyzerChoice,
@@ -30,21 +31,28 @@ from selfheal.domain import (
     RiskLevel,
 )
 from selfheal.starters.incidents import deliver_alert, incident_handle, incident_status
+from selfheal.workflows.guard import GuardWorkflow
 from selfheal.workflows.incident import IncidentWorkflow
 from tests.workflow.doubles import FailingInvestigation, FakeWorld
 
 UI = "http://ui.test"
 
 
+def demo_policy(**settings: object) -> IncidentPolicy:
+    """The policy of a worker allowed to change the `demo` namespace."""
+    return IncidentPolicy.model_validate({"namespaces": ["demo"], **settings})
+
+
 @asynccontextmanager
 async def running(env: WorkflowEnvironment, world: FakeWorld) -> AsyncIterator[str]:
     """Run a worker with `world`'s doubles on a fresh task queue; yield the queue."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
+    guard = GuardActivities(env.client, f"guard-{queue}", queue)
     async with Worker(
         env.client,
         task_queue=queue,
-        workflows=[IncidentWorkflow, FailingInvestigation],
-        activities=world.activities(),
+        workflows=[IncidentWorkflow, FailingInvestigation, GuardWorkflow],
+        activities=[*world.activities(), guard.request_permit],
     ):
         yield queue
 
@@ -80,7 +88,7 @@ def states_of(status: IncidentStatus) -> list[str]:
 
 
 async def test_gitops_happy_path_merges_and_resolves(time_skipping_env: WorkflowEnvironment):
-    world = FakeWorld(policy=IncidentPolicy(ticketing=True))
+    world = FakeWorld(policy=demo_policy(ticketing=True))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
         alert = an_alert()
@@ -165,7 +173,7 @@ async def test_reject_escalates_then_retry_resolves(time_skipping_env: WorkflowE
 
 
 async def test_review_deadline_escalates(time_skipping_env: WorkflowEnvironment):
-    world = FakeWorld(policy=IncidentPolicy(review_timeout=timedelta(hours=4)))
+    world = FakeWorld(policy=demo_policy(review_timeout=timedelta(hours=4)))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
         delivery = await deliver_alert(client, an_alert(), queue, UI)
@@ -188,7 +196,7 @@ async def test_review_deadline_escalates(time_skipping_env: WorkflowEnvironment)
 async def test_approval_from_someone_not_allowed_is_recorded_and_ignored(
     time_skipping_env: WorkflowEnvironment,
 ):
-    world = FakeWorld(policy=IncidentPolicy(approvers=["alice"]))
+    world = FakeWorld(policy=demo_policy(approvers=["alice"]))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
         delivery = await deliver_alert(client, an_alert(), queue, UI)
@@ -223,7 +231,7 @@ async def test_approve_update_is_refused_when_not_waiting(time_skipping_env: Wor
 async def test_alert_storm_is_one_incident_and_continues_as_new(
     time_skipping_env: WorkflowEnvironment,
 ):
-    world = FakeWorld(policy=IncidentPolicy(history_limit=500))
+    world = FakeWorld(policy=demo_policy(history_limit=500))
     client = time_skipping_env.client
     alert = an_alert()
     async with running(time_skipping_env, world) as queue:
@@ -270,7 +278,7 @@ async def test_non_retryable_activity_error_escalates_with_its_reason(
 
 
 async def test_auto_approve_low_risk_skips_the_human(time_skipping_env: WorkflowEnvironment):
-    world = FakeWorld(policy=IncidentPolicy(auto_approve=AutoApprovePolicy.LOW_RISK))
+    world = FakeWorld(policy=demo_policy(auto_approve=AutoApprovePolicy.LOW_RISK))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
         delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
@@ -283,7 +291,7 @@ async def test_auto_approve_low_risk_skips_the_human(time_skipping_env: Workflow
 async def test_failed_model_investigation_falls_back_to_rules(
     time_skipping_env: WorkflowEnvironment,
 ):
-    world = FakeWorld(policy=IncidentPolicy(analyzer=AnalyzerChoice.MODEL))
+    world = FakeWorld(policy=demo_policy(analyzer=AnalyzerChoice.MODEL))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
         delivery = await deliver_alert(client, an_alert(selfheal_mode="observe"), queue, UI)
@@ -297,7 +305,7 @@ async def test_failed_model_investigation_falls_back_to_rules(
 async def test_failed_model_investigation_escalates_when_rules_are_off(
     time_skipping_env: WorkflowEnvironment,
 ):
-    world = FakeWorld(policy=IncidentPolicy(analyzer=AnalyzerChoice.MODEL_ONLY))
+    world = FakeWorld(policy=demo_policy(analyzer=AnalyzerChoice.MODEL_ONLY))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
         delivery = await deliver_alert(client, an_alert(), queue, UI)
