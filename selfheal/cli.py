@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -31,6 +30,7 @@ from selfheal.domain import (
 )
 from selfheal.settings import Settings, load_settings
 from selfheal.starters import decisions, kill_switch
+from selfheal.starters.cluster_cli import chaos_app, diagnose, sandbox_app, snapshot
 from selfheal.starters.decisions import Refused
 from selfheal.starters.incidents import deliver_alert, incident_ui_url
 from selfheal.starters.listing import list_incidents
@@ -283,17 +283,13 @@ def up(
     ] = True,
 ) -> None:
     """Start the local stack (Temporal dev server, sandbox, worker, webhook), or reuse it."""
-    from selfheal.stack.local import LocalStack, StackError
+    from selfheal.stack.local import LocalStack, StackError, stack_environment
 
     settings = _settings()
     stack = LocalStack(settings.home)
-    env = _stack_env(stack.layout.env_file, with_sandbox=sandbox)
+    env = stack_environment(stack.layout.env_file, with_sandbox=sandbox)
     try:
-        info = stack.up(
-            with_sandbox=sandbox and _sandbox_available(),
-            with_webhook=_webhook_available(),
-            env=env,
-        )
+        info = stack.up(with_sandbox=sandbox, with_webhook=True, env=env)
     except StackError as failure:
         _refuse(str(failure))
     out.print(f"Temporal UI   {info.temporal['ui']}")
@@ -306,38 +302,78 @@ def up(
     _finish(0)
 
 
-def _stack_env(env_file: Path, with_sandbox: bool) -> dict[str, str]:
-    """Settings the stack's processes share; a webhook token is generated once and kept."""
-    env: dict[str, str] = {}
-    if env_file.exists():
-        for line in env_file.read_text().splitlines():
-            key, _, value = line.partition("=")
-            if key:
-                env[key] = value
-    env.setdefault("SELFHEAL_WEBHOOK_TOKEN", secrets.token_urlsafe(24))
-    if with_sandbox:
-        env.setdefault("SELFHEAL_NAMESPACES", "demo")
-    env_file.parent.mkdir(parents=True, exist_ok=True)
-    env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
-    env_file.chmod(0o600)
-    # Settings the user exported before `up` win over the stack's own.
-    return {key: value for key, value in env.items() if key not in os.environ}
+@app.command()
+def webhook() -> None:
+    """Run the webhook server: alerts in (production process)."""
+    from selfheal.starters.webhook import ServiceMapError, WebhookConfigError, serve
 
-
-def _sandbox_available() -> bool:
     try:
-        import selfheal.sandbox.stack  # noqa: F401
-    except ImportError:
-        return False
-    return True
+        serve(_settings())
+    except (WebhookConfigError, ServiceMapError) as refused:
+        err.print(f"webhook not started: {refused}", markup=False)
+        _finish(2)
+    _finish(0)
 
 
-def _webhook_available() -> bool:
+@app.command()
+def demo(
+    scenario: Annotated[str, typer.Option("--scenario", help="See `selfheal chaos list`")] = "oom",
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the end")] = 300,
+) -> None:
+    """The whole loop on the sandbox; exit 0 only when the incident is RESOLVED."""
+    from github import Auth, Github
+    from kubernetes import config as kube_config
+
+    from selfheal.chaos.injection import DEFAULT_NAMESPACE as DEMO_NAMESPACE
+    from selfheal.chaos.injection import ChaosRefused
+    from selfheal.chaos.scenarios import get_scenario
+    from selfheal.chaos.through_git import inject_through_repository
+    from selfheal.stack.local import LocalStack, StackError, stack_environment
+    from selfheal.starters.demo import follow_incident, now
+
+    settings = _settings()
     try:
-        import selfheal.starters.webhook  # noqa: F401
-    except ImportError:
-        return False
-    return True
+        get_scenario(scenario)
+    except KeyError as unknown:
+        err.print(str(unknown.args[0]), markup=False)
+        _finish(2)
+    stack = LocalStack(settings.home)
+    env = stack_environment(stack.layout.env_file, with_sandbox=True)
+    reused = stack.current() is not None
+    try:
+        info = stack.up(with_sandbox=True, with_webhook=True, env=env)
+        if reused:
+            out.print("reusing the running stack; starting the sandbox afresh")
+            info = stack.restart_sandbox(env)
+    except StackError as failure:
+        _refuse(str(failure))
+    out.print(f"Temporal UI: {info.temporal['ui']}")
+    closed = _run(lambda: _close_stale(DEMO_NAMESPACE))
+    if closed:
+        out.print(f"terminated {closed} open incident(s) left by an earlier demo run")
+    api = kube_config.new_client_from_config(config_file=info.kubernetes["kubeconfig"])
+    github = Github(base_url=info.github["url"], auth=Auth.Token("sandbox-developer"))
+    since = now()
+    try:
+        injected = inject_through_repository(api, github.get_repo(info.github["repo"]), scenario)
+    except ChaosRefused as refused:
+        _refuse(str(refused))
+    out.print(f"injected chaos [bold]{scenario}[/] into {injected.namespace}/{injected.deployment}")
+
+    async def follow() -> bool:
+        client = await connect()
+        outcome = await follow_incident(client, settings, out, injected.deployment, since, timeout)
+        style = "bold green" if outcome.resolved else "bold red"
+        out.print(f"\n[{style}]{outcome.message}[/]")
+        return outcome.resolved
+
+    _finish(0 if _run(follow) else 1)
+
+
+async def _close_stale(namespace: str) -> int:
+    from selfheal.starters.demo import close_stale_incidents
+
+    return await close_stale_incidents(await connect(), namespace)
 
 
 @app.command()
@@ -348,6 +384,12 @@ def down() -> None:
     stopped = LocalStack(_settings().home).down()
     out.print(f"stopped: {', '.join(stopped)}" if stopped else "no local stack is running")
     _finish(0)
+
+
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(chaos_app, name="chaos")
+app.command()(snapshot)
+app.command()(diagnose)
 
 
 def main() -> None:

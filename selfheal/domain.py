@@ -248,6 +248,20 @@ class FieldChange(BaseModel):
     after: str | None = None
 
 
+class FixLimits(BaseModel):
+    """How far a fix may go; anything beyond is refused."""
+
+    memory_multiplier: float = Field(default=2.0, gt=1.0)
+    max_memory: str = "4Gi"
+    cpu_multiplier: float = Field(default=2.0, gt=1.0)
+    max_cpu: str = "4"
+    max_replicas: int = Field(default=20, ge=1)
+    max_probe_seconds: int = Field(default=600, ge=1)
+    max_probe_timeout_seconds: int = Field(default=30, ge=1)
+    max_failure_threshold: int = Field(default=60, ge=1)
+    allow_delete_pods: bool = False
+
+
 class FixProposal(BaseModel):
     """A fix limited to safe fields: a manifest patch (gitops) and the equivalent direct action."""
 

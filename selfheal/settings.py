@@ -16,7 +16,13 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from selfheal.domain import AnalyzerChoice, AutoApprovePolicy, IncidentPolicy, RemediationMode
+from selfheal.domain import (
+    AnalyzerChoice,
+    AutoApprovePolicy,
+    FixLimits,
+    IncidentPolicy,
+    RemediationMode,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -88,6 +94,14 @@ class Settings(BaseSettings):
     remediation_window: Duration = timedelta(hours=24)
     guard_workflow_id: str = "selfheal-guard"
 
+    # Fix generation bounds
+    fix_memory_multiplier: float = Field(default=2.0, gt=1.0)
+    fix_max_memory: str = "4Gi"
+    fix_cpu_multiplier: float = Field(default=2.0, gt=1.0)
+    fix_max_cpu: str = "4"
+    fix_max_replicas: int = Field(default=20, ge=1)
+    fix_max_probe_seconds: int = Field(default=600, ge=1)
+
     # Kubernetes
     kubeconfig: Path | None = Field(default=None, validation_alias=_env("KUBECONFIG"))
     kube_context: str | None = None
@@ -102,7 +116,7 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = Field(
         default=None, validation_alias=_env("ANTHROPIC_BASE_URL")
     )
-    model: str = "claude-sonnet-4-5"
+    model: str = "claude-sonnet-4-6"
     max_model_turns: int = Field(default=8, ge=1)
     max_model_tokens: int = Field(default=200_000, ge=1000)
 
@@ -169,6 +183,18 @@ class Settings(BaseSettings):
             max_actions=self.max_actions,
             remediation_limit=self.remediation_limit,
             remediation_window=self.remediation_window,
+        )
+
+    def fix_limits(self) -> FixLimits:
+        """How far a proposed fix may go (SELFHEAL_FIX_*); deleting pods follows destructive."""
+        return FixLimits(
+            memory_multiplier=self.fix_memory_multiplier,
+            max_memory=self.fix_max_memory,
+            cpu_multiplier=self.fix_cpu_multiplier,
+            max_cpu=self.fix_max_cpu,
+            max_replicas=self.fix_max_replicas,
+            max_probe_seconds=self.fix_max_probe_seconds,
+            allow_delete_pods=self.allow_destructive,
         )
 
     def analyzer_choice(self) -> AnalyzerChoice:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -109,6 +110,37 @@ class StackInfo:
             return None
         data: dict[str, Any] = json.loads(path.read_text())
         return cls(**{key: data.get(key, {}) for key in cls().__dict__})
+
+
+SANDBOX_DEFAULTS = {
+    "SELFHEAL_NAMESPACES": "demo",
+    # The sandbox's pods fail and heal in seconds; a short window keeps the demo short.
+    "SELFHEAL_VERIFY_WINDOW": "15s",
+    "SELFHEAL_PR_POLL_INTERVAL": "30s",
+}
+
+
+def stack_environment(env_file: Path, with_sandbox: bool) -> dict[str, str]:
+    """Settings the stack's processes share, kept in `env_file` so restarts agree.
+
+    A webhook token and a GitHub webhook secret are generated once. Settings the user
+    exported before `up` win over the stack's own.
+    """
+    env: dict[str, str] = {}
+    if env_file.exists():
+        for line in env_file.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key:
+                env[key] = value
+    env.setdefault("SELFHEAL_WEBHOOK_TOKEN", secrets.token_urlsafe(24))
+    env.setdefault("SELFHEAL_GITHUB_WEBHOOK_SECRET", secrets.token_urlsafe(24))
+    if with_sandbox:
+        for key, value in SANDBOX_DEFAULTS.items():
+            env.setdefault(key, value)
+    env_file.parent.mkdir(parents=True, exist_ok=True)
+    env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
+    env_file.chmod(0o600)
+    return {key: value for key, value in env.items() if key not in os.environ}
 
 
 def _spawn(command: list[str], log_file: Path, env: dict[str, str]) -> int:
@@ -248,6 +280,22 @@ class LocalStack:
         _wait_for_port(WEBHOOK_PORT, pid, "the webhook", log_file, timeout=30)
         info.pids["webhook"] = pid
         info.webhook = {"url": f"http://127.0.0.1:{WEBHOOK_PORT}"}
+
+    def restart_sandbox(self, env: dict[str, str]) -> StackInfo:
+        """Start the sandbox afresh (its state is in memory) under a running stack."""
+        info = StackInfo.read(self.layout.stack_file)
+        if info is None:
+            raise StackError("no local stack is running")
+        pid = info.pids.pop("sandbox", None)
+        if pid and pid_alive(pid):
+            _terminate(pid, 10)
+        for port in SANDBOX_PORTS.values():
+            deadline = time.monotonic() + 10
+            while port_open(port) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        self._start_sandbox(info, {**os.environ, **env})
+        self.layout.stack_file.write_text(info.to_json())
+        return info
 
     def down(self, timeout: float = 15.0) -> list[str]:
         """Stop every recorded process (SIGTERM, then SIGKILL); return what was stopped."""

@@ -99,6 +99,8 @@ def print_status(console: Console, status: IncidentStatus, ui_url: str) -> None:
                 f"  · {a.at:%H:%M:%S} {a.by} {a.decision} ({verdict}) {a.comment}", markup=False
             )
     if status.resolution:
-        console.print(f"\n[bold]Resolution[/] {status.resolution}", markup=False)
+        console.print("\n[bold]Resolution[/]", end=" ")
+        console.print(status.resolution, markup=False)
     if status.escalation_reason and status.state == IncidentState.ESCALATED:
-        console.print(f"\n[bold red]Escalated[/] {status.escalation_reason}", markup=False)
+        console.print("\n[bold red]Escalated[/]", end=" ")
+        console.print(status.escalation_reason, markup=False)

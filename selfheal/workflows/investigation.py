@@ -87,11 +87,6 @@ class InvestigationWorkflow:
             f"budget exhausted: {request.max_turns} model turns without a diagnosis"
         )
 
-    @workflow.query
-    def usage(self) -> TokenUsage:
-        """Tokens spent so far."""
-        return self._usage
-
     @property
     def tokens_spent(self) -> int:
         """Every token the model read or wrote, cached ones included."""

@@ -1,0 +1,93 @@
+"""Prints the rules engine's diagnosis accuracy per category and overall over tests/scenarios.
+
+    python benchmarks/diagnosis.py [SCENARIO_ROOT] [--verbose]
+
+A scenario counts as right when both its category and its fix kind match `expected.yaml`
+(and `fault_found`, when the scenario says the workload is healthy).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from selfheal.activities.analysis import diagnose_context
+from selfheal.activities.fixes import FixLimits, propose_fix
+from selfheal.domain import Alert, Diagnosis, FixProposal
+from selfheal.snapshots import load_snapshot
+
+DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "tests" / "scenarios"
+
+
+@dataclass
+class Outcome:
+    """One scenario's expectation and what the rules made of it."""
+
+    path: Path
+    expected: dict
+    diagnosis: Diagnosis
+    fix: FixProposal
+
+    @property
+    def right(self) -> bool:
+        return (
+            self.diagnosis.category.value == self.expected["category"]
+            and self.fix.kind.value == self.expected["fix"]
+            and self.diagnosis.fault_found == self.expected.get("fault_found", True)
+        )
+
+
+def scenario_dirs(root: Path) -> list[Path]:
+    """Return every scenario directory (one holding expected.yaml) under `root`, sorted."""
+    return sorted(path.parent for path in root.glob("*/*/expected.yaml"))
+
+
+def run_scenario(path: Path) -> Outcome:
+    """Diagnose one scenario snapshot and propose its fix."""
+    expected = yaml.safe_load((path / "expected.yaml").read_text())
+    alert_file = path / "alert.yaml"
+    alert = None
+    if alert_file.exists():
+        alert = Alert.model_validate(yaml.safe_load(alert_file.read_text()))
+    context = load_snapshot(path)
+    diagnosis = diagnose_context(alert, context)
+    return Outcome(path, expected, diagnosis, propose_fix(diagnosis, context, FixLimits()))
+
+
+def main(argv: list[str]) -> int:
+    verbose = "--verbose" in argv
+    args = [arg for arg in argv if not arg.startswith("--")]
+    root = Path(args[0]) if args else DEFAULT_ROOT
+    started = time.perf_counter()
+    outcomes = [run_scenario(path) for path in scenario_dirs(root)]
+    elapsed = time.perf_counter() - started
+    by_category: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_category[outcome.expected["category"]].append(outcome)
+    print(f"{'category':<18} {'right':>5} {'total':>5} {'accuracy':>9}")
+    for category, items in sorted(by_category.items()):
+        right = sum(outcome.right for outcome in items)
+        print(f"{category:<18} {right:>5} {len(items):>5} {right / len(items):>9.0%}")
+    right = sum(outcome.right for outcome in outcomes)
+    total = len(outcomes)
+    print(f"{'overall':<18} {right:>5} {total:>5} {right / max(total, 1):>9.0%}")
+    print(f"{total} scenarios in {elapsed * 1000:.0f} ms")
+    for outcome in outcomes:
+        if verbose or not outcome.right:
+            mark = "ok " if outcome.right else "BAD"
+            print(
+                f"{mark} {outcome.path.relative_to(root)}: expected "
+                f"{outcome.expected['category']}/{outcome.expected['fix']}, got "
+                f"{outcome.diagnosis.category.value}/{outcome.fix.kind.value} "
+                f"({outcome.diagnosis.confidence:.2f}) - {outcome.diagnosis.summary}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

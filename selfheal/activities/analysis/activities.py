@@ -1,0 +1,25 @@
+"""Diagnosis as an activity: the rules engine behind `diagnose`."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from selfheal.activities.analysis.engine import diagnose_context
+from selfheal.domain import Diagnosis, DiagnosisRequest
+from selfheal.settings import Settings
+
+
+class AnalysisActivities:
+    """Analysis activities, built once in the worker with its settings.
+
+    `diagnose` runs the offline rules. The Claude investigation is a separate set of
+    activities driven turn by turn by the workflow; it falls back to this one.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @activity.defn(name="diagnose")
+    async def diagnose(self, request: DiagnosisRequest) -> Diagnosis:
+        """Return the rules' diagnosis of the request's (already redacted) cluster context."""
+        return diagnose_context(request.alert, request.context)

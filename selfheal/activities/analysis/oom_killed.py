@@ -1,0 +1,99 @@
+"""OOMKilled: a container killed by the kernel at its memory limit, even behind CrashLoopBackOff."""
+
+from __future__ import annotations
+
+from selfheal.activities.analysis.workload import ContainerStatus, WorkloadView
+from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixKind
+
+MAX_PODS_CITED = 2
+
+
+def memory_limit(view: WorkloadView, container: str) -> str | None:
+    """Return the memory limit the Deployment gives `container`, if it sets one."""
+    resources = view.template_container(container).get("resources") or {}
+    limit = (resources.get("limits") or {}).get("memory")
+    return str(limit) if limit is not None else None
+
+
+class OomKilled:
+    """A container whose current or last termination has reason OOMKilled (exit 137)."""
+
+    name = "oom_killed"
+
+    def diagnose(self, view: WorkloadView) -> Diagnosis | None:
+        killed: dict[str, list[tuple[ContainerStatus, str]]] = {}
+        for container in view.containers:
+            for path, state in view.live_terminations(container):
+                if state.get("reason") == "OOMKilled":
+                    killed.setdefault(container.name, []).append((container, path))
+                    break
+        if not killed:
+            return None
+
+        names = view.container_order(set(killed))
+        evidence: list[Evidence] = []
+        limits: dict[str, str | None] = {}
+        restarts = 0
+        for name in names:
+            for container, path in killed[name][:MAX_PODS_CITED]:
+                state = (
+                    container.terminated
+                    if path == "state.terminated"
+                    else container.last_terminated
+                )
+                evidence.append(container.state_evidence(path, state))
+                if container.waiting:
+                    evidence.append(container.state_evidence("state.waiting", container.waiting))
+                restarts = max(restarts, container.restart_count)
+            limits[name] = memory_limit(view, name)
+            if limits[name]:
+                evidence.append(
+                    Evidence(
+                        source=f"deployment/{view.name} spec.template.spec.containers[{name}]"
+                        ".resources.limits.memory",
+                        detail=str(limits[name]),
+                    )
+                )
+            first = killed[name][0][0]
+            evidence += view.log_evidence(first.pod, name, limit=2)
+
+        described = ", ".join(
+            f"{name} (limit {limits[name]})" if limits[name] else f"{name} (no memory limit)"
+            for name in names
+        )
+        pods = len({c.pod for entries in killed.values() for c, _ in entries})
+        hidden = any(
+            c.waiting.get("reason") == "CrashLoopBackOff" for e in killed.values() for c, _ in e
+        )
+        summary = (
+            f"Container {described} is OOMKilled (exit 137) in {pods} pod(s)"
+            + (", restarting in CrashLoopBackOff" if hidden else "")
+            + f"; up to {restarts} restarts"
+        )
+        unlimited = [name for name in names if not limits[name]]
+        if unlimited:
+            return Diagnosis(
+                category=DiagnosisCategory.OOM_KILLED,
+                summary=summary,
+                evidence=evidence,
+                confidence=0.85,
+                containers=names,
+                suggested_fix=FixKind.NONE,
+                recommendation=(
+                    f"{', '.join(unlimited)} has no memory limit, so the node itself ran out of "
+                    "memory: set requests/limits from observed usage and check the node's "
+                    "other pods."
+                ),
+            )
+        return Diagnosis(
+            category=DiagnosisCategory.OOM_KILLED,
+            summary=summary,
+            evidence=evidence,
+            confidence=0.95,
+            containers=names,
+            suggested_fix=FixKind.INCREASE_MEMORY,
+            recommendation=(
+                "Raise the memory limit (bounded), then check whether usage keeps growing: "
+                "a leak needs a code fix, not only more memory."
+            ),
+        )

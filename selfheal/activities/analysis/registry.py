@@ -1,0 +1,32 @@
+"""The rules, most specific first: the first one that recognises a failure names it.
+
+Adding a failure class: write a module with a class implementing `Rule` and list it here.
+"""
+
+from __future__ import annotations
+
+from selfheal.activities.analysis.config_error import ConfigError
+from selfheal.activities.analysis.crash_loop import CrashLoop
+from selfheal.activities.analysis.image_pull import ImagePull
+from selfheal.activities.analysis.oom_killed import OomKilled
+from selfheal.activities.analysis.overload import Overload
+from selfheal.activities.analysis.probe_failure import ProbeFailure
+from selfheal.activities.analysis.replica_shortage import ReplicaShortage
+from selfheal.activities.analysis.rule import Rule
+from selfheal.activities.analysis.unschedulable import Unschedulable
+
+RULES: list[Rule] = [
+    # A container that never started explains everything downstream of it.
+    ImagePull(),
+    ConfigError(),
+    # OOMKilled hides behind CrashLoopBackOff, so it is asked before the crash rule.
+    OomKilled(),
+    # Probes that fail because the app sheds load call for capacity, not a laxer probe.
+    Overload(),
+    # A liveness kill looks like a crash (exit 137/143) but the kubelet did it.
+    ProbeFailure(),
+    CrashLoop(),
+    Unschedulable(),
+    # Only once no pod-level failure explains missing capacity.
+    ReplicaShortage(),
+]

@@ -1,0 +1,390 @@
+"""A read-only view of one Deployment's ClusterContext, in the terms the rules reason with.
+
+Container statuses, events by object, rollout revisions and log lines, each carrying the
+`source` a piece of Evidence cites. Times are relative to the snapshot's own latest
+timestamp, never the clock, so a snapshot diagnoses the same today and next year.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from selfheal.domain import Alert, ClusterContext, Evidence
+
+Obj = dict[str, Any]
+
+ACTIVE_WINDOW = timedelta(hours=1)
+"""A container's last termination counts as a live problem if it ended this recently."""
+
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+DESIRED_REPLICAS_ANNOTATION = "deployment.kubernetes.io/desired-replicas"
+
+_FIELD_PATH_CONTAINER = re.compile(r"spec\.(?:initContainers|containers)\{([^}]+)\}")
+_ERROR_LINE = re.compile(
+    r"error|exception|fatal|panic|traceback|refused|denied|cannot|can't|could not|failed|"
+    r"no such|not found|invalid|missing|killed|out of memory|segmentation",
+    re.IGNORECASE,
+)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Return an API timestamp (`2024-05-01T10:00:00Z` or with an offset) as a datetime."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def name_of(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("name", ""))
+
+
+@dataclass(frozen=True)
+class ContainerStatus:
+    """One container of one pod: its status and spec, and where they were read."""
+
+    pod: str
+    name: str
+    status: Obj
+    spec: Obj
+    init: bool = False
+
+    @property
+    def source(self) -> str:
+        kind = "initContainerStatuses" if self.init else "containerStatuses"
+        return f"pod/{self.pod} status.{kind}[{self.name}]"
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.status.get("ready"))
+
+    @property
+    def restart_count(self) -> int:
+        return int(self.status.get("restartCount") or 0)
+
+    @property
+    def waiting(self) -> Obj:
+        return (self.status.get("state") or {}).get("waiting") or {}
+
+    @property
+    def running(self) -> Obj:
+        return (self.status.get("state") or {}).get("running") or {}
+
+    @property
+    def terminated(self) -> Obj:
+        return (self.status.get("state") or {}).get("terminated") or {}
+
+    @property
+    def last_terminated(self) -> Obj:
+        return (self.status.get("lastState") or {}).get("terminated") or {}
+
+    @property
+    def image(self) -> str:
+        return str(self.spec.get("image") or self.status.get("image") or "")
+
+    def state_evidence(self, path: str, state: Obj) -> Evidence:
+        """Cite one state of this container (`state.waiting`, `lastState.terminated`, ...)."""
+        keys = ("reason", "exitCode", "signal", "message", "startedAt", "finishedAt")
+        detail = " ".join(f"{key}={state[key]}" for key in keys if state.get(key) not in (None, ""))
+        return Evidence(
+            source=f"{self.source}.{path}",
+            detail=f"{detail} restartCount={self.restart_count} ready={str(self.ready).lower()}",
+        )
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One rollout revision: a ReplicaSet of the Deployment and the images it runs."""
+
+    number: int
+    replicaset: Obj
+
+    @property
+    def name(self) -> str:
+        return name_of(self.replicaset)
+
+    @property
+    def template(self) -> Obj:
+        return (self.replicaset.get("spec") or {}).get("template") or {}
+
+    @property
+    def containers(self) -> list[Obj]:
+        return list((self.template.get("spec") or {}).get("containers") or [])
+
+    @property
+    def images(self) -> dict[str, str]:
+        return {c.get("name", ""): c.get("image", "") for c in self.containers}
+
+    @property
+    def ready_replicas(self) -> int:
+        return int((self.replicaset.get("status") or {}).get("readyReplicas") or 0)
+
+    @property
+    def created(self) -> datetime | None:
+        return parse_time((self.replicaset.get("metadata") or {}).get("creationTimestamp"))
+
+    @property
+    def desired_replicas(self) -> int | None:
+        annotations = (self.replicaset.get("metadata") or {}).get("annotations") or {}
+        value = annotations.get(DESIRED_REPLICAS_ANNOTATION)
+        return int(value) if value is not None and str(value).isdigit() else None
+
+    def comparable_template(self) -> Obj:
+        """The pod template without the hash label the controller adds to each revision."""
+        template = dict(self.template)
+        metadata = dict(template.get("metadata") or {})
+        labels = dict(metadata.get("labels") or {})
+        labels.pop("pod-template-hash", None)
+        metadata["labels"] = labels
+        template["metadata"] = metadata
+        return template
+
+
+@dataclass
+class WorkloadView:
+    """The facts of one Deployment that every rule reads."""
+
+    context: ClusterContext
+    alert: Alert | None = None
+    _events_by_object: dict[tuple[str, str], list[Obj]] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        for event in self.context.events:
+            ref = event.get("involvedObject") or event.get("regarding") or {}
+            key = (str(ref.get("kind", "")), str(ref.get("name", "")))
+            self._events_by_object.setdefault(key, []).append(event)
+
+    # --- the Deployment -----------------------------------------------------------------
+
+    @property
+    def deployment(self) -> Obj:
+        return self.context.deployment or {}
+
+    @property
+    def name(self) -> str:
+        return self.context.workload
+
+    @property
+    def desired_replicas(self) -> int:
+        spec = self.deployment.get("spec") or {}
+        return int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
+
+    def status_count(self, field_name: str) -> int:
+        """Return a count from the Deployment's status (availableReplicas, readyReplicas...)."""
+        return int((self.deployment.get("status") or {}).get(field_name) or 0)
+
+    def deployment_condition(self, condition_type: str) -> Obj:
+        for condition in (self.deployment.get("status") or {}).get("conditions") or []:
+            if condition.get("type") == condition_type:
+                return dict(condition)
+        return {}
+
+    def template_container(self, name: str) -> Obj:
+        """Return the Deployment template's container spec `name` (empty if absent)."""
+        for container in self.template_containers():
+            if container.get("name") == name:
+                return container
+        return {}
+
+    def template_containers(self) -> list[Obj]:
+        spec = ((self.deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
+        return list(spec.get("containers") or [])
+
+    # --- rollout history ------------------------------------------------------------------
+
+    @cached_property
+    def revisions(self) -> list[Revision]:
+        """Return the Deployment's revisions, oldest first."""
+        found = []
+        for rs in self.context.replicasets:
+            annotations = (rs.get("metadata") or {}).get("annotations") or {}
+            value = str(annotations.get(REVISION_ANNOTATION, ""))
+            if value.isdigit():
+                found.append(Revision(int(value), rs))
+        return sorted(found, key=lambda revision: revision.number)
+
+    @property
+    def current_revision(self) -> Revision | None:
+        return self.revisions[-1] if self.revisions else None
+
+    @property
+    def previous_revision(self) -> Revision | None:
+        """Return the newest revision before the current one whose template differs from it."""
+        current = self.current_revision
+        if current is None:
+            return None
+        for revision in reversed(self.revisions[:-1]):
+            if revision.comparable_template() != current.comparable_template():
+                return revision
+        return None
+
+    def revision_of_pod(self, pod: Obj) -> Revision | None:
+        owners = {
+            ref.get("name")
+            for ref in (pod.get("metadata") or {}).get("ownerReferences") or []
+            if ref.get("kind") == "ReplicaSet"
+        }
+        return next((rev for rev in self.revisions if rev.name in owners), None)
+
+    def revision_evidence(self, revision: Revision) -> Evidence:
+        images = ", ".join(f"{name}={image}" for name, image in revision.images.items())
+        created = (revision.replicaset.get("metadata") or {}).get("creationTimestamp", "?")
+        return Evidence(
+            source=f"replicaset/{revision.name} metadata.annotations[{REVISION_ANNOTATION}]",
+            detail=f"revision {revision.number} created {created}; images {images}; "
+            f"{revision.ready_replicas} ready",
+        )
+
+    # --- pods and containers ----------------------------------------------------------------
+
+    @property
+    def pods(self) -> list[Obj]:
+        return self.context.pods
+
+    def pod(self, name: str) -> Obj:
+        return next((pod for pod in self.pods if name_of(pod) == name), {})
+
+    @cached_property
+    def containers(self) -> list[ContainerStatus]:
+        """Return every container status of every pod, init containers first."""
+        found = []
+        for pod in self.pods:
+            spec = pod.get("spec") or {}
+            status = pod.get("status") or {}
+            for init, spec_key, status_key in (
+                (True, "initContainers", "initContainerStatuses"),
+                (False, "containers", "containerStatuses"),
+            ):
+                specs = {c.get("name"): c for c in spec.get(spec_key) or []}
+                for container_status in status.get(status_key) or []:
+                    name = str(container_status.get("name", ""))
+                    found.append(
+                        ContainerStatus(
+                            name_of(pod), name, container_status, specs.get(name, {}), init
+                        )
+                    )
+        return found
+
+    def container_order(self, names: set[str]) -> list[str]:
+        """Return `names` in the order the pod template lists its containers."""
+        order = [str(c.get("name")) for c in self.template_containers()]
+        return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
+
+    def live_terminations(self, container: ContainerStatus) -> list[tuple[str, Obj]]:
+        """Return (field path, state) of the container's terminations that still matter.
+
+        The current termination always does; the last one does while the container is not
+        ready, is waiting to restart, or ended within ACTIVE_WINDOW of the snapshot.
+        """
+        found = []
+        if container.terminated:
+            found.append(("state.terminated", container.terminated))
+        last = container.last_terminated
+        if last and (
+            not container.ready or container.waiting or self.is_recent(last.get("finishedAt"))
+        ):
+            found.append(("lastState.terminated", last))
+        return found
+
+    # --- time ---------------------------------------------------------------------------------
+
+    @cached_property
+    def reference_time(self) -> datetime | None:
+        """Return the latest timestamp in the context: the moment the snapshot describes."""
+        values: list[Any] = []
+        for event in self.context.events:
+            values += [
+                event.get("lastTimestamp"),
+                event.get("eventTime"),
+                event.get("firstTimestamp"),
+            ]
+        for obj in [self.deployment, *self.context.replicasets, *self.pods]:
+            values.append((obj.get("metadata") or {}).get("creationTimestamp"))
+            for condition in (obj.get("status") or {}).get("conditions") or []:
+                values += [condition.get("lastTransitionTime"), condition.get("lastUpdateTime")]
+        for container in self.containers:
+            for state in (
+                container.status.get("state") or {},
+                container.status.get("lastState") or {},
+            ):
+                for detail in state.values():
+                    if isinstance(detail, dict):
+                        values += [detail.get("startedAt"), detail.get("finishedAt")]
+        times = [t for t in (parse_time(v) for v in values) if t is not None]
+        return max(times) if times else None
+
+    def is_recent(self, value: Any, window: timedelta = ACTIVE_WINDOW) -> bool:
+        """True when `value` lies within `window` of the snapshot's reference time."""
+        moment, reference = parse_time(value), self.reference_time
+        if moment is None or reference is None:
+            return True
+        return reference - moment <= window
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def events_for(self, kind: str, name: str) -> list[Obj]:
+        return self._events_by_object.get((kind, name), [])
+
+    def pod_events(self, reasons: set[str] | None = None) -> list[tuple[str, Obj]]:
+        """Return (pod name, event) for every event about the workload's pods."""
+        found = []
+        for pod in self.pods:
+            for event in self.events_for("Pod", name_of(pod)):
+                if reasons is None or event.get("reason") in reasons:
+                    found.append((name_of(pod), event))
+        return found
+
+    def replicaset_events(self, reasons: set[str] | None = None) -> list[tuple[str, Obj]]:
+        found = []
+        for rs in self.context.replicasets:
+            for event in self.events_for("ReplicaSet", name_of(rs)):
+                if reasons is None or event.get("reason") in reasons:
+                    found.append((name_of(rs), event))
+        return found
+
+    @staticmethod
+    def event_container(event: Obj) -> str | None:
+        """Return the container an event is about, from its involvedObject.fieldPath."""
+        ref = event.get("involvedObject") or event.get("regarding") or {}
+        match = _FIELD_PATH_CONTAINER.search(str(ref.get("fieldPath", "")))
+        return match.group(1) if match else None
+
+    @staticmethod
+    def event_evidence(kind: str, name: str, event: Obj) -> Evidence:
+        count = event.get("count")
+        times = f" (x{count})" if count and int(count) > 1 else ""
+        return Evidence(
+            source=f"event {kind.lower()}/{name} {event.get('reason', '')}{times}",
+            detail=str(event.get("message") or event.get("note") or ""),
+        )
+
+    # --- logs ---------------------------------------------------------------------------------
+
+    def log(self, pod: str, container: str, previous: bool = False) -> str:
+        source = self.context.previous_logs if previous else self.context.logs
+        return source.get(f"{pod}/{container}", "")
+
+    def log_evidence(self, pod: str, container: str, limit: int = 3) -> list[Evidence]:
+        """Return the telling lines of a container's logs: its last errors, else its last lines.
+
+        The previous run's log is preferred: that is where a crashed process wrote last.
+        """
+        for previous in (True, False):
+            text = self.log(pod, container, previous)
+            lines = [line for line in text.splitlines() if line.strip()]
+            if not lines:
+                continue
+            errors = [line for line in lines if _ERROR_LINE.search(line)]
+            chosen = (errors or lines)[-limit:]
+            suffix = ".previous.txt" if previous else ".txt"
+            return [
+                Evidence(source=f"logs/{pod}/{container}{suffix}", detail=line.strip()[:500])
+                for line in chosen
+            ]
+        return []

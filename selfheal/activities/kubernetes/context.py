@@ -1,0 +1,203 @@
+"""Read everything the analysis looks at for one Deployment: objects, events and log tails.
+
+Secret values are never requested: Secrets are read as metadata only (PartialObjectMetadata),
+and anything else a server sends back is dropped before it leaves this module.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import urllib3
+from kubernetes.client.exceptions import ApiException
+
+from selfheal.activities.kubernetes.client import (
+    REQUEST_TIMEOUT,
+    ClusterConnection,
+    is_not_found,
+    kube_errors,
+)
+from selfheal.activities.kubernetes.workload import (
+    Object,
+    Workload,
+    as_object,
+    name_of,
+    read_workload,
+    uid_of,
+)
+from selfheal.snapshots import pod_specs, referenced_config
+
+METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+"""Accept header asking the apiserver for an object's metadata without its data."""
+
+MAX_FAILING_LOG_PODS = 10
+MAX_HEALTHY_LOG_PODS = 2
+
+
+@dataclass
+class WorkloadObjects:
+    """A Deployment's related objects (kubectl-shaped dicts) and its containers' log tails."""
+
+    objects: list[Object] = field(default_factory=list)
+    logs: dict[str, str] = field(default_factory=dict)
+    previous_logs: dict[str, str] = field(default_factory=dict)
+
+
+def collect_workload_objects(
+    conn: ClusterConnection, namespace: str, deployment: str, tail_lines: int
+) -> WorkloadObjects:
+    """Return the Deployment, ReplicaSets, Pods, their Events, referenced config and log tails."""
+    workload = read_workload(conn, namespace, deployment)
+    specs = [spec for obj in (workload.deployment, *workload.pods) for spec in pod_specs(obj)]
+    configmap_names, secret_names = referenced_config(specs)
+    objects = [workload.deployment, *workload.replicasets, *workload.pods]
+    objects += related_events(conn, workload)
+    objects += read_configmaps(conn, namespace, sorted(configmap_names))
+    objects += read_secret_metadata(conn, namespace, sorted(secret_names))
+    result = WorkloadObjects(objects=objects)
+    if tail_lines > 0:
+        for pod in pods_worth_logs(workload.pods):
+            read_pod_logs(conn, pod, tail_lines, result)
+    return result
+
+
+def related_events(conn: ClusterConnection, workload: Workload) -> list[Object]:
+    """Return the namespace's core/v1 Events about the Deployment, its ReplicaSets or Pods."""
+    involved = [workload.deployment, *workload.replicasets, *workload.pods]
+    uids = {uid_of(obj) for obj in involved}
+    names = {(obj["kind"], name_of(obj)) for obj in involved}
+    with kube_errors(f"listing events in namespace {workload.namespace}"):
+        items = (
+            conn.core()
+            .list_namespaced_event(workload.namespace, _request_timeout=REQUEST_TIMEOUT)
+            .items
+        )
+    events = []
+    for item in items:
+        event = as_object(conn, item, "v1", "Event")
+        about = event.get("involvedObject") or {}
+        if about.get("uid") in uids or (about.get("kind"), about.get("name")) in names:
+            events.append(event)
+    events.sort(key=event_time)
+    return events
+
+
+def event_time(event: Object) -> str:
+    """Return the event's latest timestamp as an ISO string, for ordering."""
+    return str(
+        event.get("lastTimestamp")
+        or event.get("eventTime")
+        or event.get("firstTimestamp")
+        or event.get("metadata", {}).get("creationTimestamp")
+        or ""
+    )
+
+
+def read_configmaps(conn: ClusterConnection, namespace: str, names: list[str]) -> list[Object]:
+    """Return the referenced ConfigMaps that exist (a missing one is itself a finding)."""
+    found = []
+    for name in names:
+        with kube_errors(f"reading configmap {namespace}/{name}"):
+            try:
+                model = conn.core().read_namespaced_config_map(
+                    name, namespace, _request_timeout=REQUEST_TIMEOUT
+                )
+            except ApiException as exc:
+                if is_not_found(exc):
+                    continue
+                raise
+        found.append(as_object(conn, model, "v1", "ConfigMap"))
+    return found
+
+
+def read_secret_metadata(conn: ClusterConnection, namespace: str, names: list[str]) -> list[Object]:
+    """Return the referenced Secrets that exist, as metadata only: their data is never read."""
+    found = []
+    for name in names:
+        with kube_errors(f"reading metadata of secret {namespace}/{name}"):
+            try:
+                # Without preloading, the client returns the raw HTTP response.
+                response: Any = conn.core().read_namespaced_secret(
+                    name,
+                    namespace,
+                    _headers={"Accept": METADATA_ONLY},
+                    _preload_content=False,
+                    _request_timeout=REQUEST_TIMEOUT,
+                )
+            except ApiException as exc:
+                if is_not_found(exc):
+                    continue
+                raise
+        body: dict[str, Any] = json.loads(response.data)
+        # Keep metadata alone even if the server ignored the metadata-only Accept header.
+        found.append({"apiVersion": "v1", "kind": "Secret", "metadata": body.get("metadata", {})})
+    return found
+
+
+def pods_worth_logs(pods: list[Object]) -> list[Object]:
+    """Return the failing pods (most restarts first) and a couple of healthy ones to compare."""
+    failing = [pod for pod in pods if not pod_healthy(pod)]
+    failing.sort(key=lambda pod: -restart_count(pod))
+    healthy = [pod for pod in pods if pod_healthy(pod)]
+    return failing[:MAX_FAILING_LOG_PODS] + healthy[:MAX_HEALTHY_LOG_PODS]
+
+
+def pod_healthy(pod: Object) -> bool:
+    """True when the pod is Ready and none of its containers ever restarted."""
+    status = pod.get("status") or {}
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    return ready and restart_count(pod) == 0
+
+
+def restart_count(pod: Object) -> int:
+    """Return the sum of the restart counts of the pod's containers."""
+    status = pod.get("status") or {}
+    return sum(
+        int(c.get("restartCount") or 0)
+        for c in (status.get("initContainerStatuses") or [])
+        + (status.get("containerStatuses") or [])
+    )
+
+
+def read_pod_logs(
+    conn: ClusterConnection, pod: Object, tail_lines: int, into: WorkloadObjects
+) -> None:
+    """Add the log tails of the pod's containers that ran; unreadable logs are skipped."""
+    status = pod.get("status") or {}
+    statuses = (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
+    for container in statuses:
+        state, last = container.get("state") or {}, container.get("lastState") or {}
+        key = f"{name_of(pod)}/{container['name']}"
+        if "running" in state or "terminated" in state or "terminated" in last:
+            text = _read_log(conn, pod, container["name"], tail_lines, previous=False)
+            if text is not None:
+                into.logs[key] = text
+        if int(container.get("restartCount") or 0) > 0:
+            text = _read_log(conn, pod, container["name"], tail_lines, previous=True)
+            if text is not None:
+                into.previous_logs[key] = text
+
+
+def _read_log(
+    conn: ClusterConnection, pod: Object, container: str, tail_lines: int, previous: bool
+) -> str | None:
+    try:
+        # Raw bytes: a log line that happens to be JSON must stay text.
+        response: Any = conn.core().read_namespaced_pod_log(
+            name_of(pod),
+            str(pod["metadata"]["namespace"]),
+            container=container,
+            tail_lines=tail_lines,
+            previous=previous,
+            _preload_content=False,
+            _request_timeout=REQUEST_TIMEOUT,
+        )
+    except (ApiException, urllib3.exceptions.HTTPError):
+        # A log the kubelet cannot serve (container never started, node gone) is no context.
+        return None
+    return bytes(response.data).decode("utf-8", errors="replace")

@@ -1,0 +1,169 @@
+"""Whether a Deployment's rollout is done, judged as `kubectl rollout status` judges it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes.utils import parse_quantity
+from temporalio import activity
+from temporalio.exceptions import CancelledError
+
+from selfheal.activities.kubernetes.client import ClusterConnection
+from selfheal.activities.kubernetes.workload import Object, read_deployment, revision_of
+from selfheal.domain import RolloutRequest, RolloutResult
+
+# Keys strategic merge patch uses to match list items, in the order they are tried.
+MERGE_KEYS = ("name", "containerPort", "mountPath", "devicePath", "ip", "type", "topologyKey")
+
+
+@dataclass
+class RolloutStatus:
+    """One reading of a Deployment's rollout progress."""
+
+    complete: bool
+    failed: bool
+    message: str
+    desired: int
+    ready: int
+    revision: int | None
+
+
+def rollout_status(deployment: Object) -> RolloutStatus:
+    """Return how far the Deployment's rollout has got, with kubectl's wording."""
+    metadata, spec = deployment.get("metadata", {}), deployment.get("spec", {})
+    status = deployment.get("status") or {}
+    name = metadata.get("name", "")
+    desired = int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
+    updated = int(status.get("updatedReplicas") or 0)
+    total = int(status.get("replicas") or 0)
+    available = int(status.get("availableReplicas") or 0)
+    ready = int(status.get("readyReplicas") or 0)
+
+    def reading(message: str, complete: bool = False, failed: bool = False) -> RolloutStatus:
+        return RolloutStatus(complete, failed, message, desired, ready, revision_of(deployment))
+
+    if int(metadata.get("generation") or 0) > int(status.get("observedGeneration") or 0):
+        return reading(f'Waiting for deployment "{name}" spec update to be observed...')
+    for condition in status.get("conditions") or []:
+        if (
+            condition.get("type") == "Progressing"
+            and condition.get("reason") == "ProgressDeadlineExceeded"
+        ):
+            return reading(f'deployment "{name}" exceeded its progress deadline', failed=True)
+    if updated < desired:
+        return reading(
+            f'Waiting for deployment "{name}" rollout to finish: '
+            f"{updated} out of {desired} new replicas have been updated..."
+        )
+    if total > updated:
+        return reading(
+            f'Waiting for deployment "{name}" rollout to finish: '
+            f"{total - updated} old replicas are pending termination..."
+        )
+    if available < updated or ready < desired:
+        return reading(
+            f'Waiting for deployment "{name}" rollout to finish: '
+            f"{min(available, ready)} of {updated} updated replicas are available..."
+        )
+    return reading(f'deployment "{name}" successfully rolled out', complete=True)
+
+
+def runs_template(deployment: Object, expected: dict[str, Any]) -> bool:
+    """True when the Deployment already contains `expected`, a strategic-merge patch of it.
+
+    A patch whose `spec` names pod-spec fields (containers, volumes, ...) is read as a patch
+    of the pod template rather than of the whole Deployment.
+    """
+    spec = expected.get("spec")
+    if (
+        isinstance(spec, dict)
+        and spec
+        and not {"template", "replicas", "strategy", "selector"} & set(spec)
+    ):
+        return contains(deployment.get("spec", {}).get("template", {}), expected)
+    return contains(deployment, expected)
+
+
+def contains(actual: Any, expected: Any) -> bool:
+    """True when applying `expected` as a strategic-merge patch to `actual` would change nothing."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return False
+        for key, value in expected.items():
+            if key.startswith("$"):
+                continue
+            if value is None:
+                if actual.get(key) is not None:
+                    return False
+            elif not contains(actual.get(key), value):
+                return False
+        return True
+    if isinstance(expected, list):
+        if not isinstance(actual, list):
+            return False
+        key = _merge_key(expected)
+        if key is None:
+            return len(actual) == len(expected) and all(map(contains, actual, expected))
+        by_key = {item.get(key): item for item in actual if isinstance(item, dict)}
+        return all(contains(by_key.get(item[key]), item) for item in expected)
+    return _same_scalar(actual, expected)
+
+
+def _merge_key(items: list[Any]) -> str | None:
+    if not items or not all(isinstance(item, dict) for item in items):
+        return None
+    return next((key for key in MERGE_KEYS if all(key in item for item in items)), None)
+
+
+def _same_scalar(actual: Any, expected: Any) -> bool:
+    if actual == expected:
+        return True
+    if actual is None or isinstance(actual, bool) or isinstance(expected, bool):
+        return False
+    if str(actual) == str(expected):
+        return True
+    try:
+        # The apiserver normalises quantities: "1024Mi" comes back as "1Gi".
+        return bool(parse_quantity(actual) == parse_quantity(expected))
+    except ValueError:
+        return False
+
+
+def pause(seconds: float, note: str) -> None:
+    """Heartbeat `note` and sleep up to `seconds`, returning early (and raising) if cancelled."""
+    activity.heartbeat(note)
+    activity.wait_for_cancelled_sync(max(seconds, 0.0))
+    if activity.is_cancelled():
+        raise CancelledError(f"cancelled while waiting: {note}")
+
+
+def wait_for_rollout(
+    conn: ClusterConnection, request: RolloutRequest, poll: float
+) -> RolloutResult:
+    """Return once the rollout is complete (with the expected template), failed, or timed out."""
+    deadline = time.monotonic() + request.timeout.total_seconds()
+    while True:
+        deployment = read_deployment(conn, request.namespace, request.deployment)
+        status = rollout_status(deployment)
+        has_fix = request.expected_template is None or runs_template(
+            deployment, request.expected_template
+        )
+        if status.failed:
+            return RolloutResult(complete=False, message=status.message, revision=status.revision)
+        if status.complete and has_fix:
+            return RolloutResult(complete=True, message=status.message, revision=status.revision)
+        note = (
+            status.message
+            if has_fix
+            else (f'deployment "{request.deployment}" does not run the expected template yet')
+        )
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return RolloutResult(
+                complete=False,
+                message=f"rollout not complete after {request.timeout}: {note}",
+                revision=status.revision,
+            )
+        pause(min(poll, remaining), note)

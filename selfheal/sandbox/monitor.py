@@ -1,0 +1,274 @@
+"""The sandbox's Prometheus + Alertmanager: watches workloads and posts Alertmanager webhooks.
+
+It reads the cluster through the official client like kube-state-metrics would, derives the
+kube-prometheus alerts a real stack would fire (one per Deployment, the most specific),
+groups them per namespace into one Alertmanager v4 webhook, repeats firing alerts on an
+interval, and sends `resolved` once the workload is healthy again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import structlog
+from kubernetes import client as k8s
+
+log = structlog.get_logger(__name__)
+
+CHAOS_LABEL = "selfheal.dev/chaos"
+
+WAITING_REASONS = {
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "InvalidImageName",
+}
+
+
+@dataclass(frozen=True)
+class FiringAlert:
+    """One alert the monitor holds for one Deployment."""
+
+    name: str
+    namespace: str
+    deployment: str
+    severity: str
+    summary: str
+    labels: dict[str, str] = field(default_factory=dict)
+    since: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.deployment)
+
+
+def _container_alert(pod: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(alert name, container, detail) for the worst container state of a pod."""
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        last = (status.get("lastState") or {}).get("terminated") or {}
+        waiting = (status.get("state") or {}).get("waiting") or {}
+        if last.get("reason") == "OOMKilled":
+            return ("KubeContainerOOMKilled", status["name"], "OOMKilled (exit code 137)")
+        if waiting.get("reason") == "CrashLoopBackOff":
+            return ("KubePodCrashLooping", status["name"], f"restarts {status.get('restartCount')}")
+        if waiting.get("reason") in WAITING_REASONS:
+            return ("KubeContainerWaiting", status["name"], waiting["reason"])
+    return None
+
+
+def alerts_for(deployment: dict[str, Any], pods: list[dict[str, Any]]) -> FiringAlert | None:
+    """The most specific alert a Deployment deserves now, or None when it is healthy."""
+    meta, spec, status = deployment["metadata"], deployment["spec"], deployment.get("status") or {}
+    namespace, name = meta["namespace"], meta["name"]
+    selector = (spec.get("selector") or {}).get("matchLabels") or {}
+    owned = [
+        p
+        for p in pods
+        if all(
+            ((p.get("metadata") or {}).get("labels") or {}).get(k) == v for k, v in selector.items()
+        )
+    ]
+    for pod in owned:
+        found = _container_alert(pod)
+        if found:
+            alertname, container, detail = found
+            pod_name = pod["metadata"]["name"]
+            return FiringAlert(
+                name=alertname,
+                namespace=namespace,
+                deployment=name,
+                severity="critical" if alertname != "KubeContainerWaiting" else "warning",
+                summary=f"Container {container} of pod {namespace}/{pod_name}: {detail}",
+                labels={"pod": pod_name, "container": container},
+            )
+    for pod in owned:
+        phase = (pod.get("status") or {}).get("phase")
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in (pod.get("status") or {}).get("conditions") or []
+        )
+        if phase in ("Pending", "Running") and not ready:
+            pod_name = pod["metadata"]["name"]
+            return FiringAlert(
+                name="KubePodNotReady",
+                namespace=namespace,
+                deployment=name,
+                severity="warning",
+                summary=f"Pod {namespace}/{pod_name} has been in a non-ready state ({phase})",
+                labels={"pod": pod_name},
+            )
+    desired = spec.get("replicas", 1)
+    available = status.get("availableReplicas") or 0
+    if available < desired:
+        return FiringAlert(
+            name="KubeDeploymentReplicasMismatch",
+            namespace=namespace,
+            deployment=name,
+            severity="warning",
+            summary=f"Deployment {namespace}/{name} has {available}/{desired} replicas available",
+        )
+    return None
+
+
+def _fingerprint(labels: dict[str, str]) -> str:
+    """Alertmanager's fingerprint: a stable hash of the label set."""
+    canonical = ",".join(f"{key}={labels[key]}" for key in sorted(labels))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+class AlertMonitor:
+    """Polls the cluster and posts Alertmanager webhooks to selfheal."""
+
+    def __init__(
+        self,
+        api_client: k8s.ApiClient,
+        webhook_url: str,
+        token: str | None,
+        cluster: str = "sandbox",
+        interval: float = 2.0,
+        repeat_interval: float = 30.0,
+        pending_for: float = 4.0,
+    ) -> None:
+        self._api = api_client
+        self._core = k8s.CoreV1Api(api_client)
+        self._apps = k8s.AppsV1Api(api_client)
+        self._url = webhook_url.rstrip("/") + "/webhooks/alertmanager"
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._cluster = cluster
+        self._interval = interval
+        self._repeat = repeat_interval
+        self._pending_for = pending_for
+        self._pending: dict[tuple[str, str], float] = {}
+        self._firing: dict[tuple[str, str], FiringAlert] = {}
+        self._last_sent: dict[tuple[str, str], float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.sent: list[dict[str, Any]] = []
+
+    def start(self) -> None:
+        """Watch in a background thread."""
+        self._thread = threading.Thread(target=self._run, name="alert-monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.evaluate_once()
+            except Exception as failure:
+                log.warning("monitor round failed", error=str(failure))
+
+    def _watched_namespaces(self) -> list[str]:
+        selector = f"{CHAOS_LABEL}=enabled"
+        namespaces = self._core.list_namespace(label_selector=selector).items
+        return [str(ns.metadata.name) for ns in namespaces if ns.metadata]
+
+    def evaluate_once(self, now: float | None = None) -> list[dict[str, Any]]:
+        """Evaluate every watched Deployment once; post what is due; return what was posted."""
+        now = time.monotonic() if now is None else now
+        current: dict[tuple[str, str], FiringAlert] = {}
+        for namespace in self._watched_namespaces():
+            deployments = self._api.sanitize_for_serialization(
+                self._apps.list_namespaced_deployment(namespace).items
+            )
+            pods = self._api.sanitize_for_serialization(
+                self._core.list_namespaced_pod(namespace).items
+            )
+            for deployment in deployments:
+                alert = alerts_for(deployment, pods)
+                if alert:
+                    current[alert.key] = alert
+        due: list[tuple[FiringAlert, str]] = []
+        for key, alert in current.items():
+            first_seen = self._pending.setdefault(key, now)
+            if now - first_seen < self._pending_for:
+                continue  # like a rule's `for:` clause
+            # Sticky: one breakage keeps the alert it first fired, so it stays one incident.
+            previous = self._firing.get(key)
+            kept = previous or alert
+            self._firing[key] = kept
+            if previous is None or now - self._last_sent[key] >= self._repeat:
+                due.append((kept, "firing"))
+                self._last_sent[key] = now
+        for key in list(self._firing):
+            if key not in current:
+                due.append((self._firing.pop(key), "resolved"))
+                self._last_sent.pop(key, None)
+        for key in list(self._pending):
+            if key not in current:
+                del self._pending[key]
+        return self._post(due)
+
+    def _post(self, due: list[tuple[FiringAlert, str]]) -> list[dict[str, Any]]:
+        posted: list[dict[str, Any]] = []
+        by_namespace: dict[str, list[tuple[FiringAlert, str]]] = {}
+        for alert, status in due:
+            by_namespace.setdefault(alert.namespace, []).append((alert, status))
+        for namespace, group in by_namespace.items():
+            payload = self._payload(namespace, group)
+            try:
+                response = httpx.post(self._url, json=payload, headers=self._headers, timeout=10)
+                log.info(
+                    "alerts posted",
+                    namespace=namespace,
+                    count=len(group),
+                    status=response.status_code,
+                )
+            except httpx.HTTPError as failure:
+                log.warning("webhook unreachable; will repeat", error=str(failure))
+                for alert, _ in group:
+                    self._last_sent[alert.key] = 0.0
+                continue
+            posted.append(payload)
+            self.sent.append(payload)
+        return posted
+
+    def _payload(self, namespace: str, group: list[tuple[FiringAlert, str]]) -> dict[str, Any]:
+        """An Alertmanager webhook v4 body for one namespace group."""
+        alerts = []
+        for alert, status in group:
+            labels = {
+                "alertname": alert.name,
+                "namespace": alert.namespace,
+                "deployment": alert.deployment,
+                "severity": alert.severity,
+                "cluster": self._cluster,
+                **alert.labels,
+            }
+            alerts.append(
+                {
+                    "status": status,
+                    "labels": labels,
+                    "annotations": {"summary": alert.summary},
+                    "startsAt": alert.since.isoformat(),
+                    "endsAt": datetime.now(UTC).isoformat()
+                    if status == "resolved"
+                    else "0001-01-01T00:00:00Z",
+                    "generatorURL": "http://sandbox-prometheus/graph",
+                    "fingerprint": _fingerprint(labels),
+                }
+            )
+        firing = any(status == "firing" for _, status in group)
+        return {
+            "version": "4",
+            "groupKey": f'{{}}:{{namespace="{namespace}"}}',
+            "truncatedAlerts": 0,
+            "status": "firing" if firing else "resolved",
+            "receiver": "selfheal",
+            "groupLabels": {"namespace": namespace},
+            "commonLabels": {"namespace": namespace, "cluster": self._cluster},
+            "commonAnnotations": {},
+            "externalURL": "http://sandbox-alertmanager",
+            "alerts": alerts,
+        }

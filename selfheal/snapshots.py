@@ -1,0 +1,494 @@
+"""Cluster snapshots: raw Kubernetes objects in, a bounded and redacted ClusterContext out.
+
+A snapshot directory holds `objects.yaml` (a `kind: List` exactly as `kubectl get -o yaml`
+prints it) and `logs/<pod>/<container>.txt` plus `logs/<pod>/<container>.previous.txt`.
+`context_from_objects` is the one place that turns API objects (the API's camelCase JSON,
+as `ApiClient().sanitize_for_serialization` returns it) into what the analysis reads.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from selfheal.domain import ClusterContext
+from selfheal.redaction import REDACTED, redact_object, redact_text
+
+DEFAULT_MAX_BYTES = 256 * 1024
+OBJECTS_FILE = "objects.yaml"
+LOGS_DIR = "logs"
+VALUES_REMOVED_ANNOTATION = "selfheal.dev/values-removed"
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_FAILING_PODS_KEPT = 3
+_HEALTHY_PODS_KEPT = 2
+_LOG_TAIL_FLOOR = 2048
+_TRUNCATION_MARK = "[... earlier lines truncated by selfheal ...]\n"
+
+_API_VERSIONS = {
+    "Deployment": "apps/v1",
+    "ReplicaSet": "apps/v1",
+    "Pod": "v1",
+    "Event": "v1",
+    "ConfigMap": "v1",
+    "Secret": "v1",
+}
+
+Obj = dict[str, Any]
+
+# libyaml's loader when present: snapshots are large and the pure-Python one is slow.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def kind_of(obj: Obj) -> str:
+    """Return the object's kind, inferred from its shape when `kind` is absent.
+
+    List calls through the Python client return items without `kind`; the shapes of the six
+    kinds a snapshot holds are distinct enough to tell them apart.
+    """
+    if obj.get("kind"):
+        return str(obj["kind"])
+    spec = obj.get("spec") or {}
+    if "involvedObject" in obj or "regarding" in obj:
+        return "Event"
+    if "containers" in spec:
+        return "Pod"
+    if "template" in spec:
+        owners = {ref.get("kind") for ref in obj.get("metadata", {}).get("ownerReferences", [])}
+        if "Deployment" in owners or (
+            "strategy" not in spec and "progressDeadlineSeconds" not in spec
+        ):
+            return "ReplicaSet"
+        return "Deployment"
+    if "type" in obj:
+        return "Secret"
+    if "data" in obj or "binaryData" in obj or "immutable" in obj:
+        return "ConfigMap"
+    return ""
+
+
+def _name(obj: Obj) -> str:
+    return str(obj.get("metadata", {}).get("name", ""))
+
+
+def _namespace(obj: Obj) -> str | None:
+    return obj.get("metadata", {}).get("namespace")
+
+
+def _owner_names(obj: Obj, kind: str) -> set[str]:
+    refs = obj.get("metadata", {}).get("ownerReferences") or []
+    return {ref.get("name", "") for ref in refs if ref.get("kind") == kind}
+
+
+def _matches_selector(labels: dict[str, str], selector: Obj) -> bool:
+    match_labels = selector.get("matchLabels") or {}
+    if any(labels.get(key) != value for key, value in match_labels.items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression["key"], expression["operator"], expression.get("values")
+        if operator == "In" and labels.get(key) not in (values or []):
+            return False
+        if operator == "NotIn" and labels.get(key) in (values or []):
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return bool(match_labels or selector.get("matchExpressions"))
+
+
+def pod_specs(obj: Obj) -> list[Obj]:
+    """Return the pod specs inside a Pod, ReplicaSet or Deployment."""
+    spec = obj.get("spec") or {}
+    if "containers" in spec:
+        return [spec]
+    template_spec = (spec.get("template") or {}).get("spec")
+    return [template_spec] if template_spec else []
+
+
+def referenced_config(specs: Iterable[Obj]) -> tuple[set[str], set[str]]:
+    """Return the ConfigMap names and Secret names the given pod specs refer to."""
+    configmaps: set[str] = set()
+    secrets: set[str] = set()
+    for spec in specs:
+        for ref in spec.get("imagePullSecrets") or []:
+            secrets.add(ref.get("name", ""))
+        for volume in spec.get("volumes") or []:
+            if "configMap" in volume:
+                configmaps.add(volume["configMap"].get("name", ""))
+            if "secret" in volume:
+                secrets.add(volume["secret"].get("secretName", ""))
+            for source in (volume.get("projected") or {}).get("sources") or []:
+                if "configMap" in source:
+                    configmaps.add(source["configMap"].get("name", ""))
+                if "secret" in source:
+                    secrets.add(source["secret"].get("name", ""))
+        for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+            for env in container.get("env") or []:
+                value_from = env.get("valueFrom") or {}
+                if "configMapKeyRef" in value_from:
+                    configmaps.add(value_from["configMapKeyRef"].get("name", ""))
+                if "secretKeyRef" in value_from:
+                    secrets.add(value_from["secretKeyRef"].get("name", ""))
+            for env_from in container.get("envFrom") or []:
+                if "configMapRef" in env_from:
+                    configmaps.add(env_from["configMapRef"].get("name", ""))
+                if "secretRef" in env_from:
+                    secrets.add(env_from["secretRef"].get("name", ""))
+    configmaps.discard("")
+    secrets.discard("")
+    return configmaps, secrets
+
+
+def _strip_values(obj: Obj) -> Obj:
+    """Blank every Secret/ConfigMap value, keeping its keys (a missing key is a diagnosis)."""
+    keys = {
+        *(obj.get("data") or {}),
+        *(obj.get("stringData") or {}),
+        *(obj.get("binaryData") or {}),
+    }
+    obj.pop("stringData", None)
+    obj.pop("binaryData", None)
+    obj["data"] = {key: "" for key in sorted(keys)}
+    obj.setdefault("metadata", {}).setdefault("annotations", {})[VALUES_REMOVED_ANNOTATION] = "true"
+    return obj
+
+
+def _redact_env(obj: Obj) -> None:
+    for spec in pod_specs(obj):
+        for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+            for env in container.get("env") or []:
+                if "value" in env:
+                    env["value"] = REDACTED
+
+
+def sanitize(obj: Obj) -> Obj:
+    """Return a copy of an API object fit to leave the cluster: kind set, values removed, redacted.
+
+    Drops `managedFields` (kubectl hides them too) and the last-applied annotation (it
+    repeats the spec, env values and Secret data included).
+    """
+    obj = copy.deepcopy(obj)
+    kind = kind_of(obj)
+    if kind:
+        obj["kind"] = kind
+        obj.setdefault("apiVersion", _API_VERSIONS.get(kind, "v1"))
+    metadata = obj.setdefault("metadata", {})
+    metadata.pop("managedFields", None)
+    annotations = metadata.get("annotations") or {}
+    annotations.pop(_LAST_APPLIED, None)
+    if kind in {"Secret", "ConfigMap"}:
+        _strip_values(obj)
+    _redact_env(obj)
+    redacted: Obj = redact_object(obj)
+    return redacted
+
+
+def _timestamp(obj: Obj) -> str:
+    """Return the latest time an event (or any object) was seen, as an ISO string for sorting."""
+    candidates = [
+        obj.get("lastTimestamp"),
+        obj.get("eventTime"),
+        (obj.get("series") or {}).get("lastObservedTime"),
+        obj.get("firstTimestamp"),
+        obj.get("metadata", {}).get("creationTimestamp"),
+    ]
+    return max((str(value) for value in candidates if value), default="")
+
+
+def _pod_failing(pod: Obj) -> bool:
+    status = pod.get("status") or {}
+    if status.get("phase") not in {"Running", "Succeeded"}:
+        return True
+    for container in status.get("containerStatuses") or []:
+        if not container.get("ready") or container.get("restartCount", 0) > 0:
+            return True
+    return False
+
+
+def _size(context: ClusterContext) -> int:
+    return len(context.model_dump_json().encode())
+
+
+def _tail(text: str, limit: int) -> str:
+    if len(text.encode()) <= limit:
+        return text
+    cut = text.encode()[-limit:].decode(errors="ignore")
+    newline = cut.find("\n")
+    return _TRUNCATION_MARK + (cut[newline + 1 :] if newline >= 0 else cut)
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), default=str).encode())
+
+
+def _pods_to_drop(pods: list[Obj]) -> list[Obj]:
+    """Pods that add nothing: healthy ones beyond two, failing ones beyond a few per owner.
+
+    Pods of one ReplicaSet share a template, so a few failing pods of each show the fault as
+    well as two hundred do.
+    """
+    healthy = [pod for pod in pods if not _pod_failing(pod)]
+    spare_failing: list[Obj] = []
+    kept: dict[str, int] = {}
+    for pod in pods:
+        if _pod_failing(pod):
+            owner = ",".join(sorted(_owner_names(pod, "ReplicaSet")))
+            kept[owner] = kept.get(owner, 0) + 1
+            if kept[owner] > _FAILING_PODS_KEPT:
+                spare_failing.append(pod)
+    return [*healthy[_HEALTHY_PODS_KEPT:], *spare_failing]
+
+
+def _bound(context: ClusterContext, max_bytes: int) -> ClusterContext:
+    """Cut redundant pods, then logs to short tails, then the oldest events, then the rest.
+
+    Sizes are summed per item rather than re-serialising the context for every cut, so
+    bounding a namespace of hundreds of pods stays linear.
+    """
+    total = _size(context)
+    if total <= max_bytes:
+        return context
+    context.truncated = True
+    by_name = {_name(pod): pod for pod in context.pods}
+
+    def drop(pods: list[Obj], total: int) -> int:
+        for pod in pods:
+            if total <= max_bytes:
+                break
+            name = _name(pod)
+            del by_name[name]
+            total -= _json_size(pod) + 1
+            for logs in (context.logs, context.previous_logs):
+                for key in [key for key in logs if key.split("/", 1)[0] == name]:
+                    total -= _json_size({key: logs.pop(key)})
+        context.pods = [pod for pod in context.pods if _name(pod) in by_name]
+        return total
+
+    total = drop(_pods_to_drop(context.pods), total)
+
+    total = _cut_logs(context, max_bytes, floor=_LOG_TAIL_FLOOR)
+
+    def about_a_kept_object(event: Obj) -> bool:
+        return _event_subject_kind(event) != "Pod" or _event_subject(event) in by_name
+
+    # Events about pods that were cut go first, then the oldest of the rest.
+    context.events.sort(key=lambda event: (about_a_kept_object(event), _timestamp(event)))
+    while total > max_bytes and context.events:
+        total -= _json_size(context.events.pop(0)) + 1
+    context.events.sort(key=_timestamp)
+    total = _cut_logs(context, max_bytes, floor=0)
+    drop([pod for pod in context.pods if not _pod_failing(pod)], total)
+    return context
+
+
+def _cut_logs(context: ClusterContext, max_bytes: int, floor: int) -> int:
+    """Halve every log to its newest lines until the context fits or logs reach `floor` bytes."""
+    limit = max(
+        (len(text.encode()) for text in [*context.logs.values(), *context.previous_logs.values()]),
+        default=0,
+    )
+    while (total := _size(context)) > max_bytes and limit > floor:
+        limit = max(limit // 2, floor)
+        context.logs = {key: _tail(text, limit) for key, text in context.logs.items() if limit}
+        context.previous_logs = {
+            key: _tail(text, limit) for key, text in context.previous_logs.items() if limit
+        }
+    return total
+
+
+def _event_subject(event: Obj) -> str:
+    ref = event.get("involvedObject") or event.get("regarding") or {}
+    return str(ref.get("name", ""))
+
+
+def _event_subject_kind(event: Obj) -> str:
+    ref = event.get("involvedObject") or event.get("regarding") or {}
+    return str(ref.get("kind", ""))
+
+
+def _select_events(events: list[Obj], involved: set[tuple[str, str]]) -> list[Obj]:
+    selected = []
+    for event in events:
+        ref = event.get("involvedObject") or event.get("regarding") or {}
+        if (ref.get("kind", ""), ref.get("name", "")) in involved:
+            selected.append(event)
+    return sorted(selected, key=_timestamp)
+
+
+def context_from_objects(
+    objects: list[Obj],
+    logs: dict[str, str],
+    previous_logs: dict[str, str],
+    namespace: str,
+    workload: str,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> ClusterContext:
+    """Return the ClusterContext of one Deployment, picked out of raw API objects.
+
+    Keeps the Deployment, its ReplicaSets (by owner), their Pods (by owner or selector),
+    Events about any of them and the ConfigMaps/Secrets their pod templates refer to.
+    Secret and ConfigMap values are removed (keys kept), env values and every string are
+    redacted, and the result is cut to `max_bytes` (`truncated` says so). `logs` and
+    `previous_logs` are keyed `pod/container`.
+    """
+    by_kind: dict[str, list[Obj]] = {}
+    for obj in objects:
+        ns = _namespace(obj)
+        if ns is not None and ns != namespace:
+            continue
+        by_kind.setdefault(kind_of(obj), []).append(obj)
+
+    deployment = next((d for d in by_kind.get("Deployment", []) if _name(d) == workload), None)
+    replicasets = [
+        rs for rs in by_kind.get("ReplicaSet", []) if workload in _owner_names(rs, "Deployment")
+    ]
+    rs_names = {_name(rs) for rs in replicasets}
+    selector = ((deployment or {}).get("spec") or {}).get("selector") or {}
+    pods = [
+        pod
+        for pod in by_kind.get("Pod", [])
+        if _owner_names(pod, "ReplicaSet") & rs_names
+        or (
+            not _owner_names(pod, "ReplicaSet")
+            and _matches_selector(pod.get("metadata", {}).get("labels") or {}, selector)
+        )
+    ]
+    involved = {("Deployment", workload)}
+    involved |= {("ReplicaSet", name) for name in rs_names}
+    involved |= {("Pod", _name(pod)) for pod in pods}
+    events = _select_events(by_kind.get("Event", []), involved)
+
+    specs = [spec for obj in [deployment or {}, *replicasets, *pods] for spec in pod_specs(obj)]
+    configmap_names, secret_names = referenced_config(specs)
+    configmaps = [cm for cm in by_kind.get("ConfigMap", []) if _name(cm) in configmap_names]
+    secrets = [secret for secret in by_kind.get("Secret", []) if _name(secret) in secret_names]
+
+    pod_names = {_name(pod) for pod in pods}
+
+    def own_logs(source: dict[str, str]) -> dict[str, str]:
+        return {
+            key: redact_text(text)
+            for key, text in sorted(source.items())
+            if key.split("/", 1)[0] in pod_names
+        }
+
+    context = ClusterContext(
+        namespace=namespace,
+        workload=workload,
+        deployment=sanitize(deployment) if deployment else None,
+        replicasets=sorted((sanitize(rs) for rs in replicasets), key=_name),
+        pods=sorted((sanitize(pod) for pod in pods), key=_name),
+        events=[sanitize(event) for event in events],
+        configmaps=sorted((sanitize(cm) for cm in configmaps), key=_name),
+        secrets=sorted((sanitize(secret) for secret in secrets), key=_name),
+        logs=own_logs(logs),
+        previous_logs=own_logs(previous_logs),
+    )
+    return _bound(context, max_bytes)
+
+
+def context_objects(context: ClusterContext) -> list[Obj]:
+    """Return every object of a ClusterContext as one list, in snapshot order."""
+    return [
+        *([context.deployment] if context.deployment else []),
+        *context.replicasets,
+        *context.pods,
+        *context.events,
+        *context.configmaps,
+        *context.secrets,
+    ]
+
+
+def read_objects(directory: Path | str) -> list[Obj]:
+    """Return the items of a snapshot's `objects.yaml` (a `kind: List`, or a single object)."""
+    text = (Path(directory) / OBJECTS_FILE).read_text()
+    document = yaml.load(text, Loader=_LOADER) or {}
+    if isinstance(document, dict) and document.get("kind", "").endswith("List"):
+        return list(document.get("items") or [])
+    return [document] if document else []
+
+
+def _read_logs(directory: Path) -> tuple[dict[str, str], dict[str, str]]:
+    logs: dict[str, str] = {}
+    previous: dict[str, str] = {}
+    root = directory / LOGS_DIR
+    if not root.is_dir():
+        return logs, previous
+    for path in sorted(root.glob("*/*.txt")):
+        pod = path.parent.name
+        if path.name.endswith(".previous.txt"):
+            previous[f"{pod}/{path.name.removesuffix('.previous.txt')}"] = path.read_text()
+        else:
+            logs[f"{pod}/{path.name.removesuffix('.txt')}"] = path.read_text()
+    return logs, previous
+
+
+def load_snapshot(
+    directory: Path | str,
+    namespace: str | None = None,
+    workload: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> ClusterContext:
+    """Return the ClusterContext of a snapshot directory.
+
+    Without `namespace`/`workload`, they are taken from the snapshot's single Deployment.
+    """
+    directory = Path(directory)
+    objects = read_objects(directory)
+    if namespace is None or workload is None:
+        deployments = [obj for obj in objects if kind_of(obj) == "Deployment"]
+        if workload is not None:
+            deployments = [d for d in deployments if _name(d) == workload]
+        if len(deployments) != 1:
+            names = ", ".join(_name(d) for d in deployments) or "none"
+            raise ValueError(
+                f"snapshot {directory} has {len(deployments)} matching Deployments ({names}); "
+                "name the namespace and deployment"
+            )
+        workload = workload or _name(deployments[0])
+        namespace = namespace or _namespace(deployments[0]) or "default"
+    logs, previous = _read_logs(directory)
+    return context_from_objects(objects, logs, previous, namespace, workload, max_bytes)
+
+
+def _safe_part(name: str) -> str:
+    if not name or "/" in name or name in {".", ".."}:
+        raise ValueError(f"not a valid pod or container name for a log path: {name!r}")
+    return name
+
+
+def write_snapshot(
+    directory: Path | str,
+    objects: list[Obj],
+    logs: dict[str, str],
+    previous_logs: dict[str, str],
+) -> Path:
+    """Write a snapshot directory (objects sanitized, logs redacted); return its path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    document = {
+        "apiVersion": "v1",
+        "items": [sanitize(obj) for obj in objects],
+        "kind": "List",
+        "metadata": {"resourceVersion": ""},
+    }
+    (directory / OBJECTS_FILE).write_text(
+        yaml.safe_dump(document, default_flow_style=False, sort_keys=True, allow_unicode=True)
+    )
+    for source, suffix in ((logs, ".txt"), (previous_logs, ".previous.txt")):
+        for key, text in source.items():
+            pod, _, container = key.partition("/")
+            folder = directory / LOGS_DIR / _safe_part(pod)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{_safe_part(container)}{suffix}").write_text(redact_text(text))
+    return directory
+
+
+def context_json(context: ClusterContext) -> str:
+    """Return the context as compact JSON, the form sent to a model."""
+    return json.dumps(context.model_dump(mode="json"), separators=(",", ":"), sort_keys=True)

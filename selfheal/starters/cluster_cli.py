@@ -1,0 +1,196 @@
+"""CLI commands about clusters: the sandbox, chaos scenarios, snapshots and offline diagnosis."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from selfheal.settings import load_settings
+
+out = Console()
+err = Console(stderr=True)
+
+sandbox_app = typer.Typer(
+    help="The local stand-ins (Kubernetes, GitHub, JIRA).", no_args_is_help=True
+)
+chaos_app = typer.Typer(
+    help="Break a workload on purpose (sandbox or a real cluster).", no_args_is_help=True
+)
+
+
+def _api_client(kubeconfig: Path | None):  # type: ignore[no-untyped-def]
+    """The official client for the configured cluster (KUBECONFIG, or the sandbox's)."""
+    from kubernetes import config as kube_config
+
+    settings = load_settings()
+    path = kubeconfig or settings.kubeconfig or (settings.home / "kubeconfig")
+    if not Path(path).exists():
+        err.print(f"no kubeconfig at {path}: run `selfheal up` or set KUBECONFIG", markup=False)
+        raise typer.Exit(1)
+    return kube_config.new_client_from_config(config_file=str(path), context=settings.kube_context)
+
+
+Kubeconfig = Annotated[
+    Path | None, typer.Option("--kubeconfig", help="Default: KUBECONFIG or .selfheal/kubeconfig")
+]
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    ready_file: Annotated[
+        Path | None, typer.Option(help="Written with the URLs once serving")
+    ] = None,
+) -> None:
+    """Run every stand-in in this process until SIGTERM (`selfheal up` starts it for you)."""
+    from selfheal.observability import configure_logging
+    from selfheal.sandbox.stack import SandboxStack, serve
+
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    secret = settings.github_webhook_secret
+    token = settings.webhook_token
+    stack = SandboxStack(
+        settings.home.resolve(),
+        webhook_url=f"http://127.0.0.1:{settings.webhook_port}",
+        webhook_token=token.get_secret_value() if token else None,
+        github_webhook_secret=secret.get_secret_value() if secret else None,
+    )
+    serve(stack, ready_file)
+
+
+@sandbox_app.command("load")
+def sandbox_load(
+    directory: Annotated[
+        Path, typer.Argument(help="A snapshot directory", exists=True, file_okay=False)
+    ],
+) -> None:
+    """Load a snapshot into the running sandbox cluster (pods keep their captured status)."""
+    from selfheal.sandbox.kube.snapshot import load_snapshot
+    from selfheal.stack.local import StackInfo
+
+    settings = load_settings()
+    info = StackInfo.read(settings.home / "stack.json")
+    if info is None or not info.kubernetes:
+        err.print("the sandbox is not running: `selfheal up` first", markup=False)
+        raise typer.Exit(1)
+    loaded = load_snapshot(directory, info.kubernetes["url"])
+    out.print(f"loaded {loaded}")
+
+
+@chaos_app.command("list")
+def chaos_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The scenarios, what each breaks, and the diagnosis and fix it should lead to."""
+    from selfheal.chaos.scenarios import list_scenarios
+
+    scenarios = list_scenarios()
+    if as_json:
+        sys.stdout.write(json.dumps(scenarios, indent=2) + "\n")
+        return
+    table = Table(title="chaos scenarios")
+    for column in ("name", "description", "category", "fix_kind"):
+        table.add_column(column)
+    for scenario in scenarios:
+        table.add_row(*(scenario[c] for c in ("name", "description", "category", "fix_kind")))
+    out.print(table)
+
+
+@chaos_app.command("inject")
+def chaos_inject(
+    name: Annotated[str, typer.Argument(help="Scenario name (see `selfheal chaos list`)")],
+    namespace: Annotated[str, typer.Option("--namespace", "-n")] = "demo",
+    deployment: Annotated[str | None, typer.Option("--deployment", "-d")] = None,
+    kubeconfig: Kubeconfig = None,
+) -> None:
+    """Break a Deployment; only in namespaces labelled selfheal.dev/chaos=enabled."""
+    from selfheal.chaos.injection import ChaosRefused, inject
+
+    try:
+        done = inject(_api_client(kubeconfig), name, namespace, deployment)
+    except (ChaosRefused, KeyError) as refused:
+        err.print(f"refused: {refused}", markup=False)
+        raise typer.Exit(1) from refused
+    out.print(f"injected {done}")
+
+
+@chaos_app.command("clear")
+def chaos_clear(
+    namespace: Annotated[str, typer.Option("--namespace", "-n")] = "demo",
+    deployment: Annotated[str, typer.Option("--deployment", "-d")] = "checkout",
+    kubeconfig: Kubeconfig = None,
+) -> None:
+    """Undo the scenario injected into a Deployment, restoring its template and replicas."""
+    from selfheal.chaos.injection import ChaosRefused, clear
+
+    try:
+        cleared = clear(_api_client(kubeconfig), namespace, deployment)
+    except ChaosRefused as refused:
+        err.print(f"refused: {refused}", markup=False)
+        raise typer.Exit(1) from refused
+    out.print(f"cleared {cleared}")
+
+
+def snapshot(
+    namespace: Annotated[str, typer.Option("--namespace", "-n")],
+    deployment: Annotated[str, typer.Option("--deployment", "-d")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write")],
+    kubeconfig: Kubeconfig = None,
+) -> None:
+    """Capture what the analysis reads (objects.yaml + logs/) from a live cluster."""
+    from selfheal.snapshot_capture import capture_snapshot
+
+    path = capture_snapshot(_api_client(kubeconfig), namespace, deployment, out_dir)
+    out.print(f"snapshot written to {path}")
+
+
+def diagnose(
+    snapshot_dir: Annotated[
+        Path | None,
+        typer.Option("--snapshot", help="A snapshot directory", exists=True, file_okay=False),
+    ] = None,
+    namespace: Annotated[str | None, typer.Option("--namespace", "-n")] = None,
+    deployment: Annotated[str | None, typer.Option("--deployment", "-d")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Stable JSON output")] = False,
+    kubeconfig: Kubeconfig = None,
+) -> None:
+    """Diagnose a snapshot, or a live Deployment, with the offline rules; propose the fix."""
+    from selfheal.activities.analysis import diagnose_context
+    from selfheal.activities.fixes import propose_fix
+    from selfheal.activities.kubernetes import KubernetesActivities
+    from selfheal.domain import ContextRequest
+    from selfheal.snapshots import load_snapshot
+
+    settings = load_settings()
+    if snapshot_dir is not None:
+        context = load_snapshot(snapshot_dir, namespace, deployment)
+    elif namespace and deployment:
+        cluster = KubernetesActivities(settings, _api_client(kubeconfig))
+        context = cluster.gather_context(
+            ContextRequest(
+                incident_id="cli", cluster="cli", namespace=namespace, workload=deployment
+            )
+        )
+    else:
+        err.print("give --snapshot DIR, or --namespace NS --deployment D", markup=False)
+        raise typer.Exit(2)
+    diagnosis = diagnose_context(None, context)
+    fix = propose_fix(diagnosis, context, settings.fix_limits())
+    if as_json:
+        report = diagnosis.model_dump(mode="json", exclude={"usage", "proposed_fix"})
+        report["fix"] = fix.model_dump(mode="json")
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    out.print(
+        f"[bold]{diagnosis.category.value}[/] ({diagnosis.confidence:.0%}): {diagnosis.summary}"
+    )
+    for item in diagnosis.evidence:
+        out.print(f"  · {item.source}: {item.detail}", markup=False)
+    out.print(f"fix: {fix.kind.value} (risk {fix.risk.value}): {fix.rationale}", markup=False)
+    if diagnosis.recommendation:
+        out.print(f"→ {diagnosis.recommendation}", markup=False)

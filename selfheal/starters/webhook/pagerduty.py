@@ -1,0 +1,95 @@
+"""PagerDuty v3 webhook payloads (incident.triggered, incident.resolved) and their Alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from selfheal.domain import Alert, AlertSource, AlertStatus
+from selfheal.starters.webhook.service_map import ServiceMap
+
+HANDLED_EVENTS = {
+    "incident.triggered": AlertStatus.FIRING,
+    "incident.resolved": AlertStatus.RESOLVED,
+}
+"""Event types that start or resolve an incident; every other type is acknowledged and ignored."""
+
+_SEVERITY_OF_URGENCY = {"high": "critical", "low": "warning"}
+
+
+class Reference(BaseModel):
+    """A PagerDuty object reference (service, priority, ...)."""
+
+    id: str = ""
+    type: str = ""
+    summary: str = ""
+    html_url: str | None = None
+
+
+class IncidentData(BaseModel):
+    """The incident an event is about (`event.data` of a resource_type=incident event)."""
+
+    id: str = Field(min_length=1)
+    type: str = "incident"
+    title: str = Field(min_length=1)
+    number: int | None = None
+    status: str = ""
+    urgency: str = "high"
+    incident_key: str | None = None
+    html_url: str | None = None
+    created_at: datetime | None = None
+    service: Reference
+    priority: Reference | None = None
+    custom_details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Details from the triggering event; `namespace`, `deployment` (or "
+        "`workload`) and `cluster` here name the Kubernetes workload",
+    )
+
+
+class PagerDutyEvent(BaseModel):
+    """One webhook event."""
+
+    id: str = ""
+    event_type: str = Field(min_length=1, description="e.g. incident.triggered")
+    resource_type: str = ""
+    occurred_at: datetime | None = None
+    # Other resource types carry other data; only incident.* events must match IncidentData.
+    data: IncidentData | dict[str, Any] = Field(
+        default_factory=dict, description="The incident, for incident.* events"
+    )
+
+
+class PagerDutyPayload(BaseModel):
+    """PagerDuty's v3 webhook body: `{"event": {...}}`."""
+
+    event: PagerDutyEvent
+
+
+def alert_of(data: IncidentData, status: AlertStatus, services: ServiceMap) -> Alert:
+    """The Alert a PagerDuty incident stands for, mapped to a workload when anything names one."""
+    details = {key: str(value) for key, value in data.custom_details.items()}
+    workload = details.get("deployment") or details.get("workload")
+    namespace = details.get("namespace")
+    cluster = details.get("cluster")
+    if not (workload and namespace) and (ref := services.lookup(data.service.summary)):
+        workload, namespace, cluster = ref.deployment, ref.namespace, cluster or ref.cluster
+    labels = {"pagerduty_service": data.service.summary, "urgency": data.urgency}
+    if data.priority and data.priority.summary:
+        labels["priority"] = data.priority.summary
+    return Alert(
+        name=data.title[:200],
+        source=AlertSource.PAGERDUTY,
+        status=status,
+        cluster=cluster or "default",
+        namespace=namespace or None,
+        workload=workload or None,
+        severity=_SEVERITY_OF_URGENCY.get(data.urgency, data.urgency or "warning"),
+        summary=f"PagerDuty #{data.number or data.id}: {data.title}"[:4000],
+        labels=labels,
+        annotations={"pagerduty_url": data.html_url} if data.html_url else {},
+        starts_at=data.created_at,
+        external_id=data.id,
+    )

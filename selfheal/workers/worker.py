@@ -1,0 +1,106 @@
+"""The worker process: runs IncidentWorkflow and every activity on the task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import PollerBehaviorAutoscaling, Worker
+
+from selfheal.activities.analysis.activities import AnalysisActivities
+from selfheal.activities.claude import investigation_activities
+from selfheal.activities.fixes import FixActivities
+from selfheal.activities.github import GitHubActivities
+from selfheal.activities.guard import GuardActivities
+from selfheal.activities.jira import JiraActivities
+from selfheal.activities.kubernetes import KubernetesActivities
+from selfheal.activities.notify import NotifyActivities
+from selfheal.activities.policy import PolicyActivities
+from selfheal.connection import connect
+from selfheal.settings import Settings
+from selfheal.workflows.guard import GuardWorkflow
+from selfheal.workflows.incident import IncidentWorkflow
+from selfheal.workflows.investigation import InvestigationWorkflow
+
+log = structlog.get_logger("selfheal.worker")
+
+
+def incident_activities(client: Client, settings: Settings) -> list[Callable[..., Any]]:
+    """Every activity the incident workflow calls, bound to clients built once from settings."""
+    kubernetes = KubernetesActivities(settings)
+    analysis = AnalysisActivities(settings)
+    fixes = FixActivities(settings.fix_limits())
+    github = GitHubActivities(settings)
+    jira = JiraActivities(settings)
+    guard = GuardActivities(client, settings.guard_workflow_id, settings.task_queue)
+    return [
+        PolicyActivities(settings).load_policy,
+        guard.request_permit,
+        kubernetes.gather_context,
+        kubernetes.apply_remediation,
+        kubernetes.wait_rollout,
+        kubernetes.verify_health,
+        analysis.diagnose,
+        fixes.propose_fix,
+        github.open_pull_request,
+        github.get_pull_request,
+        github.merge_pull_request,
+        github.close_pull_request,
+        github.open_revert_pull_request,
+        jira.open_ticket,
+        jira.update_ticket,
+        NotifyActivities(settings).notify,
+        *investigation_activities(settings),
+    ]
+
+
+def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
+    """A worker for the incident task queue with autoscaling pollers (DESIGN §7)."""
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[IncidentWorkflow, GuardWorkflow, InvestigationWorkflow],
+        activities=incident_activities(client, settings),
+        activity_executor=executor,
+        max_concurrent_activities=settings.max_concurrent_activities,
+        workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
+        activity_task_poller_behavior=PollerBehaviorAutoscaling(),
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+def metrics_runtime(port: int) -> Runtime | None:
+    """One Prometheus-exporting runtime for the process, or None when metrics are off."""
+    if not port:
+        return None
+    return Runtime(
+        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"0.0.0.0:{port}"))
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then finish in-flight tasks and exit."""
+    client = await connect(runtime=metrics_runtime(settings.metrics_port))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    with ThreadPoolExecutor(settings.activity_threads, thread_name_prefix="activity") as executor:
+        worker = build_worker(client, settings, executor)
+        log.info(
+            "worker started",
+            task_queue=settings.task_queue,
+            namespace=client.namespace,
+            metrics_port=settings.metrics_port or None,
+        )
+        async with worker:
+            await stop.wait()
+            log.info("worker stopping: finishing in-flight tasks")
+    log.info("worker stopped")

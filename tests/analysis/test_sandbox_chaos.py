@@ -1,0 +1,60 @@
+"""Chaos injected into the sandbox cluster diagnoses right when read over HTTP, as live."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client
+
+from selfheal.activities.analysis import diagnose_context
+from selfheal.activities.fixes import FixLimits, propose_fix, validate_proposal
+from selfheal.activities.kubernetes.client import ClusterConnection
+from selfheal.activities.kubernetes.context import collect_workload_objects
+from selfheal.chaos.injection import inject
+from selfheal.chaos.scenarios import SCENARIOS
+from selfheal.domain import Diagnosis, FixProposal
+from selfheal.sandbox.kube import KubeSandbox, Timing
+from selfheal.snapshots import context_from_objects
+
+
+@pytest.fixture
+def api() -> Iterator[client.ApiClient]:
+    with KubeSandbox(timing=Timing(tick=0.05, scale=0.02), progress_scale=0.01) as cluster:
+        cluster.wait_for_available(timeout=15)
+        configuration = client.Configuration()
+        configuration.host = cluster.url
+        with client.ApiClient(configuration) as api_client:
+            yield api_client
+
+
+def _diagnose_live(
+    api: client.ApiClient, deployment: str
+) -> tuple[Diagnosis, FixProposal, list[str]]:
+    got = collect_workload_objects(ClusterConnection(api_client=api), "demo", deployment, 50)
+    context = context_from_objects(got.objects, got.logs, got.previous_logs, "demo", deployment)
+    diagnosis = diagnose_context(None, context)
+    fix = propose_fix(diagnosis, context, FixLimits())
+    return diagnosis, fix, validate_proposal(fix, context, FixLimits())
+
+
+@pytest.mark.parametrize("name", ["oom", "replica-shortage"])
+def test_sandbox_chaos_diagnoses_to_the_catalogue_category(
+    api: client.ApiClient, name: str
+) -> None:
+    scenario = SCENARIOS[name]
+    injection = inject(api, name, namespace="demo")
+    deadline = time.monotonic() + 10
+    while True:
+        diagnosis, fix, refusals = _diagnose_live(api, injection.deployment)
+        matched = (
+            diagnosis.category.value == scenario.category and fix.kind.value == scenario.fix_kind
+        )
+        if matched or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert (diagnosis.category.value, fix.kind.value) == (scenario.category, scenario.fix_kind), (
+        diagnosis.summary
+    )
+    assert refusals == []

@@ -1,0 +1,86 @@
+"""Alert storms collapse into one incident per workload (signal-with-start on the incident id)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+
+import httpx
+from temporalio.testing import WorkflowEnvironment
+
+from tests.webhook.conftest import bearer, unique
+from tests.webhook.test_routes import status_when
+
+
+def crashloop_notification(workload: str, pod_suffix: str = "7d4b9c8f6-x2x9k") -> bytes:
+    """A one-alert Alertmanager notification about `workload`'s pod crash-looping."""
+    return json.dumps(
+        {
+            "version": "4",
+            "status": "firing",
+            "receiver": "selfheal",
+            "groupKey": '{}:{alertname="KubePodCrashLooping"}',
+            "alerts": [
+                {
+                    "status": "firing",
+                    "labels": {
+                        "alertname": "KubePodCrashLooping",
+                        "namespace": "demo",
+                        "pod": f"{workload}-{pod_suffix}",
+                        "container": "app",
+                        "severity": "warning",
+                    },
+                    "annotations": {"summary": "Pod is crash looping."},
+                    "startsAt": "2025-03-14T09:26:53Z",
+                }
+            ],
+        }
+    ).encode()
+
+
+def pod_suffix(n: int) -> str:
+    """The n-th five-letter pod suffix, in the alphabet Kubernetes generates them from."""
+    letters = "bcdfghjklmnpqrstvwxz2456789"
+    return "".join(letters[(n // len(letters) ** i) % len(letters)] for i in range(5))
+
+
+async def test_a_storm_of_1000_alerts_is_one_incident(
+    asgi_http: httpx.AsyncClient, dev_server_env: WorkflowEnvironment
+):
+    workload = unique("storm")
+    # Different pods of the same Deployment: still one workload, one incident.
+    bodies = [crashloop_notification(workload, f"7d4b9c8f6-{pod_suffix(n)}") for n in range(1000)]
+    answers = await asyncio.gather(
+        *(
+            asgi_http.post("/webhooks/alertmanager", content=body, headers=bearer())
+            for body in bodies
+        )
+    )
+    assert Counter(answer.status_code for answer in answers) == {202: 1000}
+    incident_ids = {answer.json()["incident_id"] for answer in answers}
+    assert len(incident_ids) == 1
+    assert [answer.json()["deduplicated"] for answer in answers].count(False) == 1
+    status = await status_when(
+        dev_server_env.client, incident_ids.pop(), lambda s: s.alert_count >= 1000, timeout=60
+    )
+    assert status.alert_count == 1000
+
+
+async def test_ten_workloads_are_ten_incidents(
+    http: httpx.AsyncClient, dev_server_env: WorkflowEnvironment
+):
+    workloads = [unique(f"svc{n}-") for n in range(10)]
+    answers = await asyncio.gather(
+        *(
+            http.post("/webhooks/alertmanager", content=crashloop_notification(w), headers=bearer())
+            for w in workloads
+            for _ in range(5)
+        )
+    )
+    assert {answer.status_code for answer in answers} == {202}
+    incidents = {answer.json()["incident_id"] for answer in answers}
+    assert len(incidents) == 10
+    for incident_id in incidents:
+        status = await status_when(dev_server_env.client, incident_id, lambda s: s.alert_count >= 5)
+        assert status.alert_count == 5

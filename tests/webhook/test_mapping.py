@@ -1,0 +1,135 @@
+"""How alerts that name no Deployment directly are mapped to one, and how senders are checked."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from selfheal.domain import AlertStatus
+from selfheal.starters.webhook import ServiceMapError
+from selfheal.starters.webhook.alertmanager import workload_of
+from selfheal.starters.webhook.auth import bearer_token, hub_signature, pagerduty_signature
+from selfheal.starters.webhook.github import incident_of_branch
+from selfheal.starters.webhook.jira import Issue
+from selfheal.starters.webhook.jira import alert_of as jira_alert
+from selfheal.starters.webhook.pagerduty import IncidentData
+from selfheal.starters.webhook.pagerduty import alert_of as pagerduty_alert
+from selfheal.starters.webhook.service_map import ServiceMap, load_service_map
+
+
+@pytest.mark.parametrize(
+    ("labels", "workload"),
+    [
+        ({"deployment": "checkout", "pod": "other-7d4b9c8f6-x2x9k"}, "checkout"),
+        ({"replicaset": "checkout-7d4b9c8f6"}, "checkout"),
+        ({"pod": "checkout-api-7d4b9c8f6-x2x9k", "service": "kube-state-metrics"}, "checkout-api"),
+        ({"pod": "web-0", "app_kubernetes_io_name": "web"}, "web"),
+        ({"pod": "web-0", "service": "web-svc"}, "web-svc"),
+        ({"pod": "web-0"}, None),
+        ({}, None),
+    ],
+)
+def test_workload_comes_from_deployment_replicaset_pod_or_app_labels(
+    labels: dict[str, str], workload: str | None
+):
+    assert workload_of(labels) == workload
+
+
+@pytest.mark.parametrize(
+    ("branch", "incident"),
+    [
+        ("selfheal/inc-checkout-oomkilled-0a1b2c3d", "inc-checkout-oomkilled-0a1b2c3d"),
+        ("selfheal/inc-checkout-oomkilled-0a1b2c3d-2", "inc-checkout-oomkilled-0a1b2c3d"),
+        ("selfheal/inc-a-b-12345678-87654321", "inc-a-b-12345678-87654321"),
+        ("feature/inc-checkout-oomkilled-0a1b2c3d", None),
+        ("selfheal/something-else", None),
+    ],
+)
+def test_fix_branches_name_their_incident(branch: str, incident: str | None):
+    assert incident_of_branch(branch) == incident
+
+
+def incident(**extra: object) -> IncidentData:
+    return IncidentData.model_validate(
+        {"id": "Q1", "title": "Checkout down", "service": {"summary": "Checkout API"}, **extra}
+    )
+
+
+def test_pagerduty_custom_details_win_over_the_service_map():
+    services = ServiceMap.model_validate(
+        {"services": {"checkout api": {"namespace": "shop", "deployment": "checkout"}}}
+    )
+    mapped = pagerduty_alert(incident(), AlertStatus.FIRING, services)
+    assert (mapped.namespace, mapped.workload) == ("shop", "checkout")  # matched ignoring case
+    detailed = pagerduty_alert(
+        incident(custom_details={"namespace": "pay", "deployment": "api", "cluster": "eu"}),
+        AlertStatus.RESOLVED,
+        services,
+    )
+    assert (detailed.cluster, detailed.namespace, detailed.workload) == ("eu", "pay", "api")
+    assert detailed.status == AlertStatus.RESOLVED
+    unmapped = pagerduty_alert(incident(), AlertStatus.FIRING, ServiceMap())
+    assert unmapped.workload is None
+    assert unmapped.incident_id.startswith("inc-unmapped-")
+
+
+def issue(**fields: object) -> Issue:
+    return Issue.model_validate({"key": "OPS-7", "fields": {"summary": "Checkout down", **fields}})
+
+
+def test_jira_tags_custom_fields_and_components_name_the_workload():
+    services = ServiceMap.model_validate(
+        {"services": {"Checkout": {"namespace": "shop", "deployment": "checkout", "cluster": "c2"}}}
+    )
+    tagged = jira_alert(issue(labels=["k8s:prod:demo/cart"]), services)
+    assert (tagged.cluster, tagged.namespace, tagged.workload) == ("prod", "demo", "cart")
+    custom = jira_alert(issue(customfield_10070=[{"value": "k8s:demo/cart"}]), services)
+    assert (custom.namespace, custom.workload) == ("demo", "cart")
+    component = jira_alert(issue(components=[{"name": "Checkout"}]), services)
+    assert (component.cluster, component.namespace, component.workload) == (
+        "c2",
+        "shop",
+        "checkout",
+    )
+    assert component.ticket_key == "OPS-7"
+    assert jira_alert(issue(), services).workload is None
+
+
+def test_service_map_file_is_read_and_its_faults_named(tmp_path: Path):
+    good = tmp_path / "services.yaml"
+    good.write_text("services:\n  Checkout: {namespace: shop, deployment: checkout}\n")
+    assert load_service_map(good).lookup("checkout") is not None
+    assert load_service_map(None).lookup("checkout") is None
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("services:\n  Checkout: {namespace: shop}\n")
+    with pytest.raises(ServiceMapError, match=r"bad\.yaml"):
+        load_service_map(bad)
+    with pytest.raises(ServiceMapError, match=r"missing\.yaml"):
+        load_service_map(tmp_path / "missing.yaml")
+
+
+def test_pagerduty_accepts_any_listed_signature_during_rotation():
+    body = b'{"event": {}}'
+    good = hmac.new(b"new", body, hashlib.sha256).hexdigest()
+    old = hmac.new(b"old", body, hashlib.sha256).hexdigest()
+    check = pagerduty_signature(SecretStr("new"))
+    assert check({"x-pagerduty-signature": f"v1={old}, v1={good}"}, body) is None
+    assert check({"x-pagerduty-signature": f"v1={old}"}, body) is not None
+    assert check({"x-pagerduty-signature": f"v0={good}"}, body) is not None
+
+
+def test_hub_signatures_and_tokens_must_match_exactly():
+    body = b"{}"
+    check = hub_signature("X-Hub-Signature-256", SecretStr("s"))
+    digest = hmac.new(b"s", body, hashlib.sha256).hexdigest()
+    assert check({"x-hub-signature-256": f"sha256={digest}"}, body) is None
+    assert check({"x-hub-signature-256": f"sha1={digest}"}, body) is not None
+    token = bearer_token(SecretStr("t"))
+    assert token({"authorization": "Bearer t"}, body) is None
+    assert token({"authorization": "bearer t"}, body) is None
+    assert token({"authorization": "Bearer tt"}, body) is not None
+    assert bearer_token(None)({"authorization": "Bearer t"}, body) is not None
