@@ -283,10 +283,10 @@ def up(
     ] = True,
 ) -> None:
     """Start the local stack (Temporal dev server, sandbox, worker, webhook), or reuse it."""
-    from selfheal.stack.local import LocalStack, StackError, stack_environment
+    from selfheal.stack.local import LocalStack, StackError, StackPorts, stack_environment
 
     settings = _settings()
-    stack = LocalStack(settings.home)
+    stack = LocalStack(settings.home, StackPorts.from_settings(settings))
     env = stack_environment(stack.layout.env_file, with_sandbox=sandbox)
     try:
         info = stack.up(with_sandbox=sandbox, with_webhook=True, env=env)
@@ -328,7 +328,7 @@ def demo(
     from selfheal.chaos.injection import ChaosRefused
     from selfheal.chaos.scenarios import get_scenario
     from selfheal.chaos.through_git import inject_through_repository
-    from selfheal.stack.local import LocalStack, StackError, stack_environment
+    from selfheal.stack.local import LocalStack, StackError, StackPorts, stack_environment
     from selfheal.starters.demo import follow_incident, now
 
     settings = _settings()
@@ -337,7 +337,7 @@ def demo(
     except KeyError as unknown:
         err.print(str(unknown.args[0]), markup=False)
         _finish(2)
-    stack = LocalStack(settings.home)
+    stack = LocalStack(settings.home, StackPorts.from_settings(settings))
     env = stack_environment(stack.layout.env_file, with_sandbox=True)
     reused = stack.current() is not None
     try:

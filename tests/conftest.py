@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from selfheal.binaries import find_binary
 from selfheal.workflows.search import ALL_KEYS
+from tests.e2e.stack import RunningStack, start_stack
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +44,11 @@ async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def sandbox_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """One whole local stack (real processes, free ports) shared by the e2e tests."""
+    running = start_stack(tmp_path_factory.mktemp("stack"))
+    yield running
+    running.stack.down()

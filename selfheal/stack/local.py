@@ -21,12 +21,55 @@ from pathlib import Path
 from typing import Any
 
 from selfheal.binaries import find_binary
+from selfheal.settings import Settings
 from selfheal.workflows.search import ALL_KEYS
 
-TEMPORAL_PORT = 7233
-TEMPORAL_UI_PORT = 8233
-WEBHOOK_PORT = 8000
-SANDBOX_PORTS = {"kubernetes": 8441, "github": 8442, "jira": 8443}
+
+@dataclass(frozen=True)
+class StackPorts:
+    """Where the stack's parts listen; the defaults are the documented ones."""
+
+    temporal: int = 7233
+    temporal_ui: int = 8233
+    webhook: int = 8000
+    metrics: int = 9464
+    kubernetes: int = 8441
+    github: int = 8442
+    jira: int = 8443
+
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.temporal}"
+
+    def env(self) -> dict[str, str]:
+        """The settings that tell each process where the others are."""
+        return {
+            "TEMPORAL_ADDRESS": self.temporal_address,
+            "SELFHEAL_TEMPORAL_UI_URL": f"http://127.0.0.1:{self.temporal_ui}",
+            "SELFHEAL_WEBHOOK_PORT": str(self.webhook),
+            "SELFHEAL_METRICS_PORT": str(self.metrics),
+            "SELFHEAL_SANDBOX_KUBERNETES_PORT": str(self.kubernetes),
+            "SELFHEAL_SANDBOX_GITHUB_PORT": str(self.github),
+            "SELFHEAL_SANDBOX_JIRA_PORT": str(self.jira),
+        }
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StackPorts:
+        """The ports the settings name (Temporal's own stay at their defaults)."""
+        return cls(
+            webhook=settings.webhook_port,
+            metrics=settings.metrics_port,
+            kubernetes=settings.sandbox_kubernetes_port,
+            github=settings.sandbox_github_port,
+            jira=settings.sandbox_jira_port,
+        )
+
+    @classmethod
+    def free(cls) -> StackPorts:
+        """Ports nothing listens on now, for a second stack beside the first (tests)."""
+        from selfheal.sandbox.serving import free_port
+
+        return cls(*(free_port() for _ in range(7)))
 
 
 class StackError(RuntimeError):
@@ -175,13 +218,14 @@ def _selfheal_command(*args: str) -> list[str]:
 class LocalStack:
     """Starts, finds and stops the processes of the local stack."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, ports: StackPorts | None = None) -> None:
         self.layout = StackLayout(home.resolve())
+        self.ports = ports or StackPorts()
 
     def current(self) -> StackInfo | None:
         """The recorded stack if its Temporal server is still up."""
         info = StackInfo.read(self.layout.stack_file)
-        if info and pid_alive(info.pids.get("temporal")) and port_open(TEMPORAL_PORT):
+        if info and pid_alive(info.pids.get("temporal")) and port_open(self.ports.temporal):
             return info
         return None
 
@@ -189,7 +233,7 @@ class LocalStack:
         """Start every part that is not already running and record the stack."""
         self.layout.home.mkdir(parents=True, exist_ok=True)
         info = self.current() or StackInfo()
-        base_env = {**os.environ, **env}
+        base_env = {**os.environ, **env, **self.process_env()}
         self._start_temporal(info)
         if with_sandbox:
             self._start_sandbox(info, base_env)
@@ -199,6 +243,10 @@ class LocalStack:
             self._start_webhook(info, base_env)
         self.layout.stack_file.write_text(info.to_json())
         return info
+
+    def process_env(self) -> dict[str, str]:
+        """Where every process of this stack finds the others and its home."""
+        return {**self.ports.env(), "SELFHEAL_HOME": str(self.layout.home)}
 
     def sandbox_env(self, info: StackInfo) -> dict[str, str]:
         """Settings that point selfheal at the sandbox stand-ins."""
@@ -211,11 +259,12 @@ class LocalStack:
         return env
 
     def _start_temporal(self, info: StackInfo) -> None:
-        if pid_alive(info.pids.get("temporal")) and port_open(TEMPORAL_PORT):
+        port = self.ports.temporal
+        if pid_alive(info.pids.get("temporal")) and port_open(port):
             return
-        if port_open(TEMPORAL_PORT):
+        if port_open(port):
             raise StackError(
-                f"port {TEMPORAL_PORT} is taken by a process this stack did not start; "
+                f"port {port} is taken by a process this stack did not start; "
                 "stop it or point TEMPORAL_ADDRESS at it and run the worker yourself"
             )
         command = [
@@ -227,9 +276,9 @@ class LocalStack:
             "--ip",
             "127.0.0.1",
             "--port",
-            str(TEMPORAL_PORT),
+            str(port),
             "--ui-port",
-            str(TEMPORAL_UI_PORT),
+            str(self.ports.temporal_ui),
             "--log-level",
             "warn",
         ]
@@ -237,11 +286,11 @@ class LocalStack:
             command += ["--search-attribute", f"{key.name}=Keyword"]
         log_file = self.layout.logs / "temporal.log"
         pid = _spawn(command, log_file, dict(os.environ))
-        _wait_for_port(TEMPORAL_PORT, pid, "the Temporal dev server", log_file, timeout=60)
+        _wait_for_port(port, pid, "the Temporal dev server", log_file, timeout=60)
         info.pids["temporal"] = pid
         info.temporal = {
-            "address": f"127.0.0.1:{TEMPORAL_PORT}",
-            "ui": f"http://127.0.0.1:{TEMPORAL_UI_PORT}",
+            "address": self.ports.temporal_address,
+            "ui": f"http://127.0.0.1:{self.ports.temporal_ui}",
         }
 
     def _start_sandbox(self, info: StackInfo, env: dict[str, str]) -> None:
@@ -273,13 +322,14 @@ class LocalStack:
         )
 
     def _start_webhook(self, info: StackInfo, env: dict[str, str]) -> None:
-        if pid_alive(info.pids.get("webhook")) and port_open(WEBHOOK_PORT):
+        port = self.ports.webhook
+        if pid_alive(info.pids.get("webhook")) and port_open(port):
             return
         log_file = self.layout.logs / "webhook.log"
         pid = _spawn(_selfheal_command("webhook"), log_file, env)
-        _wait_for_port(WEBHOOK_PORT, pid, "the webhook", log_file, timeout=30)
+        _wait_for_port(port, pid, "the webhook", log_file, timeout=30)
         info.pids["webhook"] = pid
-        info.webhook = {"url": f"http://127.0.0.1:{WEBHOOK_PORT}"}
+        info.webhook = {"url": f"http://127.0.0.1:{port}"}
 
     def restart_sandbox(self, env: dict[str, str]) -> StackInfo:
         """Start the sandbox afresh (its state is in memory) under a running stack."""
@@ -289,11 +339,11 @@ class LocalStack:
         pid = info.pids.pop("sandbox", None)
         if pid and pid_alive(pid):
             _terminate(pid, 10)
-        for port in SANDBOX_PORTS.values():
+        for port in (self.ports.kubernetes, self.ports.github, self.ports.jira):
             deadline = time.monotonic() + 10
             while port_open(port) and time.monotonic() < deadline:
                 time.sleep(0.1)
-        self._start_sandbox(info, {**os.environ, **env})
+        self._start_sandbox(info, {**os.environ, **env, **self.process_env()})
         self.layout.stack_file.write_text(info.to_json())
         return info
 

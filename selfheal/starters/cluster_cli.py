@@ -49,7 +49,7 @@ def sandbox_serve(
 ) -> None:
     """Run every stand-in in this process until SIGTERM (`selfheal up` starts it for you)."""
     from selfheal.observability import configure_logging
-    from selfheal.sandbox.stack import SandboxStack, serve
+    from selfheal.sandbox.stack import SandboxPorts, SandboxStack, serve
 
     settings = load_settings()
     configure_logging(settings.log_format)
@@ -61,6 +61,11 @@ def sandbox_serve(
         webhook_url=f"http://127.0.0.1:{settings.webhook_port}",
         webhook_token=token.get_secret_value() if token else None,
         github_webhook_secret=secret.get_secret_value() if secret else None,
+        ports=SandboxPorts(
+            kubernetes=settings.sandbox_kubernetes_port,
+            github=settings.sandbox_github_port,
+            jira=settings.sandbox_jira_port,
+        ),
     )
     serve(stack, ready_file)
 

@@ -1,0 +1,81 @@
+"""A whole local stack (dev server, sandbox, worker, webhook) on free ports, for e2e tests.
+
+The processes are the real ones `selfheal up` starts; tests drive them over HTTP and gRPC
+and may kill or restart any of them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from github import Auth, Github
+from kubernetes import client as k8s
+from kubernetes import config as kube_config
+from temporalio.client import Client
+
+from selfheal.connection import connect
+from selfheal.stack.local import LocalStack, StackInfo, StackPorts, stack_environment
+
+ROOT = Path(__file__).resolve().parents[2]
+
+E2E_SETTINGS = {
+    "SELFHEAL_NAMESPACES": "demo",
+    "SELFHEAL_VERIFY_WINDOW": "3s",
+    "SELFHEAL_PR_POLL_INTERVAL": "5s",
+    "SELFHEAL_DEPLOY_TIMEOUT": "90s",
+}
+
+
+@dataclass
+class RunningStack:
+    """A started stack and what a test needs to talk to it."""
+
+    stack: LocalStack
+    info: StackInfo
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ports(self) -> StackPorts:
+        return self.stack.ports
+
+    async def client(self) -> Client:
+        """A Temporal client for this stack's dev server."""
+        return await connect(target_host=self.ports.temporal_address)
+
+    def kubernetes(self) -> k8s.ApiClient:
+        """The official client for the sandbox cluster."""
+        return kube_config.new_client_from_config(config_file=self.info.kubernetes["kubeconfig"])
+
+    def github(self, token: str = "e2e-developer") -> Github:
+        """PyGithub for the sandbox GitHub (any token is a user there)."""
+        return Github(base_url=self.info.github["url"], auth=Auth.Token(token))
+
+    def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run `selfheal ARGS` against this stack."""
+        environ = {
+            **os.environ,
+            **self.env,
+            **self.ports.env(),
+            "SELFHEAL_HOME": str(self.stack.layout.home),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "selfheal", *args],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=ROOT,
+        )
+
+
+def start_stack(home: Path, **settings: str) -> RunningStack:
+    """Start every part on free ports under `home`; settings override E2E_SETTINGS."""
+    stack = LocalStack(home, StackPorts.free())
+    env = stack_environment(stack.layout.env_file, with_sandbox=True)
+    env |= {**E2E_SETTINGS, **settings}
+    info = stack.up(with_sandbox=True, with_webhook=True, env=env)
+    return RunningStack(stack, info, env)
