@@ -232,7 +232,9 @@ class LocalStack:
     def up(self, *, with_sandbox: bool, with_webhook: bool, env: dict[str, str]) -> StackInfo:
         """Start every part that is not already running and record the stack."""
         self.layout.home.mkdir(parents=True, exist_ok=True)
-        info = self.current() or StackInfo()
+        # The recorded parts, even with Temporal down: each start below checks its own
+        # process, so a restarted dev server rejoins the sandbox, worker and webhook still up.
+        info = StackInfo.read(self.layout.stack_file) or StackInfo()
         base_env = {**os.environ, **env, **self.process_env()}
         self._start_temporal(info)
         if with_sandbox:

@@ -148,9 +148,15 @@ def snapshot(
     kubeconfig: Kubeconfig = None,
 ) -> None:
     """Capture what the analysis reads (objects.yaml + logs/) from a live cluster."""
+    from temporalio.exceptions import ApplicationError
+
     from selfheal.snapshot_capture import capture_snapshot
 
-    path = capture_snapshot(_api_client(kubeconfig), namespace, deployment, out_dir)
+    try:
+        path = capture_snapshot(_api_client(kubeconfig), namespace, deployment, out_dir)
+    except ApplicationError as failure:
+        err.print(f"no snapshot: {failure.message}", markup=False)
+        raise typer.Exit(1) from failure
     out.print(f"snapshot written to {path}")
 
 

@@ -28,7 +28,7 @@ def incident_table(incidents: list[IncidentSummary]) -> Table:
     """One row per incident, newest first."""
     table = Table(title=f"{len(incidents)} incident(s)")
     for column in ("incident", "state", "service", "namespace", "severity", "reason", "started"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for incident in incidents:
         table.add_row(
             incident.id,

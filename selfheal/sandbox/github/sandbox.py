@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from selfheal.sandbox.control import ControlRoutes, RequestCounter
 from selfheal.sandbox.github.app import create_app
 from selfheal.sandbox.github.faults import Faults
 from selfheal.sandbox.github.history import History
@@ -49,6 +50,7 @@ class GitHubSandbox:
         )
         self.repo.required_approvals = required_approvals
         self.faults = Faults()
+        self.requests = RequestCounter()
         self.webhooks = WebhookSender(webhook_url, webhook_secret)
         self.app: FastAPI = create_app(self.state, self.faults, self.webhooks)
         self._served: ServedApp | None = None
@@ -57,7 +59,8 @@ class GitHubSandbox:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve the API on a background thread and return its base URL."""
-        self._served = ServedApp(self.app, host=host, port=port).start()
+        served = ControlRoutes(self.app, self.faults, self.requests)
+        self._served = ServedApp(served, host=host, port=port).start()
         return self._served.url
 
     def stop(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from selfheal.sandbox.control import ControlRoutes, RequestCounter
 from selfheal.sandbox.github.faults import Faults
 from selfheal.sandbox.jira.app import create_app
 from selfheal.sandbox.jira.state import Issue, JiraState
@@ -29,12 +30,14 @@ class JiraSandbox:
         self.state = JiraState(custom_fields)
         self.project = self.state.add_project(project, project_name or f"{project} incidents")
         self.faults = Faults()
+        self.requests = RequestCounter()
         self.app: FastAPI = create_app(self.state, self.faults)
         self._served: ServedApp | None = None
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve the API on a background thread and return its base URL (`Jira(url=...)`)."""
-        self._served = ServedApp(self.app, host=host, port=port).start()
+        served = ControlRoutes(self.app, self.faults, self.requests)
+        self._served = ServedApp(served, host=host, port=port).start()
         return self._served.url
 
     def stop(self) -> None:

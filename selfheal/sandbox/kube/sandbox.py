@@ -7,9 +7,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 
+from selfheal.sandbox.control import ControlRoutes, RequestCounter
+from selfheal.sandbox.github.faults import FaultMiddleware, Faults
 from selfheal.sandbox.kube import defaults
 from selfheal.sandbox.kube.api import build_app
 from selfheal.sandbox.kube.controllers import Controllers
@@ -44,6 +47,8 @@ class KubeSandbox:
     host: str = "127.0.0.1"
     port: int = 0
     store: Store = field(default_factory=Store)
+    faults: Faults = field(default_factory=Faults)
+    requests: RequestCounter = field(default_factory=RequestCounter)
     _served: ServedApp | None = field(default=None, init=False, repr=False)
     _loop: threading.Thread | None = field(default=None, init=False, repr=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
@@ -62,14 +67,17 @@ class KubeSandbox:
     def start(self) -> str:
         """Seed the cluster, serve the API, start the control loops; return the API URL."""
         self._seed()
-        self._served = ServedApp(build_app(self.store), host=self.host, port=self.port).start()
+        api = FaultMiddleware(build_app(self.store), self.faults, _fault_status)
+        served = ControlRoutes(api, self.faults, self.requests)
+        self._served = ServedApp(served, host=self.host, port=self.port).start()
         self._stopping.clear()
         self._loop = threading.Thread(target=self._run, name="kube-sandbox-loop", daemon=True)
         self._loop.start()
         return self._served.url
 
     def stop(self) -> None:
-        """Stop the control loops and the HTTP server."""
+        """Stop the control loops and the HTTP server (releasing requests held by a hang)."""
+        self.faults.clear()
         self._stopping.set()
         if self._loop is not None:
             self._loop.join(timeout=5)
@@ -147,3 +155,9 @@ class KubeSandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _fault_status(code: int) -> dict[str, Any]:
+    """The Status body an apiserver sends with an injected error `code`."""
+    reason = "ServiceUnavailable" if code >= 500 else "Forbidden" if code == 403 else "BadRequest"
+    return ApiError(code, reason, f"injected fault: the apiserver answers {code}").status()

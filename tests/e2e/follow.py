@@ -1,0 +1,107 @@
+"""Waiting on the sandbox from e2e tests: incidents reaching states, workloads turning healthy.
+
+Every wait polls a real condition with a deadline and fails with what it last saw, so a
+slow machine makes a test slower, never flaky.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TypeVar
+
+from kubernetes import client as k8s
+from temporalio.client import Client
+
+from selfheal.domain import IncidentState, IncidentStatus
+from selfheal.starters.decisions import read_status
+from selfheal.starters.listing import list_incidents
+
+T = TypeVar("T")
+
+NAMESPACE = "demo"
+FINAL_STATES = frozenset({IncidentState.RESOLVED, IncidentState.ESCALATED})
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], what: str, timeout: float, every: float = 0.5
+) -> T:
+    """Return the first non-None answer of `probe`; AssertionError naming `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = await probe()
+        if answer is not None:
+            return answer
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f}s")
+        await asyncio.sleep(every)
+
+
+async def incident_about(
+    client: Client, deployment: str, since: datetime, timeout: float = 90
+) -> str:
+    """Return the id of the incident opened about `deployment` after `since`."""
+
+    async def opened() -> str | None:
+        for incident in await list_incidents(client, service=deployment, limit=20):
+            if incident.started_at and incident.started_at >= since:
+                return incident.id
+        return None
+
+    return await eventually(opened, f"an incident about {deployment}", timeout, every=1)
+
+
+async def wait_for_state(
+    client: Client,
+    incident_id: str,
+    states: set[IncidentState] | frozenset[IncidentState],
+    timeout: float = 120,
+) -> IncidentStatus:
+    """Return the incident's status once it is in one of `states`."""
+    last: list[IncidentStatus] = []
+
+    async def reached() -> IncidentStatus | None:
+        status = await read_status(client, incident_id)
+        last[:] = [status]
+        return status if status.state in states else None
+
+    try:
+        return await eventually(reached, f"{incident_id} in {sorted(states)}", timeout)
+    except AssertionError as late:
+        seen = last[0] if last else None
+        timeline = "\n".join(
+            f"  {e.state.value}: {e.note}" for e in (seen.timeline if seen else [])
+        )
+        raise AssertionError(f"{late}; timeline:\n{timeline}") from None
+
+
+def deployment_health(api: k8s.ApiClient, deployment: str) -> str | None:
+    """Return why `deployment` is not healthy and fully rolled out, or None when it is."""
+    found = k8s.AppsV1Api(api).read_namespaced_deployment(deployment, NAMESPACE)
+    spec, status = found.spec, found.status
+    wanted = spec.replicas if spec.replicas is not None else 1
+    if (status.observed_generation or 0) < (found.metadata.generation or 0):
+        return "its latest generation is not observed yet"
+    for field in ("updated_replicas", "ready_replicas", "available_replicas"):
+        if (getattr(status, field) or 0) < wanted:
+            return f"{field} {getattr(status, field) or 0} of {wanted}"
+    if (status.replicas or 0) > wanted:
+        return f"{status.replicas} pods for {wanted} replicas (old ones still terminating)"
+    return None
+
+
+async def wait_until_healthy(api: k8s.ApiClient, deployment: str, timeout: float = 60) -> None:
+    """Return once `deployment` has every replica updated, ready and available."""
+    last: list[str] = []
+
+    async def healthy() -> bool | None:
+        problem = await asyncio.to_thread(deployment_health, api, deployment)
+        last[:] = [problem or ""]
+        return True if problem is None else None
+
+    try:
+        await eventually(healthy, f"{NAMESPACE}/{deployment} healthy", timeout)
+    except AssertionError as late:
+        raise AssertionError(f"{late}: {last[0] if last else '?'}") from None
