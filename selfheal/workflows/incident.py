@@ -645,7 +645,9 @@ class IncidentWorkflow:
                 f"namespace {namespace} is not in SELFHEAL_NAMESPACES (allowed: {allowed}); "
                 f"proposed {fix.kind.value} was not applied"
             )
-        if fix.action is not None and fix.action.destructive and not policy.allow_destructive:
+        # In gitops mode the change is a pull request a person reviews, never the direct action.
+        direct = policy.mode == RemediationMode.DIRECT
+        if direct and fix.action and fix.action.destructive and not policy.allow_destructive:
             return (
                 f"{fix.action.kind.value} is destructive and SELFHEAL_ALLOW_DESTRUCTIVE is off; "
                 f"a person must decide: {fix.rationale}"
