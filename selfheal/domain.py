@@ -398,6 +398,7 @@ class IncidentPolicy(BaseModel):
     max_model_turns: int = 8
     max_model_tokens: int = 200_000
     auto_approve: AutoApprovePolicy = AutoApprovePolicy.NEVER
+    auto_approve_rule: str = Field(default="", description="The setting the policy comes from")
     approvers: list[str] = Field(default_factory=list, description="Empty: anyone may approve")
     review_timeout: timedelta = timedelta(hours=4)
     approval_timeout: timedelta = timedelta(hours=4)

@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from selfheal.domain import (
@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # Incident policy
     mode: RemediationMode = RemediationMode.GITOPS
     auto_approve: AutoApprovePolicy = AutoApprovePolicy.NEVER
+    auto_approve_namespaces: NameList = Field(
+        default_factory=list,
+        description="Per-namespace overrides, e.g. staging=always,production=never",
+    )
     approvers: NameList = Field(default_factory=list)
     review_timeout: Duration = timedelta(hours=4)
     approval_timeout: Duration = timedelta(hours=4)
@@ -164,15 +168,38 @@ class Settings(BaseSettings):
     activity_threads: int = Field(default=32, ge=1)
     log_format: str = Field(default="auto", description="auto, json or console")
 
-    def incident_policy(self, requested_mode: RemediationMode | None) -> IncidentPolicy:
+    def approval_rule(self, namespace: str | None) -> tuple[AutoApprovePolicy, str]:
+        """The approval policy for a namespace and the setting it comes from."""
+        for entry in self.auto_approve_namespaces:
+            name, _, value = entry.partition("=")
+            if name.strip() == namespace:
+                policy = AutoApprovePolicy(value.strip())
+                return policy, f"SELFHEAL_AUTO_APPROVE_NAMESPACES {name.strip()}={policy.value}"
+        return self.auto_approve, f"SELFHEAL_AUTO_APPROVE={self.auto_approve.value}"
+
+    @field_validator("auto_approve_namespaces")
+    @classmethod
+    def _overrides_are_valid(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            name, sep, value = entry.partition("=")
+            if not sep or not name.strip():
+                raise ValueError(f"{entry!r}: expected namespace=never|low-risk|always")
+            AutoApprovePolicy(value.strip())
+        return entries
+
+    def incident_policy(
+        self, requested_mode: RemediationMode | None, namespace: str | None = None
+    ) -> IncidentPolicy:
         """Return the policy an incident runs under; an alert may request its own mode."""
+        auto_approve, rule = self.approval_rule(namespace)
         return IncidentPolicy(
             mode=requested_mode or self.mode,
             analyzer=self.analyzer_choice(),
             model=self.model,
             max_model_turns=self.max_model_turns,
             max_model_tokens=self.max_model_tokens,
-            auto_approve=self.auto_approve,
+            auto_approve=auto_approve,
+            auto_approve_rule=rule,
             approvers=list(self.approvers),
             review_timeout=self.review_timeout,
             approval_timeout=self.approval_timeout,

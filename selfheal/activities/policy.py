@@ -16,5 +16,6 @@ class PolicyActivities:
 
     @activity.defn
     async def load_policy(self, request: PolicyRequest) -> IncidentPolicy:
-        """Return the incident's policy; the alert's `selfheal_mode` label may pick the mode."""
-        return self._settings.incident_policy(request.alert.requested_mode)
+        """Return the incident's policy: its namespace may override the approval policy, and
+        the alert's `selfheal_mode` label may pick the mode."""
+        return self._settings.incident_policy(request.alert.requested_mode, request.alert.namespace)

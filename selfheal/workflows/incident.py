@@ -233,7 +233,8 @@ class IncidentWorkflow:
         self._start_deadline(self._policy_or_default.approval_timeout)
         return self._next(
             IncidentState.AWAITING_APPROVAL,
-            f"proposed {fix.kind.value} (risk {fix.risk.value}): {fix.rationale}",
+            f"proposed {fix.kind.value} (risk {fix.risk.value}): {fix.rationale}; "
+            f"a person must approve ({self._approval_rule()})",
         )
 
     async def _propose_pull_request(self, fix: FixProposal) -> IncidentState:
@@ -262,7 +263,8 @@ class IncidentWorkflow:
         self._start_deadline(self._policy_or_default.review_timeout)
         return self._next(
             IncidentState.AWAITING_REVIEW,
-            f"opened pull request #{pr.number} ({fix.kind.value}, risk {fix.risk.value}): {pr.url}",
+            f"opened pull request #{pr.number} ({fix.kind.value}, risk {fix.risk.value}): "
+            f"{pr.url}; a person must review ({self._approval_rule()})",
         )
 
     async def _await_review(self) -> IncidentState | None:
@@ -704,17 +706,18 @@ class IncidentWorkflow:
             policy == AutoApprovePolicy.LOW_RISK and fix.risk == RiskLevel.LOW
         )
 
+    def _approval_rule(self) -> str:
+        policy = self._policy_or_default
+        return policy.auto_approve_rule or f"SELFHEAL_AUTO_APPROVE={policy.auto_approve.value}"
+
     def _record_auto_approval(self, fix: FixProposal) -> None:
-        rule = self._policy_or_default.auto_approve.value
+        reason = f"{self._approval_rule()} allows risk {fix.risk.value}"
         self._status.approvals.append(
             ApprovalRecord(
-                at=workflow.now(),
-                by="selfheal",
-                decision="approve",
-                comment=f"SELFHEAL_AUTO_APPROVE={rule} allows risk {fix.risk.value}",
-                accepted=True,
+                at=workflow.now(), by="selfheal", decision="approve", comment=reason, accepted=True
             )
         )
+        self._append_timeline(self._status.state, f"approved without a person: {reason}", None)
 
     # --- signals, updates, query -----------------------------------------------------------
 

@@ -302,6 +302,8 @@ async def test_auto_approve_low_risk_skips_the_human(time_skipping_env: Workflow
     assert final.state == IncidentState.RESOLVED
     assert "AWAITING_APPROVAL" not in states_of(final)
     assert final.approvals[0].by == "selfheal" and "low-risk" in final.approvals[0].comment
+    notes = [entry.note for entry in final.timeline]
+    assert "approved without a person: SELFHEAL_AUTO_APPROVE=low-risk allows risk low" in notes
 
 
 async def test_failed_model_investigation_falls_back_to_rules(
