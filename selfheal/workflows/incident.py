@@ -414,6 +414,7 @@ class IncidentWorkflow:
         self._status.timeline.append(
             TimelineEntry(at=workflow.now(), state=state, note=note, by=by)
         )
+        _audit("incident timeline", self._status, state=state.value, note=note, by=by)
 
     async def _mirror(self, state: IncidentState, note: str) -> None:
         """Mirror a transition to the ticket and chat; their failure never stops the incident."""
@@ -877,6 +878,15 @@ class IncidentWorkflow:
             )
 
     def _record_decision(self, by: str, decision: str, comment: str, refusal: str | None) -> None:
+        _audit(
+            "incident decision",
+            self._status,
+            decision=decision,
+            by=by,
+            comment=comment,
+            counted=refusal is None,
+            refusal=refusal,
+        )
         self._status.approvals.append(
             ApprovalRecord(
                 at=workflow.now(),
@@ -933,6 +943,14 @@ class IncidentWorkflow:
         workflow.continue_as_new(
             IncidentInput(incident_id=self._status.id, status=self._status, policy=self._policy)
         )
+
+
+def _audit(event: str, status: IncidentStatus, **fields: object) -> None:
+    """One structured log event per decision (the workflow logger stays quiet on replay)."""
+    workflow.logger.info(
+        event,
+        extra={"audit": {"incident_id": status.id, "service": status.service, **fields}},
+    )
 
 
 def _reason(err: ActivityError) -> str:

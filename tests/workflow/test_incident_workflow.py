@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -330,3 +331,33 @@ async def test_failed_model_investigation_escalates_when_rules_are_off(
         status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
     assert world.calls["diagnose"] == 0
     assert "outside the schema" in (status.escalation_reason or "")
+
+
+async def test_every_decision_is_one_structured_log_event(
+    time_skipping_env: WorkflowEnvironment, caplog: pytest.LogCaptureFixture
+):
+    world = FakeWorld()
+    client = time_skipping_env.client
+    caplog.set_level(logging.INFO, logger="temporalio.workflow")
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
+        await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_APPROVAL)
+        await incident_handle(client, delivery.incident_id).signal(
+            IncidentWorkflow.approve, Approval(by="alice", comment="go")
+        )
+        await incident_handle(client, delivery.incident_id).result()
+    audits = [r.audit for r in caplog.records if hasattr(r, "audit")]  # type: ignore[attr-defined]
+    mine = [a for a in audits if a["incident_id"] == delivery.incident_id]
+    decisions = [a for a in mine if "decision" in a]
+    assert decisions == [
+        {
+            "incident_id": delivery.incident_id,
+            "service": delivery.incident_id.split("-kubepod")[0].removeprefix("inc-"),
+            "decision": "approve",
+            "by": "alice",
+            "comment": "go",
+            "counted": True,
+            "refusal": None,
+        }
+    ]
+    assert [a["state"] for a in mine if "state" in a][-1] == "RESOLVED"
