@@ -1,5 +1,5 @@
 """A drill ground on a running stack: Deployments broken on purpose, alerts through the webhook,
-and the sandbox cluster's own record of every mutating request.
+and the sandbox cluster's own count of every mutating request.
 
 The drill namespace is not watched by the sandbox's alert monitor, so the only incidents are
 the ones a test raises, and the only changes after the test's own setup are selfheal's.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -17,6 +18,7 @@ from kubernetes import client as k8s
 from temporalio.client import Client
 
 from selfheal.domain import IncidentState, IncidentStatus
+from selfheal.sandbox.control import MUTATING
 from selfheal.starters.incidents import incident_status
 from tests.e2e.stack import RunningStack
 
@@ -34,9 +36,9 @@ DRILL_SETTINGS = {
 }
 
 
-def deployment_path(name: str) -> str:
-    """The API path of a drill Deployment, as the mutation log records it."""
-    return f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{name}"
+def patch_of(name: str) -> str:
+    """The sandbox's request-count key of a PATCH of a drill Deployment."""
+    return f"PATCH /apis/apps/v1/namespaces/{NAMESPACE}/deployments/{name}"
 
 
 def _deployment(name: str) -> dict[str, Any]:
@@ -172,11 +174,14 @@ class Drill:
         assert answer.status_code == 202, answer.text
         return [incident["incident_id"] for incident in answer.json()["incidents"]]
 
-    def mutations(self) -> list[dict[str, Any]]:
-        """Every mutating request the sandbox cluster has served, oldest first."""
+    def mutations(self) -> Counter[str]:
+        """How many mutating requests the sandbox cluster has served, by "METHOD path"."""
         answer = httpx.get(self.kube_url + "/sandbox/v1/requests", timeout=30)
         answer.raise_for_status()
-        return list(answer.json()["requests"])
+        by_route: dict[str, int] = answer.json()["by_route"]
+        return Counter(
+            {route: n for route, n in by_route.items() if route.split(" ", 1)[0] in MUTATING}
+        )
 
 
 async def wait_for_incidents(

@@ -14,11 +14,22 @@ from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixKind
 
 _OVERLOAD = re.compile(
-    r"overload|saturat|shedding load|load shed|queue (?:is )?full"
+    r"overload|saturat|shedding load|load shed|queue (?:is )?full|backlog"
+    r"|(?:thread|worker|connection) pool exhausted"
     r"|too many (?:concurrent|in-?flight)|capacity exceeded|server busy",
     re.I,
 )
+# Apps that report their load as figures: "offered 200 rps, capacity 120 rps".
+_OFFERED = re.compile(r"offered (\d+(?:\.\d+)?) ?rps\W+capacity (\d+(?:\.\d+)?) ?rps", re.I)
 MAX_LINES = 3
+
+
+def reports_overload(line: str) -> bool:
+    """True when a log line says the application has more work than it can serve."""
+    if _OVERLOAD.search(line):
+        return True
+    offered = _OFFERED.search(line)
+    return offered is not None and float(offered[1]) > float(offered[2])
 
 
 class Overload:
@@ -33,7 +44,7 @@ class Overload:
             if status.ready or status.init:
                 continue
             text = view.log(status.pod, status.name)
-            matches = [line.strip() for line in text.splitlines() if _OVERLOAD.search(line)]
+            matches = [line.strip() for line in text.splitlines() if reports_overload(line)]
             if matches:
                 containers.add(status.name)
                 lines += [

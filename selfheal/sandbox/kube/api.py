@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -29,8 +27,6 @@ from selfheal.sandbox.kube.tables import as_table
 from selfheal.sandbox.kube.validation import validate
 
 DEFAULT_WATCH_SECONDS = 1800
-MUTATING_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-MUTATION_LOG_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -140,7 +136,6 @@ class KubeApi:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.mutations: deque[dict[str, Any]] = deque(maxlen=MUTATION_LOG_SIZE)
         self.app = Starlette(
             routes=[
                 Route("/version", self._version),
@@ -155,7 +150,6 @@ class KubeApi:
                     methods=["PUT"],
                 ),
                 Route("/sandbox/v1/objects", self._load_objects, methods=["POST"]),
-                Route("/sandbox/v1/requests", self._mutation_log),
                 Route(
                     "/{path:path}",
                     self._dispatch,
@@ -215,27 +209,9 @@ class KubeApi:
         loaded = load_objects(self.store, list(body.get("items") or []))
         return JSONResponse({"objects": loaded.objects, "skipped": loaded.skipped})
 
-    async def _mutation_log(self, request: Request) -> Response:
-        """Every mutating API request so far (oldest first), so tests can count changes."""
-        return JSONResponse({"requests": list(self.mutations)})
-
     # ---- resources ---------------------------------------------------------------------
 
     async def _dispatch(self, request: Request) -> Response:
-        response = await self._respond(request)
-        if request.method in MUTATING_VERBS:
-            self.mutations.append(
-                {
-                    "time": datetime.now(UTC).isoformat(),
-                    "verb": request.method,
-                    "path": request.url.path,
-                    "dry_run": request.query_params.get("dryRun") == "All",
-                    "status": response.status_code,
-                }
-            )
-        return response
-
-    async def _respond(self, request: Request) -> Response:
         path = "/" + request.path_params["path"]
         if request.method == "GET":
             found = self._discovery(path)
