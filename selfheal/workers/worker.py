@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import PollerBehaviorAutoscaling, Worker
+from temporalio.worker import Interceptor, PollerBehaviorAutoscaling, Worker
 
 from selfheal.activities.analysis.activities import AnalysisActivities
 from selfheal.activities.claude import investigation_activities
@@ -24,7 +24,9 @@ from selfheal.activities.kubernetes import KubernetesActivities
 from selfheal.activities.notify import NotifyActivities
 from selfheal.activities.policy import PolicyActivities
 from selfheal.connection import connect
+from selfheal.observability import LogContextInterceptor, tracing_interceptors
 from selfheal.settings import Settings
+from selfheal.workers.metrics import HISTOGRAM_BUCKETS, IncidentMetricsInterceptor
 from selfheal.workflows.guard import GuardWorkflow
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.investigation import InvestigationWorkflow
@@ -73,7 +75,13 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
         workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
         activity_task_poller_behavior=PollerBehaviorAutoscaling(),
         graceful_shutdown_timeout=timedelta(seconds=10),
+        interceptors=worker_interceptors(),
     )
+
+
+def worker_interceptors() -> list[Interceptor]:
+    """selfheal's metrics, incident-bound activity logs, and tracing when OpenTelemetry is there."""
+    return [IncidentMetricsInterceptor(), LogContextInterceptor(), *tracing_interceptors()]
 
 
 def metrics_runtime(port: int) -> Runtime | None:
@@ -81,7 +89,11 @@ def metrics_runtime(port: int) -> Runtime | None:
     if not port:
         return None
     return Runtime(
-        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"0.0.0.0:{port}"))
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(
+                bind_address=f"0.0.0.0:{port}", histogram_bucket_overrides=HISTOGRAM_BUCKETS
+            )
+        )
     )
 
 

@@ -90,9 +90,7 @@ def test_dependencies_start_in_order(services: dict[str, dict[str, Any]]) -> Non
     assert depends(services["temporal-admin-tools"]) == {"temporal": "service_healthy"}
     assert depends(services["temporal-ui"]) == {"temporal": "service_healthy"}
     for name in SELFHEAL_SERVICES:
-        assert depends(services[name]) == {
-            "temporal-admin-tools": "service_completed_successfully"
-        }
+        assert depends(services[name]) == {"temporal-admin-tools": "service_completed_successfully"}
     assert services["temporal-admin-tools"]["restart"] == "no"
 
 

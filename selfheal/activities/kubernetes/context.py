@@ -127,7 +127,9 @@ def read_secret_metadata(conn: ClusterConnection, namespace: str, names: list[st
                     _request_timeout=REQUEST_TIMEOUT,
                 )
             except ApiException as exc:
-                if is_not_found(exc):
+                # 403: the recommended RBAC grants no Secret access at all (RBAC cannot grant
+                # metadata without values); the analysis reads the kubelet's message instead.
+                if is_not_found(exc) or exc.status == 403:
                     continue
                 raise
         body: dict[str, Any] = json.loads(response.data)

@@ -1,0 +1,136 @@
+"""docs/ says what the code does: the state diagram, the commands, the routes, the links."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from typer.main import get_command
+
+from selfheal.cli import app
+from selfheal.domain import IncidentState, IncidentStatus
+from selfheal.settings import Settings
+from selfheal.starters.listing import IncidentSummary
+from selfheal.starters.webhook import create_app
+from tests.packaging.env_names import ROOT, settings_env_names
+from tests.packaging.state_machine import START, workflow_transitions
+
+DOCS = ROOT / "docs"
+INCIDENT = ROOT / "selfheal" / "workflows" / "incident.py"
+
+_MERMAID = re.compile(r"```mermaid\n(?P<body>.*?)```", re.S)
+_ARROW = re.compile(r"^\s*(?P<left>\[\*\]|\w+)\s*-->\s*(?P<right>\[\*\]|\w+)\s*(?::.*)?$")
+_LINK = re.compile(r"\]\((?P<target>[^)#\s]+)(?:#[^)]*)?\)")
+
+
+def state_diagram(markdown: str) -> set[tuple[str, str]]:
+    """The transitions of the (only) mermaid stateDiagram in `markdown`."""
+    diagrams = [
+        block["body"]
+        for block in _MERMAID.finditer(markdown)
+        if block["body"].lstrip().startswith("stateDiagram")
+    ]
+    assert len(diagrams) == 1, "expected exactly one state diagram"
+    transitions = set()
+    for line in diagrams[0].splitlines()[1:]:
+        if not line.strip():
+            continue
+        match = _ARROW.match(line)
+        assert match, f"not a transition: {line!r}"
+        transitions.add((match["left"], match["right"]))
+    return transitions
+
+
+@pytest.fixture(scope="module")
+def drawn() -> set[tuple[str, str]]:
+    return state_diagram((DOCS / "architecture.md").read_text())
+
+
+def test_diagram_shows_every_state_and_nothing_else(drawn: set[tuple[str, str]]) -> None:
+    states = {state for transition in drawn for state in transition} - {START}
+    assert states == {state.value for state in IncidentState}
+
+
+def test_diagram_draws_exactly_the_transitions_the_workflow_makes(
+    drawn: set[tuple[str, str]],
+) -> None:
+    real = workflow_transitions(INCIDENT)
+    assert real - drawn == set(), "the workflow makes transitions the diagram lacks"
+    assert drawn - real == set(), "the diagram draws transitions the workflow never makes"
+
+
+def test_transition_reader_sees_the_main_paths() -> None:
+    real = workflow_transitions(INCIDENT)
+    assert {
+        (START, "RECEIVED"),
+        ("FIXING", "AWAITING_REVIEW"),
+        ("AWAITING_APPROVAL", "DEPLOYING"),
+        ("VERIFYING", "RESOLVED"),
+        ("ESCALATED", "ANALYZING"),
+        ("RESOLVED", START),
+    } <= real
+
+
+def test_diagram_parser_refuses_a_line_it_cannot_read() -> None:
+    with pytest.raises(AssertionError, match="not a transition"):
+        state_diagram("```mermaid\nstateDiagram-v2\n    A -> B\n```\n")
+
+
+def test_cli_reference_covers_every_command() -> None:
+    text = (DOCS / "cli.md").read_text()
+    root = get_command(app)
+    commands = getattr(root, "commands", {})
+    names = []
+    for name, command in commands.items():
+        sub = getattr(command, "commands", None)
+        names += [f"{name} {child}" for child in sub] if sub else [name]
+    missing = [name for name in names if f"`selfheal {name}" not in text]
+    assert not missing, f"docs/cli.md lacks {missing}"
+
+
+def json_example(markdown: str, marker: str) -> object:
+    """The JSON code block right after `<!-- marker -->`."""
+    match = re.search(rf"<!-- {marker} -->\n```json\n(?P<body>.*?)```", markdown, re.S)
+    assert match, f"no example marked {marker}"
+    return json.loads(match["body"])
+
+
+def test_cli_json_examples_have_exactly_the_fields_of_the_output() -> None:
+    text = (DOCS / "cli.md").read_text()
+    listed = json_example(text, "list-json")
+    assert isinstance(listed, list) and listed
+    assert set(listed[0]) == set(IncidentSummary.model_fields)
+    IncidentSummary.model_validate(listed[0])
+    shown = json_example(text, "show-json")
+    assert isinstance(shown, dict)
+    assert set(shown) == set(IncidentStatus.model_fields)
+    status = IncidentStatus.model_validate(shown)
+    assert status.model_dump(mode="json").keys() == shown.keys()
+
+
+def test_webhook_reference_covers_every_route() -> None:
+    settings = Settings.model_validate({"webhook_token": SecretStr("t")})
+    routes = list(create_app(settings).openapi()["paths"])
+    text = (DOCS / "webhook.md").read_text()
+    assert {"/webhooks/alertmanager", "/healthz", "/readyz"} <= set(routes)
+    missing = [path for path in routes if f"`{path}`" not in text]
+    assert not missing, f"docs/webhook.md lacks {missing}"
+
+
+def test_operations_names_only_real_settings() -> None:
+    text = (DOCS / "operations.md").read_text()
+    named = set(re.findall(r"\b(?:SELFHEAL|GITHUB|JIRA|ANTHROPIC|SLACK)_[A-Z_]+\b", text))
+    named |= {"KUBECONFIG"} & set(re.findall(r"\bKUBECONFIG\b", text))
+    assert named - settings_env_names() == set(), "docs/operations.md names unknown settings"
+
+
+@pytest.mark.parametrize("page", sorted(DOCS.rglob("*.md")), ids=lambda p: str(p.relative_to(DOCS)))
+def test_relative_links_point_at_existing_files(page: Path) -> None:
+    for match in _LINK.finditer(page.read_text()):
+        target = match["target"]
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
