@@ -456,8 +456,12 @@ class _PatchCheck:
     def replicas(self, value: Any) -> None:
         if not isinstance(value, int) or isinstance(value, bool):
             self.refuse(f"replicas {value!r} is not a number")
-        elif not 1 <= value <= self.limits.max_replicas:
+            return
+        if not 1 <= value <= self.limits.max_replicas:
             self.refuse(f"replicas {value} is outside 1..{self.limits.max_replicas}")
+        scale_down = scale_down_refusal(value, self.view, self.limits)
+        if scale_down:
+            self.refuse(scale_down)
 
     def container(self, container: Any) -> None:
         allowed = {"name", "image", "resources", "env", *PROBE_FIELDS}
@@ -532,6 +536,20 @@ class _PatchCheck:
                 self.refuse(f"{where}.{key} {value!r} is outside 0..{bound}")
 
 
+def scale_down_refusal(replicas: int, view: WorkloadView, limits: FixLimits) -> str | None:
+    """Why fewer replicas than the Deployment runs may not be proposed, or None.
+
+    A scale-down removes capacity: it is destructive whatever the proposal calls itself.
+    """
+    current = view.desired_replicas if view.context.deployment else None
+    if current is None or replicas >= current or limits.allow_delete_pods:
+        return None
+    return (
+        f"replicas {replicas} is below the current {current}: a scale-down is destructive "
+        "and SELFHEAL_ALLOW_DESTRUCTIVE is off"
+    )
+
+
 def images_ran(view: WorkloadView) -> dict[str, set[str]]:
     """Return, per container, every image the Deployment's revisions have run."""
     ran: dict[str, set[str]] = {}
@@ -563,6 +581,10 @@ def _check_action(action: RemediationAction, view: WorkloadView, limits: FixLimi
     replicas_ok = action.replicas is not None and 1 <= action.replicas <= limits.max_replicas
     if action.kind == ActionKind.SCALE and not replicas_ok:
         reasons.append(f"action: replicas {action.replicas} is outside 1..{limits.max_replicas}")
+    if action.kind == ActionKind.SCALE and action.replicas is not None:
+        scale_down = scale_down_refusal(action.replicas, view, limits)
+        if scale_down:
+            reasons.append(f"action: {scale_down}")
     if action.kind == ActionKind.ROLLBACK:
         numbers = {revision.number for revision in view.revisions}
         current = view.current_revision.number if view.current_revision else None
@@ -597,6 +619,33 @@ def validate_proposal(
     return reasons
 
 
+_RISK_ORDER = (RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH)
+_MEDIUM_ACTIONS = frozenset({ActionKind.ROLLBACK, ActionKind.ROLLOUT_RESTART})
+_CODE_FIELDS = frozenset({"image", "env"})
+
+
+def assessed_risk(proposal: FixProposal) -> RiskLevel:
+    """Return the proposal's risk judged by what it changes, never lower than its kind's.
+
+    A proposal cannot lower its own risk by its label: a "memory increase" that also changes
+    an image or env, restarts pods or rolls back is at least medium, and deleting pods is high,
+    so the approval policy (SELFHEAL_AUTO_APPROVE=low-risk) sees what would really happen.
+    """
+    risks = [proposal.risk, RISK.get(proposal.kind, RiskLevel.HIGH)]
+    action = proposal.action
+    if action is not None and action.kind == ActionKind.DELETE_PODS:
+        risks.append(RiskLevel.HIGH)
+    elif action is not None and action.kind in _MEDIUM_ACTIONS:
+        risks.append(RiskLevel.MEDIUM)
+    for patch in (proposal.manifest_patch, action.patch if action else {}):
+        template = (patch.get("spec") or {}).get("template") or {}
+        containers = (template.get("spec") or {}).get("containers") or []
+        touched = {key for c in containers if isinstance(c, dict) for key in c}
+        if touched & _CODE_FIELDS or (template.get("metadata") or {}).get("annotations"):
+            risks.append(RiskLevel.MEDIUM)
+    return max(risks, key=_RISK_ORDER.index)
+
+
 # --- the activity ------------------------------------------------------------------------
 
 
@@ -617,7 +666,7 @@ class FixActivities:
             request.diagnosis, request.context, self.limits
         )
         check_proposal(proposal, request.context, self.limits)
-        return proposal
+        return proposal.model_copy(update={"risk": assessed_risk(proposal)})
 
 
 def check_proposal(proposal: FixProposal, context: ClusterContext, limits: FixLimits) -> None:

@@ -102,7 +102,11 @@ def serve(stack: SandboxStack, ready_file: Path | None) -> None:
         signal.signal(signum, lambda *_: stopping.set())
     urls = stack.start()
     if ready_file is not None:
-        ready_file.write_text(json.dumps(urls, indent=2))
+        # Written aside and renamed: `selfheal up` polls for the file and must never read it
+        # half-written.
+        partial = ready_file.with_name(ready_file.name + ".partial")
+        partial.write_text(json.dumps(urls, indent=2))
+        partial.replace(ready_file)
     log.info("sandbox serving", **{name: part["url"] for name, part in urls.items()})
     stopping.wait()
     stack.stop()

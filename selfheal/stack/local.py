@@ -19,6 +19,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from temporalio.envconfig import ClientConfig
 
 from selfheal.binaries import find_binary
 from selfheal.settings import Settings
@@ -55,8 +58,16 @@ class StackPorts:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StackPorts:
-        """The ports the settings name (Temporal's own stay at their defaults)."""
+        """The ports the settings name; Temporal's from TEMPORAL_ADDRESS and the UI URL.
+
+        TEMPORAL_ADDRESS is read through the SDK's own configuration, as `connect` reads it,
+        so `up` and `demo` find the same server every other command talks to.
+        """
+        target = str(ClientConfig.load_client_connect_config().get("target_host") or "")
+        _, _, temporal = target.rpartition(":")
         return cls(
+            temporal=int(temporal) if temporal.isdigit() else cls.temporal,
+            temporal_ui=urlsplit(settings.temporal_ui_url).port or cls.temporal_ui,
             webhook=settings.webhook_port,
             metrics=settings.metrics_port,
             kubernetes=settings.sandbox_kubernetes_port,
@@ -236,14 +247,17 @@ class LocalStack:
         # process, so a restarted dev server rejoins the sandbox, worker and webhook still up.
         info = StackInfo.read(self.layout.stack_file) or StackInfo()
         base_env = {**os.environ, **env, **self.process_env()}
-        self._start_temporal(info)
-        if with_sandbox:
-            self._start_sandbox(info, base_env)
-            base_env.update(self.sandbox_env(info))
-        self._start_worker(info, base_env)
-        if with_webhook:
-            self._start_webhook(info, base_env)
-        self.layout.stack_file.write_text(info.to_json())
+        try:
+            self._start_temporal(info)
+            if with_sandbox:
+                self._start_sandbox(info, base_env)
+                base_env.update(self.sandbox_env(info))
+            self._start_worker(info, base_env)
+            if with_webhook:
+                self._start_webhook(info, base_env)
+        finally:
+            # Recorded even when a part failed to start, so `down` stops what did start.
+            self.layout.stack_file.write_text(info.to_json())
         return info
 
     def process_env(self) -> dict[str, str]:

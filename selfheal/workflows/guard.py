@@ -7,6 +7,7 @@ workflow state, it survives worker and server restarts.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -77,13 +78,17 @@ class GuardWorkflow:
         self._state.freeze = FreezeState(frozen=False, by=request.by, at=workflow.now())
         waiting, self._state.waiting = self._state.waiting, []
         notice = GuardNotice(freeze=self._state.freeze)
-        for incident_id in waiting:
+
+        async def wake(incident_id: str) -> None:
             try:
                 await workflow.get_external_workflow_handle(incident_id).signal(
                     "guard_changed", notice
                 )
-            except Exception:
+            except Exception:  # an ended incident needs no wake-up
                 workflow.logger.info("incident %s no longer running", incident_id)
+
+        # All at once: a thousand waiting incidents must not hold the CLI for minutes.
+        await asyncio.gather(*(wake(incident_id) for incident_id in waiting))
         return self._state.freeze
 
     @workflow.query

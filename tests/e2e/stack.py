@@ -7,18 +7,28 @@ and may kill or restart any of them.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from atlassian import Jira
 from github import Auth, Github
 from kubernetes import client as k8s
 from kubernetes import config as kube_config
 from temporalio.client import Client
 
+from selfheal.chaos.experiments.standins import StandIn
 from selfheal.connection import connect
-from selfheal.stack.local import LocalStack, StackInfo, StackPorts, stack_environment
+from selfheal.stack.local import (
+    LocalStack,
+    StackInfo,
+    StackPorts,
+    pid_alive,
+    stack_environment,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +37,8 @@ E2E_SETTINGS = {
     "SELFHEAL_VERIFY_WINDOW": "3s",
     "SELFHEAL_PR_POLL_INTERVAL": "5s",
     "SELFHEAL_DEPLOY_TIMEOUT": "90s",
+    # The e2e tests break and fix the same three demo workloads many times within minutes.
+    "SELFHEAL_REMEDIATION_LIMIT": "100",
 }
 
 
@@ -54,6 +66,38 @@ class RunningStack:
         """PyGithub for the sandbox GitHub (any token is a user there)."""
         return Github(base_url=self.info.github["url"], auth=Auth.Token(token))
 
+    def github_as(self, login: str) -> Github:
+        """PyGithub for the sandbox GitHub signed in as `login` (a person, not the bot)."""
+        return Github(base_url=self.info.github["url"], auth=Auth.Login(login, "sandbox"))
+
+    def jira(self, user: str = "e2e-observer") -> Jira:
+        """atlassian-python-api's client for the sandbox JIRA."""
+        return Jira(url=self.info.jira["url"], username=user, password="sandbox")
+
+    def standin(self, name: str) -> StandIn:
+        """The control routes (faults, request counts) of `kubernetes`, `github` or `jira`."""
+        urls = {
+            "kubernetes": self.info.kubernetes["url"],
+            "github": self.info.github["url"],
+            "jira": self.info.jira["url"],
+        }
+        return StandIn(name, urls[name])
+
+    def stop_part(self, part: str, timeout: float = 15) -> None:
+        """Stop one process of the stack (`webhook`, `worker`, `sandbox`) by its recorded pid."""
+        self.info = StackInfo.read(self.stack.layout.stack_file) or self.info  # `demo` restarts
+        pid = self.info.pids[part]
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while pid_alive(pid):
+            if time.monotonic() > deadline:
+                os.killpg(pid, signal.SIGKILL)
+            time.sleep(0.1)
+
+    def start_missing(self) -> None:
+        """Start again every part that is not running, on the same ports."""
+        self.info = self.stack.up(with_sandbox=True, with_webhook=True, env=self.env)
+
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run `selfheal ARGS` against this stack."""
         environ = {
@@ -77,5 +121,9 @@ def start_stack(home: Path, **settings: str) -> RunningStack:
     stack = LocalStack(home, StackPorts.free())
     env = stack_environment(stack.layout.env_file, with_sandbox=True)
     env |= {**E2E_SETTINGS, **settings}
-    info = stack.up(with_sandbox=True, with_webhook=True, env=env)
+    try:
+        info = stack.up(with_sandbox=True, with_webhook=True, env=env)
+    except BaseException:
+        stack.down()
+        raise
     return RunningStack(stack, info, env)

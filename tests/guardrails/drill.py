@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
 from temporalio.client import Client
 
 from selfheal.domain import IncidentState, IncidentStatus
@@ -41,8 +42,8 @@ def patch_of(name: str) -> str:
     return f"PATCH /apis/apps/v1/namespaces/{NAMESPACE}/deployments/{name}"
 
 
-def _deployment(name: str) -> dict[str, Any]:
-    memory = {"memory": BROKEN_MEMORY}
+def _deployment(name: str, memory_limit: str) -> dict[str, Any]:
+    memory = {"memory": memory_limit}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -85,13 +86,32 @@ class Drill:
         self.kube_url = running.info.kubernetes["url"]
 
     def create_namespace(self) -> None:
-        """Create the drill namespace (no chaos label: the alert monitor leaves it alone)."""
-        self.core.create_namespace({"metadata": {"name": NAMESPACE}})
+        """Create the drill namespace unless it exists (no chaos label: the monitor ignores it)."""
+        try:
+            self.core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=NAMESPACE)))
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
 
-    def deploy_broken(self, names: Iterable[str]) -> None:
-        """Create one-replica Deployments whose memory limit is below what they need."""
+    def deploy(self, names: Iterable[str], memory_limit: str = BROKEN_MEMORY) -> None:
+        """Create one-replica Deployments; the default memory limit is below what they need."""
         for name in names:
-            self.apps.create_namespaced_deployment(NAMESPACE, _deployment(name))
+            self.apps.create_namespaced_deployment(
+                NAMESPACE,
+                _deployment(name, memory_limit),  # type: ignore[arg-type]  # dicts are accepted
+            )
+
+    def wait_until_available(self, name: str, timeout: float = 60) -> None:
+        """Block until the Deployment's replica is available."""
+        deadline = time.monotonic() + timeout
+        while not self._available(name):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name} not available within {timeout}s")
+            time.sleep(0.2)
+
+    def _available(self, name: str) -> bool:
+        status = self.apps.read_namespaced_deployment(name, NAMESPACE).status
+        return bool(status and status.available_replicas)
 
     def break_again(self, name: str) -> None:
         """Put the too-small memory limit back, as a bad deploy would."""
@@ -133,27 +153,33 @@ class Drill:
         container = pod["spec"]["containers"][0]
         return bool(container.get("resources", {}).get("limits", {}).get("memory") == BROKEN_MEMORY)
 
-    def raise_alerts(self, alerts: Iterable[tuple[str, str]]) -> list[str]:
-        """Post one Alertmanager webhook with (alertname, deployment) alerts; return incident ids."""
+    def raise_alerts(
+        self,
+        alerts: Iterable[tuple[str, str]],
+        namespace: str = NAMESPACE,
+        labels: dict[str, str] | None = None,
+    ) -> list[str]:
+        """Post one Alertmanager webhook of (alertname, deployment) alerts; return incident ids."""
         body = {
             "version": "4",
             "status": "firing",
             "receiver": "selfheal",
-            "groupLabels": {"namespace": NAMESPACE},
-            "commonLabels": {"namespace": NAMESPACE},
+            "groupLabels": {"namespace": namespace},
+            "commonLabels": {"namespace": namespace},
             "commonAnnotations": {},
             "externalURL": "http://drill-alertmanager",
-            "groupKey": f'{{}}:{{namespace="{NAMESPACE}"}}',
+            "groupKey": f'{{}}:{{namespace="{namespace}"}}',
             "truncatedAlerts": 0,
             "alerts": [
                 {
                     "status": "firing",
                     "labels": {
                         "alertname": alertname,
-                        "namespace": NAMESPACE,
+                        "namespace": namespace,
                         "deployment": deployment,
                         "cluster": "sandbox",
                         "severity": "critical",
+                        **(labels or {}),
                     },
                     "annotations": {"summary": f"{deployment} is failing ({alertname})"},
                     "startsAt": "2025-01-01T00:00:00Z",
@@ -208,7 +234,10 @@ async def wait_for_incidents(
         if not pending:
             break
         if time.monotonic() > deadline:
-            states = {i: (last[i].state.value if i in last else "?") for i in sorted(pending)}
+            states = {
+                i: (f"{last[i].state.value}: {last[i].timeline[-1].note}" if i in last else "?")
+                for i in sorted(pending)
+            }
             raise AssertionError(f"incidents not done within {timeout}s: {states}")
         await asyncio.sleep(0.5)
     return reached

@@ -19,8 +19,8 @@ from tests.guardrails.drill import (
     DRILL_SETTINGS,
     HEALED_MEMORY,
     Drill,
-    patch_of,
     in_state,
+    patch_of,
     wait_for_incidents,
 )
 
@@ -63,7 +63,7 @@ async def test_freeze_holds_every_mutation_through_restarts_until_unfreeze(
     names = [f"svc-{index:02d}" for index in range(INCIDENTS)]
     late = "svc-late"
     drill.create_namespace()
-    drill.deploy_broken([*names, late])
+    drill.deploy([*names, late])
     drill.wait_until_oom_killed([*names, late])
     incident_ids = drill.raise_alerts(("KubeContainerOOMKilled", name) for name in names)
     assert len(set(incident_ids)) == INCIDENTS

@@ -29,15 +29,17 @@ def check_namespace(settings: Settings, namespace: str) -> None:
 
 
 def is_destructive(action: RemediationAction, current_replicas: int | None) -> bool:
-    """True when the action removes capacity or reverts code: pod deletion, rollback, scale-down."""
+    """True when the action removes capacity or reverts code: pod deletion, rollback, scale-down.
+
+    A scale-down is one whether it comes as a scale or as a patch of `spec.replicas`.
+    """
     if action.destructive:
         return True
-    return (
-        action.kind == ActionKind.SCALE
-        and action.replicas is not None
-        and current_replicas is not None
-        and action.replicas < current_replicas
-    )
+    if action.kind == ActionKind.SCALE:
+        wanted = action.replicas
+    else:
+        wanted = (action.patch.get("spec") or {}).get("replicas")
+    return isinstance(wanted, int) and current_replicas is not None and wanted < current_replicas
 
 
 def check_destructive(
