@@ -148,6 +148,7 @@ class AlertMonitor:
         self._pending: dict[tuple[str, str], float] = {}
         self._firing: dict[tuple[str, str], FiringAlert] = {}
         self._last_sent: dict[tuple[str, str], float] = {}
+        self._unsent_resolved: dict[tuple[str, str], FiringAlert] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.sent: list[dict[str, Any]] = []
@@ -205,6 +206,10 @@ class AlertMonitor:
             if key not in current:
                 due.append((self._firing.pop(key), "resolved"))
                 self._last_sent.pop(key, None)
+        for key, alert in list(self._unsent_resolved.items()):
+            del self._unsent_resolved[key]
+            if key not in self._firing:
+                due.append((alert, "resolved"))
         for key in list(self._pending):
             if key not in current:
                 del self._pending[key]
@@ -227,12 +232,23 @@ class AlertMonitor:
                 )
             except httpx.HTTPError as failure:
                 log.warning("webhook unreachable; will repeat", error=str(failure))
-                for alert, _ in group:
-                    self._last_sent[alert.key] = 0.0
+                self._send_again(group)
+                continue
+            if response.status_code >= 500:
+                # Alertmanager retries a 5xx (selfheal answers 503 while Temporal is down).
+                self._send_again(group)
                 continue
             posted.append(payload)
             self.sent.append(payload)
         return posted
+
+    def _send_again(self, group: list[tuple[FiringAlert, str]]) -> None:
+        """Post an undelivered group again on the next round, resolved alerts included."""
+        for alert, status in group:
+            if status == "firing" and alert.key in self._firing:
+                self._last_sent[alert.key] = float("-inf")
+            elif status == "resolved":
+                self._unsent_resolved.setdefault(alert.key, alert)
 
     def _payload(self, namespace: str, group: list[tuple[FiringAlert, str]]) -> dict[str, Any]:
         """An Alertmanager webhook v4 body for one namespace group."""

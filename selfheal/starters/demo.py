@@ -81,7 +81,9 @@ async def follow_incident(
     if incident_id is None:
         return DemoOutcome(False, f"no incident opened for {deployment} within {timeout:.0f}s")
     ui_url = incident_ui_url(settings.temporal_ui_url, client.namespace, incident_id)
-    console.print(f"incident [bold]{incident_id}[/] opened: {ui_url}")
+    # Links and commands are printed whole (soft_wrap) so they stay clickable and copyable
+    # when the output is not a terminal of known width.
+    console.print(f"incident [bold]{incident_id}[/] opened: {ui_url}", soft_wrap=True)
     shown = 0
     approved = False
     status: IncidentStatus | None = None
@@ -98,7 +100,8 @@ async def follow_incident(
         if waiting and not approved:
             console.print(
                 f"approving as a person would: [bold]selfheal approve {incident_id} "
-                f"--by {DEMO_APPROVER}[/]"
+                f"--by {DEMO_APPROVER}[/]",
+                soft_wrap=True,
             )
             await decisions.approve(
                 client, incident_id, Approval(by=DEMO_APPROVER, comment="approved by selfheal demo")

@@ -648,11 +648,17 @@ class IncidentWorkflow:
                 f"namespace {namespace} is not in SELFHEAL_NAMESPACES (allowed: {allowed}); "
                 f"proposed {fix.kind.value} was not applied"
             )
-        # In gitops mode the change is a pull request a person reviews, never the direct action.
-        direct = policy.mode == RemediationMode.DIRECT
-        if direct and fix.action and fix.action.destructive and not policy.allow_destructive:
+        # A gitops pull request that a person must review is that person's decision; a
+        # destructive change that would reach the cluster with nobody deciding is refused.
+        reviewed = (
+            policy.mode == RemediationMode.GITOPS
+            and bool(fix.manifest_patch)
+            and not self._auto_approves(fix)
+        )
+        action = fix.action
+        if action and action.destructive and not reviewed and not policy.allow_destructive:
             return (
-                f"{fix.action.kind.value} is destructive and SELFHEAL_ALLOW_DESTRUCTIVE is off; "
+                f"{action.kind.value} is destructive and SELFHEAL_ALLOW_DESTRUCTIVE is off; "
                 f"a person must decide: {fix.rationale}"
             )
         return None

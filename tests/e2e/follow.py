@@ -80,9 +80,10 @@ async def wait_for_state(
 def deployment_health(api: k8s.ApiClient, deployment: str) -> str | None:
     """Return why `deployment` is not healthy and fully rolled out, or None when it is."""
     found = k8s.AppsV1Api(api).read_namespaced_deployment(deployment, NAMESPACE)
-    spec, status = found.spec, found.status
+    spec, status = found.spec, found.status or k8s.V1DeploymentStatus()
+    meta = found.metadata or k8s.V1ObjectMeta()
     wanted = spec.replicas if spec.replicas is not None else 1
-    if (status.observed_generation or 0) < (found.metadata.generation or 0):
+    if (status.observed_generation or 0) < (meta.generation or 0):
         return "its latest generation is not observed yet"
     for field in ("updated_replicas", "ready_replicas", "available_replicas"):
         if (getattr(status, field) or 0) < wanted:

@@ -2,8 +2,8 @@
 
 Auto-fixable scenarios end RESOLVED with the catalogue's fix kind and a healthy workload;
 the ones with no safe fix end ESCALATED with a reason a person can act on, and are then
-resolved by hand and reverted in git. Scenarios run three at a time, one per demo workload,
-so their incidents never join each other.
+resolved by hand and reverted in git. Each demo workload runs its lane of scenarios one
+after the other while the three lanes run side by side, so incidents never join each other.
 """
 
 from __future__ import annotations
@@ -25,13 +25,15 @@ from tests.e2e.follow import (
     wait_for_state,
     wait_until_healthy,
 )
+from tests.e2e.oncall import read_manifest, revert_and_resolve
 from tests.e2e.stack import RunningStack
 
-WAVES = (
-    (("oom", "checkout"), ("crashloop", "payments"), ("missing-config", "catalog")),
-    (("bad-image", "checkout"), ("failing-probe", "payments"), ("unschedulable", "catalog")),
-    (("replica-shortage", "catalog"),),
-)
+LANES = {
+    "checkout": ("oom", "bad-image"),
+    "payments": ("crashloop", "failing-probe"),
+    # The escalated scenarios end sooner, so this lane carries three.
+    "catalog": ("missing-config", "unschedulable", "replica-shortage"),
+}
 
 ACTIONABLE_WORDS = {
     "missing-config": ("catalog-feature-flags",),
@@ -48,18 +50,13 @@ class Ending:
     health_problem: str | None
 
 
-def manifest_path(deployment: str) -> str:
-    return f"apps/{deployment}/deployment.yaml"
-
-
 async def run_scenario(
     stack: RunningStack, repo: Repository, scenario: str, deployment: str
 ) -> Ending:
     """Inject, approve any fix like a person would, and follow the incident to its end."""
     client = await stack.client()
     api = stack.kubernetes()
-    path = manifest_path(deployment)
-    original = await asyncio.to_thread(lambda: repo.get_contents(path).decoded_content.decode())
+    original = await asyncio.to_thread(read_manifest, repo, deployment)
     since = now()
     await asyncio.to_thread(inject_through_repository, api, repo, scenario, deployment=deployment)
     incident_id = await incident_about(client, deployment, since)
@@ -70,21 +67,10 @@ async def run_scenario(
         await decisions.approve(client, incident_id, Approval(by="e2e-approver", comment="ok"))
         status = await wait_for_state(client, incident_id, FINAL_STATES)
     if status.state == IncidentState.ESCALATED:
-        await asyncio.to_thread(restore_by_hand, stack, repo, incident_id, path, original)
+        await asyncio.to_thread(revert_and_resolve, stack, repo, incident_id, deployment, original)
     await wait_until_healthy(api, deployment, timeout=90)
     problem = await asyncio.to_thread(deployment_health, api, deployment)
     return Ending(scenario, deployment, status, problem)
-
-
-def restore_by_hand(
-    stack: RunningStack, repo: Repository, incident_id: str, path: str, original: str
-) -> None:
-    """What the person does after an escalation: revert the change, resolve the incident."""
-    current = repo.get_contents(path)
-    assert not isinstance(current, list)
-    repo.update_file(path, f"revert the change behind {incident_id}", original, current.sha)
-    done = stack.cli("resolve", incident_id, "--by", "e2e-oncall", "--note", "reverted in git")
-    assert done.returncode == 0, done.stderr
 
 
 def expectation_failures(ending: Ending) -> list[str]:
@@ -116,15 +102,20 @@ def expectation_failures(ending: Ending) -> list[str]:
     return failures
 
 
-async def test_every_chaos_scenario_ends_as_the_catalogue_says(sandbox_stack: RunningStack):
-    covered = {name for wave in WAVES for name, _ in wave}
-    assert covered == {s["name"] for s in list_scenarios()}
+async def run_lane(stack: RunningStack, deployment: str, scenarios: tuple[str, ...]) -> list[str]:
+    """Run scenarios one after the other on one workload; return every unmet expectation."""
+    repo = stack.github().get_repo(stack.info.github["repo"])
     failures: list[str] = []
-    for wave in WAVES:
-        repo = sandbox_stack.github().get_repo(sandbox_stack.info.github["repo"])
-        endings = await asyncio.gather(
-            *(run_scenario(sandbox_stack, repo, name, deployment) for name, deployment in wave)
-        )
-        for ending in endings:
-            failures += expectation_failures(ending)
+    for scenario in scenarios:
+        failures += expectation_failures(await run_scenario(stack, repo, scenario, deployment))
+    return failures
+
+
+async def test_every_chaos_scenario_ends_as_the_catalogue_says(sandbox_stack: RunningStack):
+    covered = {name for lane in LANES.values() for name in lane}
+    assert covered == {s["name"] for s in list_scenarios()}
+    lanes = await asyncio.gather(
+        *(run_lane(sandbox_stack, deployment, lane) for deployment, lane in LANES.items())
+    )
+    failures = [failure for lane in lanes for failure in lane]
     assert not failures, "\n".join(failures)

@@ -13,8 +13,11 @@ from selfheal.domain import (
     Alert,
     Approval,
     AutoApprovePolicy,
+    FixKind,
+    FixProposal,
     FreezeRequest,
     IncidentState,
+    RiskLevel,
     UnfreezeRequest,
 )
 from selfheal.starters.incidents import deliver_alert, incident_handle, incident_status
@@ -150,3 +153,42 @@ async def test_action_limit_per_incident(time_skipping_env: WorkflowEnvironment)
         status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
     assert "SELFHEAL_MAX_ACTIONS" in (status.escalation_reason or "")
     assert world.calls["apply_remediation"] == 0
+
+
+def rollback_fix() -> FixProposal:
+    fix = memory_fix()
+    assert fix.action is not None
+    fix.kind, fix.risk = FixKind.ROLLBACK_IMAGE, RiskLevel.MEDIUM
+    fix.action.kind, fix.action.revision, fix.action.patch = ActionKind.ROLLBACK, 2, {}
+    return fix
+
+
+async def test_a_reviewed_gitops_rollback_needs_no_destructive_switch(
+    time_skipping_env: WorkflowEnvironment,
+):
+    world = FakeWorld(fix=rollback_fix())
+    client = time_skipping_env.client
+    alert = Alert(
+        name="KubePodCrashLooping", namespace="demo", workload=f"web-{uuid.uuid4().hex[:6]}"
+    )
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver_alert(client, alert, queue, UI)
+        status = await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
+        # Left waiting, its poll timers would hold the time-skipping clock for later tests.
+        await incident_handle(client, delivery.incident_id).terminate("test over")
+    assert status.pr_number == 7
+
+
+async def test_an_auto_approved_gitops_rollback_still_needs_the_switch(
+    time_skipping_env: WorkflowEnvironment,
+):
+    world = FakeWorld(fix=rollback_fix(), policy=demo_policy(auto_approve=AutoApprovePolicy.ALWAYS))
+    client = time_skipping_env.client
+    alert = Alert(
+        name="KubePodCrashLooping", namespace="demo", workload=f"web-{uuid.uuid4().hex[:6]}"
+    )
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver_alert(client, alert, queue, UI)
+        status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
+    assert "SELFHEAL_ALLOW_DESTRUCTIVE" in (status.escalation_reason or "")
+    assert world.calls["open_pull_request"] == 0 and world.calls["merge_pull_request"] == 0
