@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -57,6 +58,10 @@ async def running(env: WorkflowEnvironment, world: FakeWorld) -> AsyncIterator[s
         activities=[*world.activities(), guard.request_permit],
     ):
         yield queue
+    # Incidents left waiting would hold the shared time-skipping clock once nobody serves them.
+    for request in world.requests.get("load_policy", []):
+        with contextlib.suppress(RPCError):
+            await env.client.get_workflow_handle(request.incident_id).terminate("test over")
 
 
 def an_alert(workload: str = "checkout", **labels: str) -> Alert:
@@ -190,7 +195,9 @@ async def test_reject_escalates_then_retry_resolves(time_skipping_env: WorkflowE
     assert world.requests["open_pull_request"][1].attempt == 2
 
 
-async def test_review_deadline_escalates(time_skipping_env: WorkflowEnvironment):
+async def test_review_deadline_escalates(own_time_skipping_env: WorkflowEnvironment):
+    # Its own server: a workflow another test left waiting would hold the skipped clock.
+    time_skipping_env = own_time_skipping_env
     world = FakeWorld(policy=demo_policy(review_timeout=timedelta(hours=4)))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
