@@ -1,7 +1,7 @@
 """The control routes of a sandbox stand-in: break it from another process, count its traffic.
 
 Every stand-in (Kubernetes, GitHub, JIRA) is served behind `ControlRoutes`, which answers
-`/sandbox/v1/*` itself, before any injected fault, so a hung or failing stand-in can always
+the routes below itself, before any injected fault, so a hung or failing stand-in can always
 be healed:
 
     GET    /sandbox/v1/faults    the fault in force (or null) and how many requests it hit
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the stand-ins import this module while their packages load
 
 PREFIX = "/sandbox/v1/"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CONTROL_PATHS = frozenset({f"{PREFIX}faults", f"{PREFIX}requests"})
 
 
 class FaultRequest(BaseModel):
@@ -73,7 +74,7 @@ class RequestCounter:
 
 
 class ControlRoutes:
-    """ASGI wrapper serving `/sandbox/v1/*` and counting every other request to `app`."""
+    """ASGI wrapper serving the control routes and counting every other request to `app`."""
 
     def __init__(self, app: ASGIApp, faults: Faults, counter: RequestCounter | None = None):
         self.app = app
@@ -85,7 +86,8 @@ class ControlRoutes:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if not path.startswith(PREFIX):
+        if path not in CONTROL_PATHS:
+            # Everything else, a stand-in's own /sandbox/v1/ routes included, is served by it.
             self.counter.count(scope["method"], path)
             await self.app(scope, receive, send)
             return
