@@ -141,6 +141,18 @@ def chaos_clear(
     out.print(f"cleared {cleared}")
 
 
+@chaos_app.command(
+    "experiment",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def chaos_experiment(ctx: typer.Context) -> None:
+    """Chaos against selfheal itself on a private stack: worker-kill, temporal-restart,
+    outage, refusal, storm (options: `selfheal chaos experiment NAME --help`)."""
+    from selfheal.chaos.experiments.__main__ import main as run_experiment
+
+    raise typer.Exit(run_experiment(list(ctx.args)))
+
+
 def snapshot(
     namespace: Annotated[str, typer.Option("--namespace", "-n")],
     deployment: Annotated[str, typer.Option("--deployment", "-d")],

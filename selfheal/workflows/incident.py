@@ -126,6 +126,9 @@ class IncidentWorkflow:
         self._pending_note = ""
         self._pending_by: str | None = None
         self._freeze = FreezeState()
+        # A ticket JIRA could not open is retried on later transitions (and after a continue-
+        # as-new, where a carried status without a key means the first try failed).
+        self._ticket_failed = input.status is not None
         self._guard_changed = False
         self._done = False
         for alert in input.pending_alerts:
@@ -419,6 +422,8 @@ class IncidentWorkflow:
     async def _mirror(self, state: IncidentState, note: str) -> None:
         """Mirror a transition to the ticket and chat; their failure never stops the incident."""
         policy = self._policy_or_default
+        if policy.ticketing and self._status.ticket_key is None and self._ticket_failed:
+            await self._open_ticket()  # JIRA was down when the incident opened: try again
         if self._status.ticket_key and policy.ticketing:
             try:
                 await call(
@@ -507,8 +512,10 @@ class IncidentWorkflow:
                 ),
             )
         except ActivityError as err:
+            self._ticket_failed = True
             self._append_timeline(self._status.state, f"no ticket: {_reason(err)}", None)
             return
+        self._ticket_failed = False
         self._status.ticket_key, self._status.ticket_url = ticket.key, ticket.url
         note = f"ticket {ticket.key}" if ticket.key else f"no ticket: {ticket.note}"
         self._append_timeline(self._status.state, note, None)

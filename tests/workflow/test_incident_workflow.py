@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
+from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -32,6 +33,8 @@ from selfheal.domain import (
     Rejection,
     RetryRequest,
     RiskLevel,
+    TicketRef,
+    TicketRequest,
 )
 from selfheal.starters.incidents import deliver_alert, incident_handle, incident_status
 from selfheal.workflows.guard import GuardWorkflow
@@ -368,3 +371,37 @@ async def test_every_decision_is_one_structured_log_event(
         }
     ]
     assert [a["state"] for a in mine if "state" in a][-1] == "RESOLVED"
+
+
+async def test_a_ticket_jira_refused_at_the_start_is_opened_on_a_later_transition(
+    time_skipping_env: WorkflowEnvironment,
+):
+    world = FakeWorld(policy=demo_policy(ticketing=True, auto_approve=AutoApprovePolicy.ALWAYS))
+    failures = iter(
+        [ApplicationError("JIRA answered 503", type="JiraUnavailable", non_retryable=True)]
+    )
+    real_open_ticket = next(a for a in world.activities() if a.__name__ == "open_ticket")
+
+    @activity.defn(name="open_ticket")
+    async def flaky_open_ticket(request: TicketRequest) -> TicketRef:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return await real_open_ticket(request)
+
+    client = time_skipping_env.client
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    guard = GuardActivities(client, f"guard-{queue}", queue)
+    activities = [a for a in world.activities() if a.__name__ != "open_ticket"]
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[IncidentWorkflow, GuardWorkflow],
+        activities=[*activities, flaky_open_ticket, guard.request_permit],
+    ):
+        delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
+        final = await incident_handle(client, delivery.incident_id).result()
+    assert final.state == IncidentState.RESOLVED
+    assert final.ticket_key == "OPS-1"
+    assert any(e.note.startswith("no ticket: JIRA answered 503") for e in final.timeline)
+    assert world.calls["update_ticket"] >= 1
