@@ -20,8 +20,8 @@ from selfheal.domain import Approval, IncidentState, IncidentStatus
 from selfheal.settings import Settings
 from selfheal.starters import decisions
 from selfheal.starters.incidents import incident_ui_url
-from selfheal.starters.listing import list_incidents
 from selfheal.starters.render import print_status
+from selfheal.starters.watch import incident_about
 
 DEMO_APPROVER = "demo-approver"
 FINAL_STATES = (IncidentState.RESOLVED, IncidentState.ESCALATED)
@@ -54,18 +54,6 @@ async def close_stale_incidents(client: Client, namespace: str) -> int:
     return len(stale)
 
 
-async def _incident_for(
-    client: Client, deployment: str, since: datetime, deadline: float
-) -> str | None:
-    """The id of the incident opened about `deployment` after `since`, once visible."""
-    while time.monotonic() < deadline:
-        for incident in await list_incidents(client, service=deployment, limit=20):
-            if incident.started_at and incident.started_at >= since:
-                return incident.id
-        await asyncio.sleep(1)
-    return None
-
-
 async def follow_incident(
     client: Client,
     settings: Settings,
@@ -77,8 +65,9 @@ async def follow_incident(
     """Wait for the incident, approve its fix like the CLI would, and follow it to the end."""
     deadline = time.monotonic() + timeout
     console.print(f"waiting for the monitor's alert about [bold]{deployment}[/] …")
-    incident_id = await _incident_for(client, deployment, since, deadline)
-    if incident_id is None:
+    try:
+        incident_id = await incident_about(client, deployment, since, timeout)
+    except TimeoutError:
         return DemoOutcome(False, f"no incident opened for {deployment} within {timeout:.0f}s")
     ui_url = incident_ui_url(settings.temporal_ui_url, client.namespace, incident_id)
     # Links and commands are printed whole (soft_wrap) so they stay clickable and copyable

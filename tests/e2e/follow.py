@@ -7,9 +7,6 @@ slow machine makes a test slower, never flaky.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TypeVar
 
 from kubernetes import client as k8s
@@ -17,40 +14,12 @@ from temporalio.client import Client
 
 from selfheal.domain import IncidentState, IncidentStatus
 from selfheal.starters.decisions import read_status
-from selfheal.starters.listing import list_incidents
+from selfheal.starters.watch import eventually
 
 T = TypeVar("T")
 
 NAMESPACE = "demo"
 FINAL_STATES = frozenset({IncidentState.RESOLVED, IncidentState.ESCALATED})
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T | None]], what: str, timeout: float, every: float = 0.5
-) -> T:
-    """Return the first non-None answer of `probe`; AssertionError naming `what` on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = await probe()
-        if answer is not None:
-            return answer
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f}s")
-        await asyncio.sleep(every)
-
-
-async def incident_about(
-    client: Client, deployment: str, since: datetime, timeout: float = 90
-) -> str:
-    """Return the id of the incident opened about `deployment` after `since`."""
-
-    async def opened() -> str | None:
-        for incident in await list_incidents(client, service=deployment, limit=20):
-            if incident.started_at and incident.started_at >= since:
-                return incident.id
-        return None
-
-    return await eventually(opened, f"an incident about {deployment}", timeout, every=1)
 
 
 async def wait_for_state(
@@ -69,7 +38,7 @@ async def wait_for_state(
 
     try:
         return await eventually(reached, f"{incident_id} in {sorted(states)}", timeout)
-    except AssertionError as late:
+    except TimeoutError as late:
         seen = last[0] if last else None
         timeline = "\n".join(
             f"  {e.state.value}: {e.note}" for e in (seen.timeline if seen else [])
@@ -104,5 +73,5 @@ async def wait_until_healthy(api: k8s.ApiClient, deployment: str, timeout: float
 
     try:
         await eventually(healthy, f"{NAMESPACE}/{deployment} healthy", timeout)
-    except AssertionError as late:
+    except TimeoutError as late:
         raise AssertionError(f"{late}: {last[0] if last else '?'}") from None

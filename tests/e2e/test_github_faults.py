@@ -18,7 +18,8 @@ from selfheal.chaos.through_git import inject_through_repository
 from selfheal.domain import Approval, IncidentState
 from selfheal.starters import decisions
 from selfheal.starters.demo import now
-from tests.e2e.follow import incident_about, wait_for_state, wait_until_healthy
+from selfheal.starters.watch import incident_about
+from tests.e2e.follow import wait_for_state, wait_until_healthy
 from tests.e2e.oncall import (
     manifest_path,
     read_manifest,

@@ -13,7 +13,8 @@ import re
 from selfheal.chaos.through_git import inject_through_repository
 from selfheal.domain import FixKind, IncidentState
 from selfheal.starters.demo import now
-from tests.e2e.follow import eventually, incident_about, wait_for_state, wait_until_healthy
+from selfheal.starters.watch import eventually, incident_about
+from tests.e2e.follow import wait_for_state, wait_until_healthy
 from tests.e2e.oncall import manifest_path, read_manifest
 from tests.e2e.stack import RunningStack
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -17,27 +16,13 @@ from selfheal.chaos.through_git import inject_through_repository
 from selfheal.domain import Approval, IncidentState, IncidentStatus
 from selfheal.starters import decisions
 from selfheal.starters.decisions import read_status
-from selfheal.starters.listing import list_incidents
+from selfheal.starters.watch import eventually
 
 T = TypeVar("T")
 
 APPROVER = "chaos-approver"
 FINAL_STATES = frozenset({IncidentState.RESOLVED, IncidentState.ESCALATED})
 WAITING_STATES = frozenset({IncidentState.AWAITING_REVIEW, IncidentState.AWAITING_APPROVAL})
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T | None]], what: str, timeout: float, every: float = 0.25
-) -> T:
-    """The first non-None answer of `probe`; TimeoutError naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = await probe()
-        if answer is not None:
-            return answer
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout:.0f}s")
-        await asyncio.sleep(every)
 
 
 def now() -> datetime:
@@ -51,18 +36,6 @@ def break_workload(stack: ExperimentStack, scenario: str, deployment: str) -> da
         stack.kubernetes(), stack.repository(), scenario, deployment=deployment
     )
     return since
-
-
-async def incident_about(client: Client, deployment: str, since: datetime, timeout: float) -> str:
-    """The id of the incident opened about `deployment` after `since`."""
-
-    async def opened() -> str | None:
-        for incident in await list_incidents(client, service=deployment, limit=20):
-            if incident.started_at and incident.started_at >= since:
-                return incident.id
-        return None
-
-    return await eventually(opened, f"an incident about {deployment}", timeout, every=0.5)
 
 
 async def status_of(client: Client, incident_id: str) -> IncidentStatus | None:

@@ -21,6 +21,7 @@ from selfheal.chaos.experiments.figures import Figures
 from selfheal.chaos.experiments.stack import ExperimentStack, private_stack
 from selfheal.chaos.experiments.standins import STANDINS
 from selfheal.domain import IncidentState, IncidentStatus
+from selfheal.starters import watch
 
 NAMESPACE = "demo"
 SCENARIO, DEPLOYMENT = "oom", "payments"
@@ -45,7 +46,7 @@ async def _open_incident(
     if standin == "jira":
         fail()
     since = drive.break_workload(stack, SCENARIO, DEPLOYMENT)
-    incident_id = await drive.incident_about(client, DEPLOYMENT, since, timeout=120)
+    incident_id = await watch.incident_about(client, DEPLOYMENT, since, timeout=120)
     generations = observe.deployment_generations(stack.kubernetes(), NAMESPACE)
     if standin != "jira":
         fail()

@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 import httpx
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from selfheal.chaos.experiments import drive, observe
+from selfheal.chaos.experiments import observe
 from selfheal.chaos.experiments.figures import Figures
 from selfheal.chaos.experiments.stack import private_stack
 from selfheal.domain import IncidentState, IncidentStatus
+from selfheal.starters import watch
 
 NAMESPACE = "storm"
 ALERT_NAME = "KubeDeploymentReplicasMismatch"
@@ -129,7 +130,7 @@ async def run(
             return found if counted >= alerts and final else None
 
         try:
-            incidents = await drive.eventually(settled, "every alert counted", settle, every=2)
+            incidents = await watch.eventually(settled, "every alert counted", settle, every=2)
         except TimeoutError as err:
             figures.fail(str(err))
             incidents = await observe.statuses(client, await observe.incident_ids(client, query))

@@ -20,6 +20,7 @@ from selfheal.chaos.experiments.figures import Figures
 from selfheal.chaos.experiments.stack import private_stack
 from selfheal.domain import IncidentState
 from selfheal.stack.local import pid_alive
+from selfheal.starters import watch
 
 NAMESPACE = "demo"
 BREAKS = (("oom", "payments"), ("crashloop", "checkout"), ("replica-shortage", "catalog"))
@@ -38,7 +39,7 @@ async def run(
         for scenario, deployment in BREAKS:
             drive.break_workload(stack, scenario, deployment)
         ids = [
-            await drive.incident_about(client, deployment, since, timeout=120)
+            await watch.incident_about(client, deployment, since, timeout=120)
             for _, deployment in BREAKS
         ]
         generations = observe.deployment_generations(stack.kubernetes(), NAMESPACE)

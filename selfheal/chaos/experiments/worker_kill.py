@@ -25,6 +25,7 @@ from selfheal.chaos.experiments import drive, observe
 from selfheal.chaos.experiments.figures import Figures
 from selfheal.chaos.experiments.stack import ExperimentStack, private_stack
 from selfheal.domain import IncidentState
+from selfheal.starters import watch
 
 DEPLOYMENT = "payments"
 SCENARIO = "oom"
@@ -86,7 +87,7 @@ async def kill_worker_at(
         since = drive.break_workload(stack, SCENARIO, DEPLOYMENT)
         if state not in AFTER_REVIEW:
             hold.inject(stack)
-        incident_id = await drive.incident_about(client, DEPLOYMENT, since, timeout=120)
+        incident_id = await watch.incident_about(client, DEPLOYMENT, since, timeout=120)
         say(f"  {incident_id}: holding in {state.value}")
         # Read after the chaos rollout: from here on, only the incident changes the spec.
         generations = observe.deployment_generations(stack.kubernetes(), NAMESPACE)
@@ -96,7 +97,7 @@ async def kill_worker_at(
             hold.inject(stack)
             await drive.approve(client, incident_id, timeout=60)
         before = await drive.reach(client, incident_id, frozenset({state}), timeout=120)
-        await drive.eventually(
+        await watch.eventually(
             _true_or_none(lambda: hold.in_flight(stack)), "the held call in flight", 60
         )
         if state == IncidentState.VERIFYING:
