@@ -143,7 +143,11 @@ def chaos_clear(
 
 @chaos_app.command(
     "experiment",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    context_settings={
+        "allow_extra_args": True,
+        "ignore_unknown_options": True,
+        "help_option_names": [],  # --help goes to the experiment's own parser
+    },
 )
 def chaos_experiment(ctx: typer.Context) -> None:
     """Chaos against selfheal itself on a private stack: worker-kill, temporal-restart,
