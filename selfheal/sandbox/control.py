@@ -20,12 +20,13 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, Field, ValidationError
 
 if TYPE_CHECKING:  # the stand-ins import this module while their packages load
     from selfheal.sandbox.github.faults import ASGIApp, Faults, Receive, Scope, Send
+    from selfheal.sandbox.serving import ServedApp
 
 PREFIX = "/sandbox/v1/"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -150,3 +151,45 @@ class ControlRoutes:
                 "remaining": fault.remaining,
             }
         return {"active": active, "injected": self.faults.injected}
+
+
+class ServedStandIn:
+    """A stand-in's app served behind its control routes on a background thread.
+
+    Subclasses set `app`, `faults` and `requests` in their constructor and name themselves.
+    """
+
+    name = "stand-in"
+    app: ASGIApp
+    faults: Faults
+    requests: RequestCounter
+    _served: ServedApp | None = None
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve the API on a background thread and return its base URL."""
+        from selfheal.sandbox.serving import ServedApp
+
+        served = ControlRoutes(self.app, self.faults, self.requests)
+        self._served = ServedApp(served, host=host, port=port).start()
+        return self._served.url
+
+    def stop(self) -> None:
+        """Release any hung requests and stop serving."""
+        self.faults.clear()
+        if self._served is not None:
+            self._served.stop()
+            self._served = None
+
+    @property
+    def url(self) -> str:
+        """The base URL clients use; only while started."""
+        if self._served is None:
+            raise RuntimeError(f"the {self.name} sandbox is not started")
+        return self._served.url
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

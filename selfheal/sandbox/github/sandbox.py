@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from selfheal.sandbox.control import ControlRoutes, RequestCounter
+from selfheal.sandbox.control import RequestCounter, ServedStandIn
 from selfheal.sandbox.github.app import create_app
 from selfheal.sandbox.github.faults import Faults
 from selfheal.sandbox.github.history import History
@@ -18,10 +18,9 @@ from selfheal.sandbox.github.state import (
     Review,
 )
 from selfheal.sandbox.github.webhooks import Delivery, WebhookSender
-from selfheal.sandbox.serving import ServedApp
 
 
-class GitHubSandbox:
+class GitHubSandbox(ServedStandIn):
     """A GitHub REST stand-in holding one seeded repository, for PyGithub to talk to.
 
     `files` ({path: text}) become the first commit on `default_branch`. Any token
@@ -29,6 +28,8 @@ class GitHubSandbox:
     `webhook_url`, pull request and review events are POSTed there, signed with
     `webhook_secret`.
     """
+
+    name = "GitHub"
 
     def __init__(
         self,
@@ -53,36 +54,6 @@ class GitHubSandbox:
         self.requests = RequestCounter()
         self.webhooks = WebhookSender(webhook_url, webhook_secret)
         self.app: FastAPI = create_app(self.state, self.faults, self.webhooks)
-        self._served: ServedApp | None = None
-
-    # serving
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve the API on a background thread and return its base URL."""
-        served = ControlRoutes(self.app, self.faults, self.requests)
-        self._served = ServedApp(served, host=host, port=port).start()
-        return self._served.url
-
-    def stop(self) -> None:
-        """Release any hung requests and stop serving."""
-        self.faults.clear()
-        if self._served is not None:
-            self._served.stop()
-            self._served = None
-
-    @property
-    def url(self) -> str:
-        """Return the base URL clients use (`Github(base_url=...)`); only while started."""
-        if self._served is None:
-            raise RuntimeError("the GitHub sandbox is not started")
-        return self._served.url
-
-    def __enter__(self) -> GitHubSandbox:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # configuration
 
