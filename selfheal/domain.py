@@ -433,7 +433,6 @@ class IncidentInput(BaseModel):
     incident_id: str
     status: IncidentStatus | None = None
     policy: IncidentPolicy | None = None
-    pending_alerts: list[Alert] = Field(default_factory=list)
 
 
 # --- activity inputs and outputs ---------------------------------------------------------

@@ -131,8 +131,6 @@ class IncidentWorkflow:
         self._ticket_failed = input.status is not None
         self._guard_changed = False
         self._done = False
-        for alert in input.pending_alerts:
-            self.alert(alert)
 
     # --- the state machine -----------------------------------------------------------------
 
@@ -165,10 +163,8 @@ class IncidentWorkflow:
             LOAD_POLICY, PolicyRequest(incident_id=self._status.id, alert=alert)
         )
         self._status.mode = self._policy.mode
-        self._pending_note = (
-            f"{alert.name} from {alert.source.value}: {alert.summary or 'no summary'}"
-        )
-        await self._enter(IncidentState.RECEIVED, self._pending_note)
+        note = f"{alert.name} from {alert.source.value}: {alert.summary or 'no summary'}"
+        await self._enter(IncidentState.RECEIVED, note)
         if self._policy.ticketing:
             await self._open_ticket()
 

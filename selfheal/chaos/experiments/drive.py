@@ -29,11 +29,14 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def break_workload(stack: ExperimentStack, scenario: str, deployment: str) -> datetime:
+async def break_workload(stack: ExperimentStack, scenario: str, deployment: str) -> datetime:
     """Commit `scenario` for `deployment` to the manifest repo (the sync deploys it); when."""
     since = now()
-    inject_through_repository(
-        stack.kubernetes(), stack.repository(), scenario, deployment=deployment
+    # The kubernetes client and PyGithub block: keep them off the event loop.
+    await asyncio.to_thread(
+        lambda: inject_through_repository(
+            stack.kubernetes(), stack.repository(), scenario, deployment=deployment
+        )
     )
     return since
 

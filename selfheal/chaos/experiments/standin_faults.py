@@ -45,7 +45,7 @@ async def _open_incident(
     client = await stack.client()
     if standin == "jira":
         fail()
-    since = drive.break_workload(stack, SCENARIO, DEPLOYMENT)
+    since = await drive.break_workload(stack, SCENARIO, DEPLOYMENT)
     incident_id = await watch.incident_about(client, DEPLOYMENT, since, timeout=120)
     generations = observe.deployment_generations(stack.kubernetes(), NAMESPACE)
     if standin != "jira":

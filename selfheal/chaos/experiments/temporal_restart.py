@@ -37,7 +37,7 @@ async def run(
         client = await stack.client()
         since = drive.now()
         for scenario, deployment in BREAKS:
-            drive.break_workload(stack, scenario, deployment)
+            await drive.break_workload(stack, scenario, deployment)
         ids = [
             await watch.incident_about(client, deployment, since, timeout=120)
             for _, deployment in BREAKS

@@ -84,7 +84,7 @@ async def kill_worker_at(
     started = time.monotonic()
     with private_stack(hold.settings) as stack:
         client = await stack.client()
-        since = drive.break_workload(stack, SCENARIO, DEPLOYMENT)
+        since = await drive.break_workload(stack, SCENARIO, DEPLOYMENT)
         if state not in AFTER_REVIEW:
             hold.inject(stack)
         incident_id = await watch.incident_about(client, DEPLOYMENT, since, timeout=120)

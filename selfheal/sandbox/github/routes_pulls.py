@@ -19,7 +19,7 @@ from selfheal.sandbox.github.deps import (
     required,
 )
 from selfheal.sandbox.github.render import Json, pull_request_event, review_event
-from selfheal.sandbox.github.state import ApiError
+from selfheal.sandbox.github.state import ApiError, PullRequest, Repository
 
 router = APIRouter()
 
@@ -95,15 +95,20 @@ async def edit_pull(
     return r.pull(repo, pull)
 
 
+def _compared_base(repo: Repository, pull: PullRequest) -> str:
+    """What a pull request is compared with: the base it merged onto, else its branch now."""
+    if pull.merged:
+        return pull.base_sha
+    return repo.history.branch_head(pull.base) or pull.base_sha
+
+
 @router.get("/repos/{owner}/{repo}/pulls/{number}/files")
 def list_pull_files(
     number: int, repo: Repo, r: Render, state: State, request: Request
 ) -> JSONResponse:
     pull = state.pull(repo, number)
     head = repo.head_of(pull)
-    base = repo.history.branch_head(pull.base) or pull.base_sha
-    if pull.merged:
-        base = pull.base_sha
+    base = _compared_base(repo, pull)
     return paginate(request, r.file_changes(repo, repo.history.merge_base(base, head), head))
 
 
@@ -112,8 +117,7 @@ def list_pull_commits(
     number: int, repo: Repo, r: Render, state: State, request: Request
 ) -> JSONResponse:
     pull = state.pull(repo, number)
-    base = pull.base_sha if pull.merged else repo.history.branch_head(pull.base) or pull.base_sha
-    commits = repo.history.commits_between(base, repo.head_of(pull))
+    commits = repo.history.commits_between(_compared_base(repo, pull), repo.head_of(pull))
     return paginate(request, [r.commit(repo, c) for c in commits])
 
 
