@@ -91,7 +91,13 @@ def test_monitor_posts_grouped_alerts_repeats_them_and_resolves_when_healthy(
         assert monitor.evaluate_once(now=0.0) == []  # all healthy: nothing to say
         for deployment, scenario in BROKEN.items():
             inject(api, scenario, deployment=deployment)
-        wait_until(lambda: set(current_alerts(api)) == set(BROKEN), "both workloads alerting")
+        # A pod is merely NotReady before its first OOMKill; wait for the failures themselves,
+        # or a slow machine fires the monitor on that first symptom.
+        expected = {"checkout": "KubeContainerOOMKilled", "payments": "KubeContainerWaiting"}
+        wait_until(
+            lambda: {d: a.name for d, a in current_alerts(api).items()} == expected,
+            "both workloads failing as their scenarios make them",
+        )
 
         assert monitor.evaluate_once(now=100.0) == []  # pending, like a rule's `for:`
         receiver.refuse_next = 1
