@@ -25,18 +25,19 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from temporalio import activity, workflow
+from bare_workflow import BareWorkflow, noop
+from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import PollerBehaviorAutoscaling, Worker
+from temporalio.worker import Worker
 
 from selfheal.activities.analysis.activities import AnalysisActivities
 from selfheal.activities.fixes import FixActivities
@@ -63,7 +64,7 @@ from selfheal.domain import (
 from selfheal.settings import load_settings
 from selfheal.snapshots import load_snapshot
 from selfheal.starters.incidents import deliver_alert, incident_handle
-from selfheal.workflows.guard import GuardWorkflow
+from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.investigation import InvestigationWorkflow
 from selfheal.workflows.search import ALL_KEYS
@@ -124,26 +125,12 @@ async def notify(request: Notification) -> NotificationResult:
     return NotificationResult(sent=False)
 
 
-@activity.defn(name="noop")
-async def noop(step: int) -> int:
-    return step
-
-
-@workflow.defn
-class BareWorkflow:
-    """The baseline: `steps` no-op activities in a row, nothing else."""
-
-    @workflow.run
-    async def run(self, steps: int) -> int:
-        for step in range(steps):
-            await workflow.execute_activity(
-                noop, step, start_to_close_timeout=timedelta(seconds=30)
-            )
-        return steps
-
-
 async def serve_worker(address: str) -> None:
     """Run the benchmark's one worker until killed; print `ready` once polling."""
+    # Imported here, not at the top: the sandbox re-imports this module to check BareWorkflow,
+    # and the worker module brings every client library along.
+    from selfheal.workers.worker import worker_tuning
+
     settings = load_settings()
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     kubernetes = KubernetesDoubles()
@@ -166,12 +153,10 @@ async def serve_worker(address: str) -> None:
         worker = Worker(
             client,
             task_queue=QUEUE,
-            workflows=[IncidentWorkflow, GuardWorkflow, InvestigationWorkflow, BareWorkflow],
+            workflows=[IncidentWorkflow, InvestigationWorkflow, *GUARD_WORKFLOWS, BareWorkflow],
             activities=activities,
             activity_executor=executor,
-            max_concurrent_activities=settings.max_concurrent_activities,
-            workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
-            activity_task_poller_behavior=PollerBehaviorAutoscaling(),
+            **worker_tuning(settings),
         )
         async with worker:
             print("ready", flush=True)
@@ -249,6 +234,12 @@ async def run_bare(client: Client, count: int, steps: int, concurrency: int) -> 
     return time.monotonic() - started
 
 
+def drain(stream: IO[str]) -> None:
+    """Copy the worker's output to ours, so its pipe never fills."""
+    for line in stream:
+        sys.stderr.write(line)
+
+
 def peak_rss_mb(pid: int) -> float:
     """The process's peak resident set (VmHWM), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -275,8 +266,12 @@ async def main(incidents: int, concurrency: int) -> int:
         assert worker.stdout is not None
         if worker.stdout.readline().strip() != "ready":
             raise RuntimeError("the worker did not start")
+        # Keep reading: the SDK's core logs to stdout, and a full pipe blocks its runtime thread,
+        # which stalls every poller of the worker.
+        threading.Thread(target=drain, args=(worker.stdout,), daemon=True).start()
         client = env.client
         incident_seconds, ids = await run_incidents(client, incidents, concurrency)
+        print(f"incidents resolved in {incident_seconds:.1f} s; now the bare workflows", flush=True)
         steps = await activities_per_incident(client, ids)
         bare_seconds = await run_bare(client, incidents, steps, concurrency)
         rss = peak_rss_mb(worker.pid)

@@ -708,9 +708,16 @@ class GuardNotice(BaseModel):
 
 
 class GuardState(BaseModel):
-    """The guard workflow's durable state, carried across continue-as-new."""
+    """The kill switch's durable state, carried across continue-as-new."""
 
     freeze: FreezeState = Field(default_factory=FreezeState)
-    remediations: dict[str, list[RemediationRecord]] = Field(default_factory=dict)
-    answers: dict[str, Permit] = Field(default_factory=dict)
     waiting: list[str] = Field(default_factory=list)
+
+
+class LedgerState(BaseModel):
+    """One workload's recent remediations and the answers given, for the anti-loop limit."""
+
+    workload: str = Field(description="cluster/namespace/deployment")
+    window: timedelta = timedelta(hours=24)
+    records: list[RemediationRecord] = Field(default_factory=list)
+    answers: dict[str, Permit] = Field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""Asking the guard workflow for a permit, from inside an incident."""
+"""Asking the guardrails for a permit, from inside an incident; turning the kill switch."""
 
 from __future__ import annotations
 
@@ -12,16 +12,19 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from selfheal.domain import (
     FreezeRequest,
     FreezeState,
     GuardState,
+    LedgerState,
     Permit,
     PermitRequest,
     UnfreezeRequest,
 )
-from selfheal.workflows.guard import GuardWorkflow
+from selfheal.workflows.guard import FREEZE_MEMO, GuardWorkflow
+from selfheal.workflows.ledger import RemediationLedgerWorkflow, ledger_id
 
 
 def guard_start(
@@ -37,15 +40,6 @@ def guard_start(
     )
 
 
-async def request_permit(
-    client: Client, workflow_id: str, task_queue: str, request: PermitRequest
-) -> Permit:
-    """The guard's answer to one request."""
-    return await client.execute_update_with_start_workflow(
-        GuardWorkflow.permit, request, start_workflow_operation=guard_start(workflow_id, task_queue)
-    )
-
-
 async def set_freeze(
     client: Client, workflow_id: str, task_queue: str, request: FreezeRequest | UnfreezeRequest
 ) -> FreezeState:
@@ -58,38 +52,79 @@ async def set_freeze(
     )
 
 
-GUARD_CALLS = 8
-"""Permit requests one worker has in flight at once: below Temporal's default limit of 10
-in-flight updates per workflow, and few enough to leave the worker's pollers a connection."""
+async def read_freeze(client: Client, workflow_id: str) -> FreezeState:
+    """The switch as the guard last published it (off when the guard has never run).
+
+    Read from the guard's memo, which the server answers alone: no worker, no history.
+    """
+    try:
+        description = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return FreezeState()
+        raise
+    state: FreezeState = await description.memo_value(
+        FREEZE_MEMO, FreezeState(), type_hint=FreezeState
+    )
+    return state
+
+
+async def count_remediation(
+    client: Client, guard_workflow_id: str, task_queue: str, request: PermitRequest
+) -> Permit:
+    """The workload's ledger answer: granted and recorded, or refused by the anti-loop limit."""
+    start = WithStartWorkflowOperation(
+        RemediationLedgerWorkflow.run,
+        LedgerState(workload=request.workload, window=request.window),
+        id=ledger_id(guard_workflow_id, request.workload),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    return await client.execute_update_with_start_workflow(
+        RemediationLedgerWorkflow.permit, request, start_workflow_operation=start
+    )
+
+
+LEDGER_CALLS = 32
+"""Ledger updates one worker has in flight at once. Each holds a long poll on the worker's
+own connection until a workflow task answers it; unbounded, they crowd out the pollers that
+would fetch those very tasks."""
 
 
 class GuardActivities:
-    """The incident's door to the guard workflow."""
+    """The incident's door to the guardrails."""
 
     def __init__(self, client: Client, workflow_id: str, task_queue: str) -> None:
         self._client = client
         self._workflow_id = workflow_id
         self._task_queue = task_queue
-        self._in_flight = asyncio.Semaphore(GUARD_CALLS)
+        self._in_flight = asyncio.Semaphore(LEDGER_CALLS)
 
     @activity.defn
     async def request_permit(self, request: PermitRequest) -> Permit:
-        """Ask the guard before changing anything; the same key always gets the same answer.
+        """Ask before changing anything: wait while frozen, refuse past the anti-loop limit.
 
-        At most GUARD_CALLS requests wait on the guard at once, and each gives up before the
-        activity's own deadline. Unbounded, a thousand concurrent incidents each held a
-        long-polling update on the worker's own connection, the worker's pollers starved, the
-        guard never got its workflow task, and everything stalled (benchmarks/scale.py).
+        The same key always gets the same ledger answer, so a retried request is not counted
+        twice. Each attempt gives up before the activity's own deadline.
         """
+        freeze = await read_freeze(self._client, self._workflow_id)
+        if freeze.frozen:
+            await self._client.get_workflow_handle(self._workflow_id).signal(
+                GuardWorkflow.waiting, request.incident_id
+            )
+            return Permit(granted=False, freeze=freeze)
+        if not request.counts:
+            return Permit(granted=True)
         budget = activity.info().start_to_close_timeout
         seconds = max(budget.total_seconds() - 5, 1) if budget else 25
         try:
             async with asyncio.timeout(seconds), self._in_flight:
-                return await request_permit(
+                return await count_remediation(
                     self._client, self._workflow_id, self._task_queue, request
                 )
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
             raise ApplicationError(
-                f"the guard workflow {self._workflow_id} did not answer within {seconds:.0f}s",
+                f"the remediation ledger for {request.workload} did not answer within "
+                f"{seconds:.0f}s",
                 type="GuardBusy",
             ) from err

@@ -7,9 +7,8 @@ import asyncio
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from selfheal.activities.guard import set_freeze
-from selfheal.domain import FreezeRequest, FreezeState, GuardNotice, GuardState, UnfreezeRequest
-from selfheal.workflows.guard import GuardWorkflow
+from selfheal.activities.guard import read_freeze, set_freeze
+from selfheal.domain import FreezeRequest, FreezeState, GuardNotice, UnfreezeRequest
 from selfheal.workflows.incident import IncidentWorkflow
 
 RUNNING_INCIDENTS = "WorkflowType = 'IncidentWorkflow' AND ExecutionStatus = 'Running'"
@@ -42,10 +41,4 @@ async def turn(
 
 async def current(client: Client, guard_id: str) -> FreezeState:
     """The switch as the guard holds it (off when the guard has never run)."""
-    try:
-        state: GuardState = await client.get_workflow_handle(guard_id).query(GuardWorkflow.state)
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return FreezeState()
-        raise
-    return state.freeze
+    return await read_freeze(client, guard_id)

@@ -26,8 +26,9 @@ from selfheal.activities.policy import PolicyActivities
 from selfheal.connection import connect
 from selfheal.observability import LogContextInterceptor, tracing_interceptors
 from selfheal.settings import Settings
+from selfheal.workers.keepalive import KEEPALIVE_INTERVAL, KeepAliveInterceptor
 from selfheal.workers.metrics import HISTOGRAM_BUCKETS, IncidentMetricsInterceptor
-from selfheal.workflows.guard import GuardWorkflow
+from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.investigation import InvestigationWorkflow
 
@@ -68,20 +69,35 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[IncidentWorkflow, GuardWorkflow, InvestigationWorkflow],
+        workflows=[IncidentWorkflow, InvestigationWorkflow, *GUARD_WORKFLOWS],
         activities=incident_activities(client, settings),
         activity_executor=executor,
-        max_concurrent_activities=settings.max_concurrent_activities,
-        workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
-        activity_task_poller_behavior=PollerBehaviorAutoscaling(),
-        graceful_shutdown_timeout=timedelta(seconds=10),
-        interceptors=worker_interceptors(),
+        **worker_tuning(settings),
     )
 
 
+def worker_tuning(settings: Settings) -> dict[str, Any]:
+    """Everything about the worker but its queue, workflows and activities (benchmarks/scale.py
+    measures a worker built with the same)."""
+    return {
+        "max_concurrent_activities": settings.max_concurrent_activities,
+        "workflow_task_poller_behavior": PollerBehaviorAutoscaling(),
+        "activity_task_poller_behavior": PollerBehaviorAutoscaling(),
+        "graceful_shutdown_timeout": timedelta(seconds=10),
+        "max_heartbeat_throttle_interval": KEEPALIVE_INTERVAL,
+        "interceptors": worker_interceptors(),
+    }
+
+
 def worker_interceptors() -> list[Interceptor]:
-    """selfheal's metrics, incident-bound activity logs, and tracing when OpenTelemetry is there."""
-    return [IncidentMetricsInterceptor(), LogContextInterceptor(), *tracing_interceptors()]
+    """Keep-alive heartbeats, selfheal's metrics, incident-bound activity logs, and tracing
+    when OpenTelemetry is there."""
+    return [
+        KeepAliveInterceptor(),
+        IncidentMetricsInterceptor(),
+        LogContextInterceptor(),
+        *tracing_interceptors(),
+    ]
 
 
 def metrics_runtime(port: int) -> Runtime | None:

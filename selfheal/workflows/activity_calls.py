@@ -50,6 +50,11 @@ BEST_EFFORT = RetryPolicy(
 )
 """For mirrors (ticket comments, chat): a short retry, then the incident moves on without them."""
 
+KEEPALIVE = timedelta(seconds=15)
+"""Heartbeat timeout of every call: the worker heartbeats every running activity
+(workers/keepalive.py), so an activity whose worker died is retried after this long instead
+of after its start-to-close timeout."""
+
 
 @dataclass(frozen=True)
 class ActivityCall(Generic[ResultT]):
@@ -59,7 +64,7 @@ class ActivityCall(Generic[ResultT]):
     result_type: type[ResultT]
     start_to_close: timedelta = timedelta(seconds=60)
     retry: RetryPolicy = field(default_factory=lambda: PERSISTENT)
-    heartbeat: timedelta | None = None
+    heartbeat: timedelta | None = KEEPALIVE
 
 
 LOAD_POLICY = ActivityCall("load_policy", IncidentPolicy, timedelta(seconds=10))
@@ -67,12 +72,8 @@ REQUEST_PERMIT = ActivityCall("request_permit", Permit, timedelta(seconds=30))
 
 GATHER_CONTEXT = ActivityCall("gather_context", ClusterContext, timedelta(seconds=90))
 APPLY_REMEDIATION = ActivityCall("apply_remediation", RemediationResult, timedelta(seconds=60))
-WAIT_ROLLOUT = ActivityCall(
-    "wait_rollout", RolloutResult, timedelta(minutes=30), heartbeat=timedelta(seconds=30)
-)
-VERIFY_HEALTH = ActivityCall(
-    "verify_health", HealthReport, timedelta(minutes=30), heartbeat=timedelta(seconds=30)
-)
+WAIT_ROLLOUT = ActivityCall("wait_rollout", RolloutResult, timedelta(minutes=30))
+VERIFY_HEALTH = ActivityCall("verify_health", HealthReport, timedelta(minutes=30))
 
 DIAGNOSE = ActivityCall("diagnose", Diagnosis, timedelta(minutes=5))
 PROPOSE_FIX = ActivityCall("propose_fix", FixProposal, timedelta(seconds=30))

@@ -122,7 +122,9 @@ class IncidentWorkflow:
         self._policy: IncidentPolicy | None = input.policy
         self._decision: _Decision | None = None
         self._followup: RetryRequest | ManualResolution | None = None
-        self._context: ClusterContext | None = None  # per attempt; re-read after continue-as-new
+        # Per attempt, until the fix is proposed; re-read after continue-as-new.
+        self._context: ClusterContext | None = None
+        self._manifest_path: str | None = None
         self._pending_note = ""
         self._pending_by: str | None = None
         self._freeze = FreezeState()
@@ -211,6 +213,9 @@ class IncidentWorkflow:
         except ActivityError as err:
             return self._escalation(f"no safe fix: {_reason(err)}")
         self._status.fix = fix
+        # Nothing after the proposal reads the cluster snapshot; a thousand waiting incidents
+        # need not each hold theirs in the worker's memory.
+        self._context = None
         if not fix.actionable:
             advice = self._status.diagnosis.recommendation or fix.rationale
             return self._escalation(f"no safe automatic fix for this failure; {advice}")
@@ -250,7 +255,7 @@ class IncidentWorkflow:
                     fix=fix,
                     ticket_key=self._status.ticket_key,
                     attempt=self._status.attempt,
-                    manifest_path=self._manifest_annotation(),
+                    manifest_path=self._manifest_path,
                 ),
             )
         except ActivityError as err:
@@ -492,6 +497,7 @@ class IncidentWorkflow:
                 workload=alert.workload,
             ),
         )
+        self._manifest_path = _manifest_annotation(self._context)
         return self._context
 
     async def _open_ticket(self) -> None:
@@ -907,11 +913,6 @@ class IncidentWorkflow:
             )
         )
 
-    def _manifest_annotation(self) -> str | None:
-        deployment = self._context.deployment if self._context else None
-        annotations = (deployment or {}).get("metadata", {}).get("annotations") or {}
-        return annotations.get(MANIFEST_ANNOTATION)
-
     def _take_decision(self) -> _Decision:
         decision, self._decision = self._decision, None
         assert decision is not None
@@ -924,7 +925,7 @@ class IncidentWorkflow:
         status.pr_url = status.pr_number = None
         status.escalation_reason = None
         self._decision = None
-        self._context = None
+        self._context = self._manifest_path = None
 
     def _start_deadline(self, timeout: timedelta) -> None:
         self._status.deadline = workflow.now() + timeout
@@ -978,3 +979,9 @@ def _human(duration: timedelta) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def _manifest_annotation(context: ClusterContext) -> str | None:
+    """Where the Deployment says its manifest lives (`selfheal.dev/manifest`), if it says."""
+    annotations = (context.deployment or {}).get("metadata", {}).get("annotations") or {}
+    return annotations.get(MANIFEST_ANNOTATION)

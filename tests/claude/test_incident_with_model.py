@@ -19,7 +19,7 @@ from selfheal.domain import (
 )
 from selfheal.sandbox.anthropic_fake import submit
 from selfheal.starters.incidents import deliver_alert, incident_handle
-from selfheal.workflows.guard import GuardWorkflow
+from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.investigation import InvestigationWorkflow
 from tests.claude import incident
@@ -42,7 +42,7 @@ async def run_incident(
     async with Worker(
         env.client,
         task_queue=queue,
-        workflows=[IncidentWorkflow, InvestigationWorkflow, GuardWorkflow],
+        workflows=[IncidentWorkflow, InvestigationWorkflow, *GUARD_WORKFLOWS],
         activities=[
             *world.activities(),
             *investigation_activities(model.settings()),

@@ -48,7 +48,7 @@ from selfheal.workers.metrics import (
     TRANSITIONS,
 )
 from selfheal.workers.worker import metrics_runtime, worker_interceptors
-from selfheal.workflows.guard import GuardWorkflow
+from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from tests.workflow.doubles import FailingInvestigation, FakeWorld
 
@@ -112,7 +112,7 @@ async def selfheal_worker(
         async with Worker(
             client,
             task_queue=queue,
-            workflows=[IncidentWorkflow, GuardWorkflow, FailingInvestigation],
+            workflows=[IncidentWorkflow, FailingInvestigation, *GUARD_WORKFLOWS],
             activities=[*doubles, *extra, guard.request_permit],
             activity_executor=executor,
             interceptors=worker_interceptors(),
@@ -239,7 +239,7 @@ async def test_model_tokens_are_counted_from_the_incident_usage(
 async def test_replaying_histories_records_no_selfheal_metrics() -> None:
     port = free_port()
     replayer = Replayer(
-        workflows=[IncidentWorkflow, GuardWorkflow],
+        workflows=[IncidentWorkflow, *GUARD_WORKFLOWS],
         data_converter=pydantic_data_converter,
         interceptors=worker_interceptors(),
         runtime=metrics_runtime(port),

@@ -28,7 +28,7 @@ from selfheal.domain import (
     UnfreezeRequest,
 )
 from selfheal.starters.incidents import deliver_alert, incident_handle, incident_status
-from selfheal.workflows.guard import GuardWorkflow
+from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.search import ALL_KEYS
 from tests.workflow.doubles import FakeWorld
@@ -85,7 +85,7 @@ async def record() -> None:
     async with Worker(
         client,
         task_queue=QUEUE,
-        workflows=[IncidentWorkflow, GuardWorkflow],
+        workflows=[IncidentWorkflow, *GUARD_WORKFLOWS],
         activities=[*world.activities(), guard.request_permit],
     ):
         for name, (mode, drive) in SCENARIOS.items():
@@ -107,6 +107,11 @@ async def record() -> None:
         guard_history = await client.get_workflow_handle("selfheal-guard").fetch_history()
         (HISTORIES / "guard.json").write_text(guard_history.to_json())
         print(f"recorded guard: {len(guard_history.events)} events")
+        async for ledger in client.list_workflows("WorkflowType = 'RemediationLedgerWorkflow'"):
+            ledger_history = await client.get_workflow_handle(ledger.id).fetch_history()
+            (HISTORIES / "ledger.json").write_text(ledger_history.to_json())
+            print(f"recorded ledger: {len(ledger_history.events)} events")
+            break
     await env.shutdown()
 
 

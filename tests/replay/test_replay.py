@@ -9,7 +9,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from selfheal.workflows.guard import GuardWorkflow
+from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -20,6 +20,7 @@ def test_histories_are_recorded() -> None:
         "gitops-approved",
         "direct-rejected-retried",
         "guard",
+        "ledger",
     }
 
 
@@ -27,7 +28,7 @@ def test_histories_are_recorded() -> None:
 async def test_history_replays_on_current_code(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(
-        workflows=[IncidentWorkflow, GuardWorkflow], data_converter=pydantic_data_converter
+        workflows=[IncidentWorkflow, *GUARD_WORKFLOWS], data_converter=pydantic_data_converter
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -22,7 +22,7 @@ from selfheal.connection import connect
 from selfheal.sandbox.serving import ServedApp
 from selfheal.settings import Settings
 from selfheal.starters.webhook import create_app
-from selfheal.workflows.guard import GuardWorkflow
+from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from tests.workflow.doubles import FakeWorld
 
@@ -82,7 +82,7 @@ async def world_queue(dev_server_env: WorkflowEnvironment) -> AsyncIterator[tupl
     async with Worker(
         dev_server_env.client,
         task_queue=queue,
-        workflows=[IncidentWorkflow, GuardWorkflow],
+        workflows=[IncidentWorkflow, *GUARD_WORKFLOWS],
         activities=[*world.activities(), guard.request_permit],
         max_concurrent_workflow_tasks=200,
     ):

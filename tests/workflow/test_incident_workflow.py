@@ -37,7 +37,7 @@ from selfheal.domain import (
     TicketRequest,
 )
 from selfheal.starters.incidents import deliver_alert, incident_handle, incident_status
-from selfheal.workflows.guard import GuardWorkflow
+from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from tests.workflow.doubles import FailingInvestigation, FakeWorld
 
@@ -57,7 +57,7 @@ async def running(env: WorkflowEnvironment, world: FakeWorld) -> AsyncIterator[s
     async with Worker(
         env.client,
         task_queue=queue,
-        workflows=[IncidentWorkflow, FailingInvestigation, GuardWorkflow],
+        workflows=[IncidentWorkflow, FailingInvestigation, *GUARD_WORKFLOWS],
         activities=[*world.activities(), guard.request_permit],
     ):
         yield queue
@@ -396,7 +396,7 @@ async def test_a_ticket_jira_refused_at_the_start_is_opened_on_a_later_transitio
     async with Worker(
         client,
         task_queue=queue,
-        workflows=[IncidentWorkflow, GuardWorkflow],
+        workflows=[IncidentWorkflow, *GUARD_WORKFLOWS],
         activities=[*activities, flaky_open_ticket, guard.request_permit],
     ):
         delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
