@@ -166,6 +166,14 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=9464, description="Prometheus endpoint; 0 disables it")
     max_concurrent_activities: int = Field(default=200, ge=1)
     activity_threads: int = Field(default=32, ge=1)
+    workflow_cache: int = Field(
+        default=1000,
+        ge=100,
+        description=(
+            "Workflow runs the worker keeps in memory (~0.2 MB each); an evicted run is "
+            "replayed from its history when it next has work"
+        ),
+    )
     log_format: str = Field(default="auto", description="auto, json or console")
 
     def approval_rule(self, namespace: str | None) -> tuple[AutoApprovePolicy, str]:

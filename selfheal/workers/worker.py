@@ -13,6 +13,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Interceptor, PollerBehaviorAutoscaling, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from selfheal.activities.analysis.activities import AnalysisActivities
 from selfheal.activities.claude import investigation_activities
@@ -76,11 +77,23 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
     )
 
 
+SHARED_MODULE_SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("selfheal")
+)
+"""The workflow sandbox, except that selfheal's own modules are imported once and shared by
+every run instead of re-imported per run: that halves the memory of a cached incident
+(0.34 → 0.18 MB) and the CPU of starting one. selfheal's workflow modules hold no mutable
+module state. The cost: a clock or random call in them is not refused at run time here, so
+every workflow test builds its worker with the full default sandbox, which does refuse it."""
+
+
 def worker_tuning(settings: Settings) -> dict[str, Any]:
     """Everything about the worker but its queue, workflows and activities (benchmarks/scale.py
     measures a worker built with the same)."""
     return {
         "max_concurrent_activities": settings.max_concurrent_activities,
+        "max_cached_workflows": settings.workflow_cache,
+        "workflow_runner": SHARED_MODULE_SANDBOX,
         "workflow_task_poller_behavior": PollerBehaviorAutoscaling(),
         "activity_task_poller_behavior": PollerBehaviorAutoscaling(),
         "graceful_shutdown_timeout": timedelta(seconds=10),
