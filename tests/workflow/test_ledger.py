@@ -1,0 +1,88 @@
+"""The per-workload remediation ledger on the time-skipping server: counting, idempotency,
+refusal and its end once the window is empty."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from selfheal.activities.guard import count_remediation, read_freeze
+from selfheal.domain import PermitRequest
+from selfheal.workflows.guard import GUARD_WORKFLOWS
+from selfheal.workflows.ledger import RemediationLedgerWorkflow, ledger_id
+
+WINDOW = timedelta(hours=1)
+
+
+@asynccontextmanager
+async def guard_worker(env: WorkflowEnvironment) -> AsyncIterator[tuple[str, str]]:
+    """A worker for the guard workflows; yields (task queue, guard id)."""
+    queue = f"ledger-{uuid.uuid4().hex[:8]}"
+    async with Worker(env.client, task_queue=queue, workflows=GUARD_WORKFLOWS):
+        yield queue, f"guard-{queue}"
+
+
+def permit(workload: str, incident: str, limit: int = 2) -> PermitRequest:
+    return PermitRequest(
+        incident_id=incident,
+        workload=workload,
+        action="apply increase_memory",
+        key=f"{incident}/1/0/apply",
+        limit=limit,
+        window=WINDOW,
+    )
+
+
+async def test_the_same_key_is_counted_once_and_the_limit_refuses_naming_the_earlier(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    client = time_skipping_env.client
+    async with guard_worker(time_skipping_env) as (queue, guard_id):
+        workload = "sandbox/demo/flappy"
+        first = await count_remediation(client, guard_id, queue, permit(workload, "inc-a"))
+        again = await count_remediation(client, guard_id, queue, permit(workload, "inc-a"))
+        second = await count_remediation(client, guard_id, queue, permit(workload, "inc-b"))
+        third = await count_remediation(client, guard_id, queue, permit(workload, "inc-c"))
+        other = await count_remediation(client, guard_id, queue, permit("sandbox/demo/calm", "x"))
+    assert first.granted and again.granted and second.granted and other.granted
+    assert again.decided_at == first.decided_at
+    assert not third.granted
+    assert third.refusal.startswith(f"anti-loop: {workload} was remediated 2 times")
+    assert [record.incident_id for record in third.earlier] == ["inc-a", "inc-b"]
+
+
+async def test_the_ledger_ends_once_its_window_is_empty_and_a_later_request_starts_fresh(
+    own_time_skipping_env: WorkflowEnvironment,
+) -> None:
+    env = own_time_skipping_env
+    async with guard_worker(env) as (queue, guard_id):
+        workload = "sandbox/demo/flappy"
+        for incident in ("inc-a", "inc-b"):
+            assert (
+                await count_remediation(env.client, guard_id, queue, permit(workload, incident))
+            ).granted
+        handle = env.client.get_workflow_handle(ledger_id(guard_id, workload))
+        first_run = (await handle.describe()).run_id
+        await env.sleep(WINDOW + timedelta(minutes=1))
+        await handle.result()
+        assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+
+        later = await count_remediation(env.client, guard_id, queue, permit(workload, "inc-c"))
+        fresh = env.client.get_workflow_handle(ledger_id(guard_id, workload))
+        state = await fresh.query(RemediationLedgerWorkflow.state)
+    assert later.granted
+    assert (await fresh.describe()).run_id != first_run
+    assert [record.incident_id for record in state.records] == ["inc-c"]
+
+
+async def test_the_switch_reads_off_before_the_guard_ever_ran(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    state = await read_freeze(time_skipping_env.client, f"never-started-{uuid.uuid4().hex[:6]}")
+    assert not state.frozen
