@@ -50,7 +50,8 @@ class GuardWorkflow:
             )
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
-        workflow.continue_as_new(self._state)
+        # The memo goes along explicitly: no moment in which a reader finds the switch unset.
+        workflow.continue_as_new(self._state, memo={FREEZE_MEMO: self._state.freeze})
 
     @workflow.update
     def freeze(self, request: FreezeRequest) -> FreezeState:

@@ -1,8 +1,9 @@
-"""The per-workload remediation ledger on the time-skipping server: counting, idempotency,
-refusal and its end once the window is empty."""
+"""The guard workflows on the time-skipping server: the per-workload ledger (counting,
+idempotency, refusal, its end once the window is empty) and the switch across continue-as-new."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,9 +13,10 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from selfheal.activities.guard import count_remediation, read_freeze
-from selfheal.domain import PermitRequest
-from selfheal.workflows.guard import GUARD_WORKFLOWS
+from selfheal.activities.guard import count_remediation, read_freeze, set_freeze
+from selfheal.domain import FreezeRequest, PermitRequest
+from selfheal.workflows.guard import GUARD_WORKFLOWS, GuardWorkflow
+from selfheal.workflows.guard import HISTORY_LIMIT as GUARD_HISTORY_LIMIT
 from selfheal.workflows.ledger import RemediationLedgerWorkflow, ledger_id
 
 WINDOW = timedelta(hours=1)
@@ -86,3 +88,31 @@ async def test_the_switch_reads_off_before_the_guard_ever_ran(
 ) -> None:
     state = await read_freeze(time_skipping_env.client, f"never-started-{uuid.uuid4().hex[:6]}")
     assert not state.frozen
+
+
+async def test_the_switch_stays_on_across_the_guards_continue_as_new(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    client = time_skipping_env.client
+    async with guard_worker(time_skipping_env) as (queue, guard_id):
+        await set_freeze(client, guard_id, queue, FreezeRequest(by="sre", reason="drill"))
+        handle = client.get_workflow_handle(guard_id)
+        first_run = (await handle.describe()).run_id
+        sent = 0
+        latest_run = first_run
+        while latest_run == first_run and sent < 3 * GUARD_HISTORY_LIMIT:
+            for _ in range(100):
+                await handle.signal(GuardWorkflow.waiting, f"inc-{sent}")
+                sent += 1
+            # Continue-as-new is refused while signals keep arriving; pause to let it through.
+            for _ in range(10):
+                await asyncio.sleep(0.2)
+                latest_run = (await client.get_workflow_handle(guard_id).describe()).run_id
+                if latest_run != first_run:
+                    break
+        assert latest_run != first_run, f"no continue-as-new after {sent} signals"
+        assert (await read_freeze(client, guard_id)).frozen
+        state = await client.get_workflow_handle(guard_id).query(GuardWorkflow.state)
+    assert state.freeze.by == "sre"
+    assert len(state.waiting) <= sent
+    assert "inc-0" in state.waiting
