@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from temporalio.service import RPCError
 
+from selfheal.activities.guard import read_freeze
 from selfheal.connection import connect
 from selfheal.domain import (
     Alert,
@@ -130,7 +131,7 @@ def list_command(
     async def fetch() -> None:
         client = await connect()
         incidents = await list_incidents(client, state=state, service=service)
-        switch = await kill_switch.current(client, settings.guard_workflow_id)
+        switch = await read_freeze(client, settings.guard_workflow_id)
         if as_json:
             _print_json([incident.model_dump(mode="json") for incident in incidents])
             return

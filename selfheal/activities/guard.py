@@ -8,6 +8,7 @@ from temporalio import activity
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
@@ -53,9 +54,11 @@ async def set_freeze(
 
 
 async def read_freeze(client: Client, workflow_id: str) -> FreezeState:
-    """The switch as the guard last published it (off when the guard has never run).
+    """The switch as the guard last published it; off when no guard runs.
 
-    Read from the guard's memo, which the server answers alone: no worker, no history.
+    Read from the guard's memo, which the server answers alone: no worker, no history. A
+    guard that is not running (never started, or terminated by hand) is off, as the fresh
+    one that the next freeze or unfreeze starts would be.
     """
     try:
         description = await client.get_workflow_handle(workflow_id).describe()
@@ -63,6 +66,8 @@ async def read_freeze(client: Client, workflow_id: str) -> FreezeState:
         if err.status == RPCStatusCode.NOT_FOUND:
             return FreezeState()
         raise
+    if description.status != WorkflowExecutionStatus.RUNNING:
+        return FreezeState()
     state: FreezeState = await description.memo_value(
         FREEZE_MEMO, FreezeState(), type_hint=FreezeState
     )

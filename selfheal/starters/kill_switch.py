@@ -1,4 +1,5 @@
-"""The kill switch from the outside: turn it, read it, and tell running incidents."""
+"""The kill switch from the outside: turn it and tell running incidents (read it with
+`selfheal.activities.guard.read_freeze`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from selfheal.activities.guard import read_freeze, set_freeze
+from selfheal.activities.guard import set_freeze
 from selfheal.domain import FreezeRequest, FreezeState, GuardNotice, UnfreezeRequest
 from selfheal.workflows.incident import IncidentWorkflow
 
@@ -37,8 +38,3 @@ async def turn(
     running = [execution.id async for execution in client.list_workflows(RUNNING_INCIDENTS)]
     told = await asyncio.gather(*(tell(incident_id) for incident_id in running))
     return state, sum(told)
-
-
-async def current(client: Client, guard_id: str) -> FreezeState:
-    """The switch as the guard holds it (off when the guard has never run)."""
-    return await read_freeze(client, guard_id)

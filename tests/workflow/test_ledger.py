@@ -116,3 +116,17 @@ async def test_the_switch_stays_on_across_the_guards_continue_as_new(
     assert state.freeze.by == "sre"
     assert len(state.waiting) <= sent
     assert "inc-0" in state.waiting
+
+
+async def test_a_guard_terminated_by_hand_reads_off_and_the_next_freeze_starts_a_fresh_one(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    client = time_skipping_env.client
+    async with guard_worker(time_skipping_env) as (queue, guard_id):
+        await set_freeze(client, guard_id, queue, FreezeRequest(by="sre", reason="drill"))
+        assert (await read_freeze(client, guard_id)).frozen
+        await client.get_workflow_handle(guard_id).terminate("reset by hand")
+        assert not (await read_freeze(client, guard_id)).frozen
+        await set_freeze(client, guard_id, queue, FreezeRequest(by="oncall", reason="again"))
+        again = await read_freeze(client, guard_id)
+    assert again.frozen and again.by == "oncall"
