@@ -5,11 +5,11 @@ Starts its own Temporal dev server and one worker process, then in the same run:
 1. incidents: `--incidents` OOM alerts about as many workloads, delivered with the
    webhook's signal-with-start, in direct mode with SELFHEAL_AUTO_APPROVE=always, each
    followed to RESOLVED. The workflow, the guard workflow (one permit per fix), the policy,
-   the rules engine and the fix generator are the real ones; the four Kubernetes activities
-   are doubles under their real names (gather_context answers a captured OOM snapshot, the
-   rest succeed at once). Why doubles: the sandbox simulates every pod in one Python
-   process; 1,000 Deployments (2,000 pods) would measure the simulator, on the same two
-   cores as the worker, rather than selfheal's orchestration.
+   the rules engine and the fix generator (in analyze_workload) are the real ones; the
+   cluster is a double: the context source answers a captured OOM snapshot and the three
+   Kubernetes activities that change or watch it succeed at once. Why doubles: the sandbox
+   simulates every pod in one Python process; 1,000 Deployments (2,000 pods) would measure
+   the simulator, on the same two cores as the worker, rather than selfheal's orchestration.
 2. bare: as many bare workflows, each running as many no-op activities, one after the
    other, as an incident ran (counted from the incidents' histories).
 
@@ -40,6 +40,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from selfheal.activities.analysis.activities import AnalysisActivities
+from selfheal.activities.analysis.offline import OfflineAnalysisActivities
 from selfheal.activities.fixes import FixActivities
 from selfheal.activities.guard import GuardActivities
 from selfheal.activities.policy import PolicyActivities
@@ -64,7 +65,6 @@ from selfheal.domain import (
 from selfheal.settings import load_settings
 from selfheal.snapshots import load_snapshot
 from selfheal.starters.incidents import deliver_alert, incident_handle
-from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.investigation import InvestigationWorkflow
 from selfheal.workflows.search import ALL_KEYS
@@ -88,14 +88,18 @@ WORKER_SETTINGS = {
 
 
 class KubernetesDoubles:
-    """The four Kubernetes activities, answering from a captured OOM snapshot."""
+    """The Kubernetes activities, answering from a captured OOM snapshot."""
 
     def __init__(self) -> None:
         self.context = load_snapshot(Path(__file__).parents[1] / SNAPSHOT)
 
+    def read_context(self, request: ContextRequest) -> ClusterContext:
+        """A fresh copy each time, as a real read builds new objects."""
+        return self.context.model_copy(deep=True)
+
     @activity.defn(name="gather_context")
     async def gather_context(self, request: ContextRequest) -> ClusterContext:
-        return self.context
+        return self.read_context(request)
 
     @activity.defn(name="apply_remediation")
     async def apply_remediation(self, request: RemediationRequest) -> RemediationResult:
@@ -129,17 +133,18 @@ async def serve_worker(address: str) -> None:
     """Run the benchmark's one worker until killed; print `ready` once polling."""
     # Imported here, not at the top: the sandbox re-imports this module to check BareWorkflow,
     # and the worker module brings every client library along.
-    from selfheal.workers.worker import worker_tuning
+    from selfheal.workers.worker import guard_worker, worker_tuning
 
     settings = load_settings()
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     kubernetes = KubernetesDoubles()
-    guard = GuardActivities(client, settings.guard_workflow_id, settings.task_queue)
+    guard = GuardActivities(client, settings.guard_workflow_id, settings.guard_task_queue())
     activities: list[Any] = [
         PolicyActivities(settings).load_policy,
         guard.request_permit,
         AnalysisActivities(settings).diagnose,
         FixActivities(settings.fix_limits()).propose_fix,
+        OfflineAnalysisActivities(kubernetes.read_context, settings.fix_limits()).analyze_workload,
         kubernetes.gather_context,
         kubernetes.apply_remediation,
         kubernetes.wait_rollout,
@@ -149,16 +154,16 @@ async def serve_worker(address: str) -> None:
         notify,
         noop,
     ]
-    with ThreadPoolExecutor(settings.activity_threads) as executor:
+    with ThreadPoolExecutor(settings.activity_thread_count()) as executor:
         worker = Worker(
             client,
             task_queue=QUEUE,
-            workflows=[IncidentWorkflow, InvestigationWorkflow, *GUARD_WORKFLOWS, BareWorkflow],
+            workflows=[IncidentWorkflow, InvestigationWorkflow, BareWorkflow],
             activities=activities,
             activity_executor=executor,
             **worker_tuning(settings),
         )
-        async with worker:
+        async with worker, guard_worker(client, settings):
             print("ready", flush=True)
             await asyncio.Event().wait()
 

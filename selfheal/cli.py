@@ -237,7 +237,7 @@ def freeze(
         state, told = await kill_switch.turn(
             client,
             settings.guard_workflow_id,
-            settings.task_queue,
+            settings.guard_task_queue(),
             FreezeRequest(by=by, reason=reason),
         )
         out.print(f"[bold red]remediation frozen[/] by {state.by}; {told} running incident(s) told")
@@ -254,7 +254,7 @@ def unfreeze(by: By) -> None:
     async def act() -> None:
         client = await connect()
         state, told = await kill_switch.turn(
-            client, settings.guard_workflow_id, settings.task_queue, UnfreezeRequest(by=by)
+            client, settings.guard_workflow_id, settings.guard_task_queue(), UnfreezeRequest(by=by)
         )
         out.print(f"[green]remediation unfrozen[/] by {state.by}; {told} running incident(s) told")
 

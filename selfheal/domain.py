@@ -467,6 +467,12 @@ class ClusterContext(BaseModel):
     previous_logs: dict[str, str] = Field(default_factory=dict)
     truncated: bool = Field(default=False, description="True when the size bound cut something")
 
+    def manifest_path(self) -> str | None:
+        """Where the Deployment says its manifest lives (`selfheal.dev/manifest`), if it says."""
+        annotations = (self.deployment or {}).get("metadata", {}).get("annotations") or {}
+        path = annotations.get(MANIFEST_ANNOTATION)
+        return str(path) if path else None
+
 
 class DiagnosisRequest(BaseModel):
     incident_id: str
@@ -497,6 +503,31 @@ class FixRequest(BaseModel):
     incident_id: str
     diagnosis: Diagnosis
     context: ClusterContext
+
+
+class AnalysisRequest(BaseModel):
+    """Analyse a workload offline in one step: gather its context, diagnose, propose a fix."""
+
+    incident_id: str
+    alert: Alert
+    cluster: str
+    namespace: str
+    workload: str
+
+
+class WorkloadAnalysis(BaseModel):
+    """The offline analysis's answer: all the workflow needs, without the cluster context.
+
+    `fix` is the safe proposal for a fault; `no_fix` says why there is none when the fix
+    generator refused (a fault with nothing safe to change still gets a `none` proposal).
+    """
+
+    diagnosis: Diagnosis
+    fix: FixProposal | None = None
+    no_fix: str | None = None
+    manifest_path: str | None = Field(
+        default=None, description="The Deployment's selfheal.dev/manifest annotation, if set"
+    )
 
 
 class RemediationRequest(BaseModel):

@@ -165,7 +165,14 @@ class Settings(BaseSettings):
     # Worker
     metrics_port: int = Field(default=9464, description="Prometheus endpoint; 0 disables it")
     max_concurrent_activities: int = Field(default=200, ge=1)
-    activity_threads: int = Field(default=32, ge=1)
+    activity_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Threads for the blocking activities; unset: one per activity slot, so a long "
+            "rollout watch never leaves another activity queued while its timeout runs"
+        ),
+    )
     workflow_cache: int = Field(
         default=1000,
         ge=100,
@@ -244,6 +251,18 @@ class Settings(BaseSettings):
         if self.analyzer == Analyzer.LLM:
             return AnalyzerChoice.MODEL_ONLY
         return AnalyzerChoice.MODEL if self.anthropic_api_key else AnalyzerChoice.RULES
+
+    def guard_task_queue(self) -> str:
+        """The kill switch's and the remediation ledgers' own queue, served by every worker.
+
+        Apart from the incidents' queue so a permit is answered at once even while thousands
+        of incident tasks wait there: each waiting permit holds an activity slot.
+        """
+        return f"{self.task_queue}-guard"
+
+    def activity_thread_count(self) -> int:
+        """Threads for blocking activities: as set, else one per concurrent activity slot."""
+        return self.activity_threads or self.max_concurrent_activities
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -662,11 +662,17 @@ class FixActivities:
         A model's own proposal is held to the same allow-list as the rules' and is refused
         whole, never trimmed, when any part of it is outside it.
         """
-        proposal = request.diagnosis.proposed_fix or propose_fix(
-            request.diagnosis, request.context, self.limits
-        )
-        check_proposal(proposal, request.context, self.limits)
-        return proposal.model_copy(update={"risk": assessed_risk(proposal)})
+        return safe_fix(request.diagnosis, request.context, self.limits)
+
+
+def safe_fix(diagnosis: Diagnosis, context: ClusterContext, limits: FixLimits) -> FixProposal:
+    """The diagnosis's fix (the model's own, else the rules'), checked and with its risk assessed.
+
+    Raises a non-retryable `UnsafeProposal` ApplicationError when any part is refused.
+    """
+    proposal = diagnosis.proposed_fix or propose_fix(diagnosis, context, limits)
+    check_proposal(proposal, context, limits)
+    return proposal.model_copy(update={"risk": assessed_risk(proposal)})
 
 
 def check_proposal(proposal: FixProposal, context: ClusterContext, limits: FixLimits) -> None:

@@ -16,6 +16,7 @@ from temporalio.worker import Interceptor, PollerBehaviorAutoscaling, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from selfheal.activities.analysis.activities import AnalysisActivities
+from selfheal.activities.analysis.offline import OfflineAnalysisActivities
 from selfheal.activities.claude import investigation_activities
 from selfheal.activities.fixes import FixActivities
 from selfheal.activities.github import GitHubActivities
@@ -41,9 +42,10 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
     kubernetes = KubernetesActivities(settings)
     analysis = AnalysisActivities(settings)
     fixes = FixActivities(settings.fix_limits())
+    offline = OfflineAnalysisActivities(kubernetes.gather_context, settings.fix_limits())
     github = GitHubActivities(settings)
     jira = JiraActivities(settings)
-    guard = GuardActivities(client, settings.guard_workflow_id, settings.task_queue)
+    guard = GuardActivities(client, settings.guard_workflow_id, settings.guard_task_queue())
     return [
         PolicyActivities(settings).load_policy,
         guard.request_permit,
@@ -53,6 +55,7 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
         kubernetes.verify_health,
         analysis.diagnose,
         fixes.propose_fix,
+        offline.analyze_workload,
         github.open_pull_request,
         github.get_pull_request,
         github.merge_pull_request,
@@ -65,15 +68,35 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
     ]
 
 
-def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
-    """A worker for the incident task queue with autoscaling pollers (DESIGN §7)."""
-    return Worker(
+def build_workers(
+    client: Client, settings: Settings, executor: ThreadPoolExecutor
+) -> tuple[Worker, Worker]:
+    """The process's two workers: the incident task queue (autoscaling pollers, DESIGN §7)
+    and the guard's own queue."""
+    incidents = Worker(
         client,
         task_queue=settings.task_queue,
+        # The guard workflows too: a guard started before they had their own queue stays on
+        # this one across continue-as-new.
         workflows=[IncidentWorkflow, InvestigationWorkflow, *GUARD_WORKFLOWS],
         activities=incident_activities(client, settings),
         activity_executor=executor,
         **worker_tuning(settings),
+    )
+    return incidents, guard_worker(client, settings)
+
+
+GUARD_CACHE = 200
+"""Guard runs kept in memory. A ledger, once it has answered, waits out its window untouched;
+evicted, it replays its few events when the next remediation of its workload asks."""
+
+
+def guard_worker(client: Client, settings: Settings) -> Worker:
+    """The worker for the kill switch and the remediation ledgers, on their own task queue."""
+    tuning = worker_tuning(settings) | {"max_cached_workflows": GUARD_CACHE}
+    del tuning["max_concurrent_activities"], tuning["activity_task_poller_behavior"]
+    return Worker(
+        client, task_queue=settings.guard_task_queue(), workflows=GUARD_WORKFLOWS, **tuning
     )
 
 
@@ -133,15 +156,17 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    with ThreadPoolExecutor(settings.activity_threads, thread_name_prefix="activity") as executor:
-        worker = build_worker(client, settings, executor)
+    threads = settings.activity_thread_count()
+    with ThreadPoolExecutor(threads, thread_name_prefix="activity") as executor:
+        incidents, guard = build_workers(client, settings, executor)
         log.info(
             "worker started",
             task_queue=settings.task_queue,
+            guard_task_queue=settings.guard_task_queue(),
             namespace=client.namespace,
             metrics_port=settings.metrics_port or None,
         )
-        async with worker:
+        async with incidents, guard:
             await stop.wait()
             log.info("worker stopping: finishing in-flight tasks")
     log.info("worker stopped")

@@ -22,10 +22,10 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 with workflow.unsafe.imports_passed_through():
     from selfheal.domain import (
         HUMAN_WAIT_STATES,
-        MANIFEST_ANNOTATION,
         ActionKind,
         Alert,
         AlertStatus,
+        AnalysisRequest,
         AnalyzerChoice,
         Approval,
         ApprovalRecord,
@@ -67,9 +67,11 @@ with workflow.unsafe.imports_passed_through():
         TicketRequest,
         TicketUpdate,
         TimelineEntry,
+        WorkloadAnalysis,
     )
     from selfheal.workflows import search
     from selfheal.workflows.activity_calls import (
+        ANALYZE_WORKLOAD,
         APPLY_REMEDIATION,
         CLOSE_PULL_REQUEST,
         DIAGNOSE,
@@ -94,6 +96,9 @@ _SLACK = timedelta(minutes=2)
 
 _FROZEN_RECHECK = timedelta(minutes=5)
 """While frozen, ask the guard again this often (unfreeze also wakes the incident at once)."""
+
+ONE_STEP_ANALYSIS = "one-step-analysis"
+"""Patch: the rules path gathers, diagnoses and proposes in one activity (analyze_workload)."""
 
 PROTECTED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 
@@ -124,6 +129,7 @@ class IncidentWorkflow:
         self._followup: RetryRequest | ManualResolution | None = None
         # Per attempt, until the fix is proposed; re-read after continue-as-new.
         self._context: ClusterContext | None = None
+        self._analysis: WorkloadAnalysis | None = None
         self._manifest_path: str | None = None
         self._pending_note = ""
         self._pending_by: str | None = None
@@ -180,8 +186,7 @@ class IncidentWorkflow:
 
     async def _analyze(self) -> IncidentState:
         try:
-            context = await self._gather_context()
-            diagnosis = await self._diagnose(context)
+            diagnosis = await self._diagnose_workload()
         except ActivityError as err:
             return self._escalation(f"analysis failed: {_reason(err)}")
         except _ModelFailed as failure:
@@ -201,15 +206,11 @@ class IncidentWorkflow:
 
     async def _fix(self) -> IncidentState:
         assert self._status.diagnosis is not None
+        analysis, self._analysis = self._analysis, None
+        if analysis is not None and analysis.no_fix:
+            return self._escalation(f"no safe fix: {analysis.no_fix}")
         try:
-            fix = await call(
-                PROPOSE_FIX,
-                FixRequest(
-                    incident_id=self._status.id,
-                    diagnosis=self._status.diagnosis,
-                    context=self._context or await self._gather_context(),
-                ),
-            )
+            fix = analysis.fix if analysis and analysis.fix else await self._propose_fix()
         except ActivityError as err:
             return self._escalation(f"no safe fix: {_reason(err)}")
         self._status.fix = fix
@@ -453,6 +454,31 @@ class IncidentWorkflow:
 
     # --- actions ---------------------------------------------------------------------------
 
+    async def _diagnose_workload(self) -> Diagnosis:
+        """Diagnose the alert's workload: the rules in one step, or a model over its context.
+
+        On the rules path the context never enters the workflow (see analysis/offline.py);
+        the fix made alongside the diagnosis waits in `_analysis` for FIXING.
+        """
+        if self._policy_or_default.analyzer == AnalyzerChoice.RULES and workflow.patched(
+            ONE_STEP_ANALYSIS
+        ):
+            alert = self._first_alert
+            assert alert.namespace and alert.workload
+            self._analysis = await call(
+                ANALYZE_WORKLOAD,
+                AnalysisRequest(
+                    incident_id=self._status.id,
+                    alert=alert,
+                    cluster=alert.cluster,
+                    namespace=alert.namespace,
+                    workload=alert.workload,
+                ),
+            )
+            self._manifest_path = self._analysis.manifest_path
+            return self._analysis.diagnosis
+        return await self._diagnose(await self._gather_context())
+
     async def _diagnose(self, context: ClusterContext) -> Diagnosis:
         """The model's diagnosis when the policy asks for one, else (or if it fails) the rules'."""
         policy = self._policy_or_default
@@ -485,6 +511,18 @@ class IncidentWorkflow:
             DiagnosisRequest(incident_id=self._status.id, alert=self._first_alert, context=context),
         )
 
+    async def _propose_fix(self) -> FixProposal:
+        """The fix for the current diagnosis, from the context (gathered again if not held)."""
+        assert self._status.diagnosis is not None
+        return await call(
+            PROPOSE_FIX,
+            FixRequest(
+                incident_id=self._status.id,
+                diagnosis=self._status.diagnosis,
+                context=self._context or await self._gather_context(),
+            ),
+        )
+
     async def _gather_context(self) -> ClusterContext:
         alert = self._first_alert
         assert alert.namespace and alert.workload
@@ -497,7 +535,7 @@ class IncidentWorkflow:
                 workload=alert.workload,
             ),
         )
-        self._manifest_path = _manifest_annotation(self._context)
+        self._manifest_path = self._context.manifest_path()
         return self._context
 
     async def _open_ticket(self) -> None:
@@ -925,7 +963,7 @@ class IncidentWorkflow:
         status.pr_url = status.pr_number = None
         status.escalation_reason = None
         self._decision = None
-        self._context = self._manifest_path = None
+        self._context = self._manifest_path = self._analysis = None
 
     def _start_deadline(self, timeout: timedelta) -> None:
         self._status.deadline = workflow.now() + timeout
@@ -979,9 +1017,3 @@ def _human(duration: timedelta) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def _manifest_annotation(context: ClusterContext) -> str | None:
-    """Where the Deployment says its manifest lives (`selfheal.dev/manifest`), if it says."""
-    annotations = (context.deployment or {}).get("metadata", {}).get("annotations") or {}
-    return annotations.get(MANIFEST_ANNOTATION)

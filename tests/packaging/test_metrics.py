@@ -26,16 +26,16 @@ from temporalio.worker import Replayer, Worker
 from selfheal.activities.guard import GuardActivities
 from selfheal.domain import (
     Alert,
+    AnalysisRequest,
     AnalyzerChoice,
     Approval,
     AutoApprovePolicy,
-    ClusterContext,
-    ContextRequest,
     IncidentPolicy,
     IncidentState,
     IncidentStatus,
     Rejection,
     TokenUsage,
+    WorkloadAnalysis,
 )
 from selfheal.observability import incident_of, tracing_interceptors
 from selfheal.sandbox.serving import free_port
@@ -256,23 +256,20 @@ async def test_replaying_histories_records_no_selfheal_metrics() -> None:
 
 async def test_activity_logs_carry_the_incident_id(metered_client: Client) -> None:
     seen: list[dict[str, Any]] = []
-    world = FakeWorld(
-        policy=IncidentPolicy(namespaces=["demo"]),
-        failures={"diagnose": ApplicationError("stop here", non_retryable=True)},
-    )
+    world = FakeWorld(policy=IncidentPolicy(namespaces=["demo"]))
 
     # A sync activity, as the Kubernetes ones are: it runs on the worker's thread pool.
-    @activity.defn(name="gather_context")
-    def gather_context(request: ContextRequest) -> ClusterContext:
+    @activity.defn(name="analyze_workload")
+    def analyze_workload(request: AnalysisRequest) -> WorkloadAnalysis:
         seen.append(structlog.contextvars.get_contextvars())
-        return ClusterContext(namespace=request.namespace, workload=request.workload)
+        raise ApplicationError("stop here", non_retryable=True)
 
-    async with selfheal_worker(metered_client, world, gather_context) as queue:
+    async with selfheal_worker(metered_client, world, analyze_workload) as queue:
         delivery = await deliver_alert(metered_client, an_alert(), queue, "http://ui.test")
         await wait_for(metered_client, delivery.incident_id, IncidentState.ESCALATED)
         await incident_handle(metered_client, delivery.incident_id).terminate("test done")
     assert seen and seen[0]["incident_id"] == delivery.incident_id
-    assert seen[0]["activity"] == "gather_context" and seen[0]["attempt"] == 1
+    assert seen[0]["activity"] == "analyze_workload" and seen[0]["attempt"] == 1
     assert structlog.contextvars.get_contextvars().get("incident_id") is None
 
 

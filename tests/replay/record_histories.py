@@ -1,7 +1,8 @@
 """Record IncidentWorkflow histories on the real dev server for the replay tests.
 
 Run after a deliberate, released change to the workflow (with `workflow.patched()` in
-place for the old paths): `python -m tests.replay.record_histories`.
+place for the old paths): `python -m tests.replay.record_histories`. Rename the previous
+incident recordings to `<name>.before-<patch id>.json` first, so the old side stays tested.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from selfheal.workflows.guard import GUARD_WORKFLOWS
-from selfheal.workflows.incident import IncidentWorkflow
+from selfheal.workflows.incident import ONE_STEP_ANALYSIS, IncidentWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -22,6 +23,27 @@ def test_histories_are_recorded() -> None:
         "guard",
         "ledger",
     }
+
+
+def patches_in(path: Path) -> set[str]:
+    """The `workflow.patched()` ids a history recorded."""
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    found = set()
+    for event in history.events:
+        marker = event.marker_recorded_event_attributes
+        if marker.marker_name == "core_patch":
+            for payload in marker.details["patch-data"].payloads:
+                found.add(json.loads(payload.data)["id"])
+    return found
+
+
+def test_both_sides_of_every_incident_patch_are_recorded() -> None:
+    """A patch keeps incidents started before it replaying: a history from each side."""
+    incidents = [path for path in HISTORIES if path.stem not in {"guard", "ledger"}]
+    with_patch = [path.stem for path in incidents if ONE_STEP_ANALYSIS in patches_in(path)]
+    without = [path.stem for path in incidents if ONE_STEP_ANALYSIS not in patches_in(path)]
+    assert "gitops-approved" in with_patch
+    assert "gitops-approved.before-one-step-analysis" in without
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])

@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from selfheal.domain import (
     ActionKind,
+    AnalysisRequest,
     ClosePullRequest,
     ClusterContext,
     ContextRequest,
@@ -46,6 +47,7 @@ from selfheal.domain import (
     TicketRequest,
     TicketUpdate,
     TokenUsage,
+    WorkloadAnalysis,
 )
 
 
@@ -93,6 +95,7 @@ class FakeWorld:
         failures: dict[str, ApplicationError] | None = None,
         pr_state: PullRequestState | None = None,
         journal: Path | None = None,
+        no_fix: str | None = None,
     ) -> None:
         self.policy = policy or IncidentPolicy(namespaces=["demo"])
         self.diagnosis = diagnosis or oom_diagnosis()
@@ -101,6 +104,7 @@ class FakeWorld:
         self.failures = failures or {}
         self.pr_state = pr_state
         self.journal = journal
+        self.no_fix = no_fix
         self.calls: Counter[str] = Counter()
         self.requests: dict[str, list[Any]] = {}
 
@@ -127,6 +131,18 @@ class FakeWorld:
         async def gather_context(request: ContextRequest) -> ClusterContext:
             world._called("gather_context", request)
             return ClusterContext(namespace=request.namespace, workload=request.workload)
+
+        @activity.defn(name="analyze_workload")
+        async def analyze_workload(request: AnalysisRequest) -> WorkloadAnalysis:
+            world._called("analyze_workload", request)
+            diagnosis = world.diagnosis
+            if not diagnosis.fault_found:
+                return WorkloadAnalysis(diagnosis=diagnosis)
+            if world.no_fix:
+                return WorkloadAnalysis(diagnosis=diagnosis, no_fix=world.no_fix)
+            return WorkloadAnalysis(
+                diagnosis=diagnosis, fix=world.fix, manifest_path="apps/checkout/deployment.yaml"
+            )
 
         @activity.defn(name="diagnose")
         async def diagnose(request: DiagnosisRequest) -> Diagnosis:
@@ -211,6 +227,7 @@ class FakeWorld:
 
         return [
             load_policy,
+            analyze_workload,
             gather_context,
             diagnose,
             propose_fix,

@@ -140,6 +140,26 @@ async def test_gitops_happy_path_merges_and_resolves(time_skipping_env: Workflow
     assert world.requests["wait_rollout"][0].expected_template == world.fix.manifest_patch
     assert world.calls["update_ticket"] == 6  # one comment per transition after the ticket
     assert final.approvals[0].by == "alice" and final.approvals[0].accepted
+    # The rules path analyses in one activity; the context never enters the workflow.
+    assert world.calls["analyze_workload"] == 1
+    assert world.calls["gather_context"] == world.calls["propose_fix"] == 0
+    assert world.requests["open_pull_request"][0].manifest_path == "apps/checkout/deployment.yaml"
+
+
+async def test_a_fix_the_generator_refuses_escalates_with_the_refusal(
+    time_skipping_env: WorkflowEnvironment,
+):
+    refusal = "fix proposal refused for demo/checkout: replicas 500 above 20 [UnsafeProposal]"
+    world = FakeWorld(no_fix=refusal)
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver_alert(client, an_alert(), queue, UI)
+        status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
+    assert status.escalation_reason == f"no safe fix: {refusal}"
+    assert status.diagnosis == world.diagnosis and status.fix is None
+    assert states_of(status) == ["RECEIVED", "ANALYZING", "FIXING", "ESCALATED"]
+    for mutation in ("apply_remediation", "open_pull_request", "propose_fix"):
+        assert world.calls[mutation] == 0
 
 
 async def test_direct_mode_failed_verification_rolls_back_and_escalates(
@@ -194,7 +214,7 @@ async def test_reject_escalates_then_retry_resolves(time_skipping_env: WorkflowE
         await handle.signal(IncidentWorkflow.approve, Approval(by="carol"))
         final = await handle.result()
     assert final.state == IncidentState.RESOLVED
-    assert world.calls["diagnose"] == 2
+    assert world.calls["analyze_workload"] == 2
     assert world.requests["open_pull_request"][1].attempt == 2
 
 
@@ -294,12 +314,12 @@ async def test_non_retryable_activity_error_escalates_with_its_reason(
         type="ClusterNotConfigured",
         non_retryable=True,
     )
-    world = FakeWorld(failures={"gather_context": failure})
+    world = FakeWorld(failures={"analyze_workload": failure})
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
         delivery = await deliver_alert(client, an_alert(), queue, UI)
         status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
-    assert world.calls["gather_context"] == 1
+    assert world.calls["analyze_workload"] == 1
     assert "no Kubernetes cluster configured" in (status.escalation_reason or "")
     assert status.timeline[-1].state == IncidentState.ESCALATED
 
