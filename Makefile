@@ -17,7 +17,7 @@ install: $(STAMP)
 lint: install
 	$(BIN)/ruff check selfheal tests benchmarks
 	$(BIN)/ruff format --check selfheal tests benchmarks
-	$(BIN)/mypy selfheal
+	$(BIN)/mypy selfheal benchmarks
 
 test: lint
 	$(BIN)/pytest -q

@@ -22,6 +22,7 @@ from selfheal.chaos.experiments import drive
 from selfheal.chaos.experiments.stack import private_stack
 from selfheal.chaos.scenarios import SCENARIOS
 from selfheal.domain import IncidentState
+from selfheal.starters import watch
 
 AIM_SECONDS = 10.0
 
@@ -43,8 +44,8 @@ async def measure(scenario: str, mode: str) -> tuple[float, float, str]:
     deployment = SCENARIOS[scenario].default_deployment
     with private_stack(settings) as stack:
         client = await stack.client()
-        since = drive.break_workload(stack, scenario, deployment)
-        incident_id = await drive.incident_about(client, deployment, since, timeout=180)
+        since = await drive.break_workload(stack, scenario, deployment)
+        incident_id = await watch.incident_about(client, deployment, since, timeout=180)
         final = await drive.see_through(client, incident_id, timeout=300, approve=False)
     first, last = final.timeline[0].at, final.timeline[-1].at
     outcome = final.state.value

@@ -100,6 +100,9 @@ _FROZEN_RECHECK = timedelta(minutes=5)
 ONE_STEP_ANALYSIS = "one-step-analysis"
 """Patch: the rules path gathers, diagnoses and proposes in one activity (analyze_workload)."""
 
+TICKET_REFUSAL = "ticket-refusal-asked-once"
+"""Patch: a ticket JIRA refused for good is not asked for again at every transition."""
+
 PROTECTED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 
 
@@ -552,8 +555,11 @@ class IncidentWorkflow:
                 ),
             )
         except ActivityError as err:
-            self._ticket_failed = True
-            self._append_timeline(self._status.state, f"no ticket: {_reason(err)}", None)
+            # An outage may be over by the next transition; a refusal (permissions, a bad
+            # project) will not be, and asking again at every transition only repeats it.
+            self._ticket_failed = not (_permanent(err) and workflow.patched(TICKET_REFUSAL))
+            retry = "; trying again at the next transition" if self._ticket_failed else ""
+            self._append_timeline(self._status.state, f"no ticket: {_reason(err)}{retry}", None)
             return
         self._ticket_failed = False
         self._status.ticket_key, self._status.ticket_url = ticket.key, ticket.url
@@ -1009,6 +1015,14 @@ def _reason(err: ActivityError) -> str:
     if isinstance(cause, ApplicationError):
         return f"{cause.message} [{cause.type}]" if cause.type else cause.message
     return str(cause or err)
+
+
+def _permanent(err: ActivityError) -> bool:
+    """True when the activity's final failure says retrying will not help (DESIGN §3)."""
+    cause: BaseException | None = err.cause
+    while isinstance(cause, ActivityError | ChildWorkflowError) and cause.cause is not None:
+        cause = cause.cause
+    return isinstance(cause, ApplicationError) and cause.non_retryable
 
 
 def _human(duration: timedelta) -> str:

@@ -397,9 +397,8 @@ async def test_a_ticket_jira_refused_at_the_start_is_opened_on_a_later_transitio
     time_skipping_env: WorkflowEnvironment,
 ):
     world = FakeWorld(policy=demo_policy(ticketing=True, auto_approve=AutoApprovePolicy.ALWAYS))
-    failures = iter(
-        [ApplicationError("JIRA answered 503", type="JiraUnavailable", non_retryable=True)]
-    )
+    # Every attempt of the first call (BEST_EFFORT: 4) meets the outage; the next call works.
+    failures = iter([ApplicationError("JIRA answered 503", type="JiraUnavailable")] * 4)
     real_open_ticket = next(a for a in world.activities() if a.__name__ == "open_ticket")
 
     @activity.defn(name="open_ticket")
@@ -425,3 +424,23 @@ async def test_a_ticket_jira_refused_at_the_start_is_opened_on_a_later_transitio
     assert final.ticket_key == "OPS-1"
     assert any(e.note.startswith("no ticket: JIRA answered 503") for e in final.timeline)
     assert world.calls["update_ticket"] >= 1
+
+
+async def test_a_ticket_jira_refuses_for_good_is_asked_for_once(
+    time_skipping_env: WorkflowEnvironment,
+):
+    refusal = ApplicationError(
+        "JIRA answered HTTP 403", type="JiraPermissionDenied", non_retryable=True
+    )
+    world = FakeWorld(
+        policy=demo_policy(ticketing=True, auto_approve=AutoApprovePolicy.ALWAYS),
+        failures={"open_ticket": refusal},
+    )
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
+        final = await incident_handle(client, delivery.incident_id).result()
+    assert final.state == IncidentState.RESOLVED and final.ticket_key is None
+    assert world.calls["open_ticket"] == 1 and world.calls["update_ticket"] == 0
+    notes = [e.note for e in final.timeline if e.note.startswith("no ticket")]
+    assert notes == ["no ticket: JIRA answered HTTP 403 [JiraPermissionDenied]"]
