@@ -1007,11 +1007,17 @@ def _audit(event: str, status: IncidentStatus, **fields: object) -> None:
     )
 
 
-def _reason(err: ActivityError) -> str:
-    """The sentence a person can act on, from an activity's final failure."""
+def _root_cause(err: ActivityError) -> BaseException | None:
+    """The failure under the activity (and child workflow) wrappers."""
     cause: BaseException | None = err.cause
     while isinstance(cause, ActivityError | ChildWorkflowError) and cause.cause is not None:
         cause = cause.cause
+    return cause
+
+
+def _reason(err: ActivityError) -> str:
+    """The sentence a person can act on, from an activity's final failure."""
+    cause = _root_cause(err)
     if isinstance(cause, ApplicationError):
         return f"{cause.message} [{cause.type}]" if cause.type else cause.message
     return str(cause or err)
@@ -1019,9 +1025,7 @@ def _reason(err: ActivityError) -> str:
 
 def _permanent(err: ActivityError) -> bool:
     """True when the activity's final failure says retrying will not help (DESIGN §3)."""
-    cause: BaseException | None = err.cause
-    while isinstance(cause, ActivityError | ChildWorkflowError) and cause.cause is not None:
-        cause = cause.cause
+    cause = _root_cause(err)
     return isinstance(cause, ApplicationError) and cause.non_retryable
 
 
