@@ -52,3 +52,20 @@ def test_the_model_is_used_only_with_a_key_unless_forced(monkeypatch: pytest.Mon
     assert Settings(_env_file=None).analyzer_choice() == AnalyzerChoice.MODEL  # type: ignore[call-arg]
     monkeypatch.setenv("SELFHEAL_ANALYZER", "rules")
     assert Settings(_env_file=None).analyzer_choice() == AnalyzerChoice.RULES  # type: ignore[call-arg]
+
+
+def test_every_activity_slot_gets_a_thread_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("SELFHEAL_MAX_CONCURRENT_ACTIVITIES", "300")
+    assert Settings(_env_file=None).activity_thread_count() == 300  # type: ignore[call-arg]
+    monkeypatch.setenv("SELFHEAL_ACTIVITY_THREADS", "40")
+    assert Settings(_env_file=None).activity_thread_count() == 40  # type: ignore[call-arg]
+
+
+def test_the_guard_has_a_queue_of_its_own_next_to_the_incidents(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("SELFHEAL_TASK_QUEUE", "prod-eu")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert (settings.task_queue, settings.guard_task_queue()) == ("prod-eu", "prod-eu-guard")
