@@ -654,6 +654,14 @@ class TicketUpdate(BaseModel):
     comment: str
 
 
+class TicketCatchUp(BaseModel):
+    """A ticket a JIRA outage kept an ended incident from opening, and what to write there."""
+
+    ticket: TicketRequest
+    state: IncidentState = Field(description="How the incident ended")
+    story: str = Field(description="The incident's timeline, one line per entry")
+
+
 class Notification(BaseModel):
     incident_id: str
     state: IncidentState

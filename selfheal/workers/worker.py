@@ -33,6 +33,7 @@ from selfheal.workers.metrics import HISTOGRAM_BUCKETS, IncidentMetricsIntercept
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.investigation import InvestigationWorkflow
+from selfheal.workflows.ticket_catch_up import TicketCatchUpWorkflow
 
 log = structlog.get_logger("selfheal.worker")
 
@@ -78,7 +79,12 @@ def build_workers(
         task_queue=settings.task_queue,
         # The guard workflows too: a guard started before they had their own queue stays on
         # this one across continue-as-new.
-        workflows=[IncidentWorkflow, InvestigationWorkflow, *GUARD_WORKFLOWS],
+        workflows=[
+            IncidentWorkflow,
+            InvestigationWorkflow,
+            TicketCatchUpWorkflow,
+            *GUARD_WORKFLOWS,
+        ],
         activities=incident_activities(client, settings),
         activity_executor=executor,
         **worker_tuning(settings),

@@ -95,6 +95,17 @@ OPEN_REVERT_PULL_REQUEST = ActivityCall(
 
 OPEN_TICKET = ActivityCall("open_ticket", TicketRef, timedelta(seconds=30), retry=BEST_EFFORT)
 UPDATE_TICKET = ActivityCall("update_ticket", TicketRef, timedelta(seconds=30), retry=BEST_EFFORT)
+
+PATIENT = RetryPolicy(
+    initial_interval=timedelta(seconds=10),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    maximum_attempts=20,
+)
+"""For a ticket opened after its incident ended: JIRA has about two and a half hours to return."""
+
+OPEN_TICKET_LATER = ActivityCall("open_ticket", TicketRef, timedelta(seconds=30), retry=PATIENT)
+UPDATE_TICKET_LATER = ActivityCall("update_ticket", TicketRef, timedelta(seconds=30), retry=PATIENT)
 NOTIFY = ActivityCall("notify", NotificationResult, timedelta(seconds=15), retry=BEST_EFFORT)
 
 

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from selfheal.domain import (
@@ -64,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
         RiskLevel,
         RolloutRequest,
         SignalAck,
+        TicketCatchUp,
         TicketRequest,
         TicketUpdate,
         TimelineEntry,
@@ -90,6 +92,7 @@ with workflow.unsafe.imports_passed_through():
         WAIT_ROLLOUT,
         call,
     )
+    from selfheal.workflows.ticket_catch_up import TicketCatchUpWorkflow
 
 _SLACK = timedelta(minutes=2)
 """Added to an activity's own deadline so a slow start does not fail it."""
@@ -99,6 +102,9 @@ _FROZEN_RECHECK = timedelta(minutes=5)
 
 ONE_STEP_ANALYSIS = "one-step-analysis"
 """Patch: the rules path gathers, diagnoses and proposes in one activity (analyze_workload)."""
+
+TICKET_CATCH_UP = "ticket-catch-up"
+"""Patch: an incident that ends without the ticket an outage kept away hands it over."""
 
 TICKET_REFUSAL = "ticket-refusal-asked-once"
 """Patch: a ticket JIRA refused for good is not asked for again at every transition."""
@@ -166,6 +172,8 @@ class IncidentWorkflow:
             next_state = await steps[self._status.state]()
             if next_state is not None:
                 await self._enter(next_state, self._pending_note)
+        if self._ticket_outstanding() and workflow.patched(TICKET_CATCH_UP):
+            await self._hand_ticket_over()
         return self._status
 
     async def _start_incident(self) -> None:
@@ -541,19 +549,43 @@ class IncidentWorkflow:
         self._manifest_path = self._context.manifest_path()
         return self._context
 
-    async def _open_ticket(self) -> None:
+    def _ticket_request(self) -> TicketRequest:
         alert = self._first_alert
+        return TicketRequest(
+            incident_id=self._status.id,
+            summary=f"[selfheal] {alert.workload or 'unmapped'}: {alert.name}",
+            description=alert.summary,
+            existing_key=alert.ticket_key,
+            labels=["selfheal", self._status.id],
+        )
+
+    def _ticket_outstanding(self) -> bool:
+        """True when ticketing is on and an outage (not a refusal) kept the ticket away."""
+        policy = self._policy_or_default
+        return policy.ticketing and self._status.ticket_key is None and self._ticket_failed
+
+    async def _hand_ticket_over(self) -> None:
+        """The incident has ended without its ticket: a workflow of its own opens it later."""
+        catch_up = await workflow.start_child_workflow(
+            TicketCatchUpWorkflow.run,
+            TicketCatchUp(
+                ticket=self._ticket_request(),
+                state=self._status.state,
+                story=_story(self._status),
+            ),
+            id=f"{self._status.id}-ticket-{workflow.info().run_id}",
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
+        self._append_timeline(
+            self._status.state,
+            f"no ticket yet: JIRA did not answer while the incident ran; {catch_up.id} opens "
+            "it once JIRA is back and writes this timeline there",
+            None,
+        )
+
+    async def _open_ticket(self) -> None:
         try:
-            ticket = await call(
-                OPEN_TICKET,
-                TicketRequest(
-                    incident_id=self._status.id,
-                    summary=f"[selfheal] {alert.workload or 'unmapped'}: {alert.name}",
-                    description=alert.summary,
-                    existing_key=alert.ticket_key,
-                    labels=["selfheal", self._status.id],
-                ),
-            )
+            ticket = await call(OPEN_TICKET, self._ticket_request())
         except ActivityError as err:
             # An outage may be over by the next transition; a refusal (permissions, a bad
             # project) will not be, and asking again at every transition only repeats it.
@@ -1027,6 +1059,15 @@ def _permanent(err: ActivityError) -> bool:
     """True when the activity's final failure says retrying will not help (DESIGN §3)."""
     cause = _root_cause(err)
     return isinstance(cause, ApplicationError) and cause.non_retryable
+
+
+def _story(status: IncidentStatus) -> str:
+    """The timeline as plain lines, for a ticket that missed it."""
+    return "\n".join(
+        f"{entry.at:%Y-%m-%d %H:%M:%S} UTC {entry.state.value}: {entry.note}"
+        + (f" (by {entry.by})" if entry.by else "")
+        for entry in status.timeline
+    )
 
 
 def _human(duration: timedelta) -> str:

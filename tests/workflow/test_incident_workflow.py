@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from temporalio import activity
@@ -39,6 +40,7 @@ from selfheal.domain import (
 from selfheal.starters.incidents import deliver_alert, incident_handle, incident_status
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
+from selfheal.workflows.ticket_catch_up import TicketCatchUpWorkflow
 from tests.workflow.doubles import FailingInvestigation, FakeWorld
 
 UI = "http://ui.test"
@@ -50,21 +52,30 @@ def demo_policy(**settings: object) -> IncidentPolicy:
 
 
 @asynccontextmanager
-async def running(env: WorkflowEnvironment, world: FakeWorld) -> AsyncIterator[str]:
-    """Run a worker with `world`'s doubles on a fresh task queue; yield the queue."""
+async def running(
+    env: WorkflowEnvironment, world: FakeWorld, *replacing: Callable[..., Any]
+) -> AsyncIterator[str]:
+    """Run a worker with `world`'s doubles (any of them replaced by an activity of the same
+    name in `replacing`) on a fresh task queue; yield the queue."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     guard = GuardActivities(env.client, f"guard-{queue}", queue)
+    replaced = {_activity_name(fn) for fn in replacing}
+    doubles = [fn for fn in world.activities() if _activity_name(fn) not in replaced]
     async with Worker(
         env.client,
         task_queue=queue,
-        workflows=[IncidentWorkflow, FailingInvestigation, *GUARD_WORKFLOWS],
-        activities=[*world.activities(), guard.request_permit],
+        workflows=[IncidentWorkflow, FailingInvestigation, TicketCatchUpWorkflow, *GUARD_WORKFLOWS],
+        activities=[*doubles, *replacing, guard.request_permit],
     ):
         yield queue
     # Incidents left waiting would hold the shared time-skipping clock once nobody serves them.
     for request in world.requests.get("load_policy", []):
         with contextlib.suppress(RPCError):
             await env.client.get_workflow_handle(request.incident_id).terminate("test over")
+
+
+def _activity_name(fn: Callable[..., Any]) -> str:
+    return str(getattr(fn, "__temporal_activity_definition").name)
 
 
 def an_alert(workload: str = "checkout", **labels: str) -> Alert:
@@ -398,7 +409,10 @@ async def test_a_ticket_jira_refused_at_the_start_is_opened_on_a_later_transitio
 ):
     world = FakeWorld(policy=demo_policy(ticketing=True, auto_approve=AutoApprovePolicy.ALWAYS))
     # Every attempt of the first call (BEST_EFFORT: 4) meets the outage; the next call works.
-    failures = iter([ApplicationError("JIRA answered 503", type="JiraUnavailable")] * 4)
+    outage = ApplicationError(
+        "JIRA answered 503", type="JiraUnavailable", next_retry_delay=timedelta(milliseconds=200)
+    )
+    failures = iter([outage] * 4)
     real_open_ticket = next(a for a in world.activities() if a.__name__ == "open_ticket")
 
     @activity.defn(name="open_ticket")
@@ -409,15 +423,7 @@ async def test_a_ticket_jira_refused_at_the_start_is_opened_on_a_later_transitio
         return await real_open_ticket(request)
 
     client = time_skipping_env.client
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    guard = GuardActivities(client, f"guard-{queue}", queue)
-    activities = [a for a in world.activities() if a.__name__ != "open_ticket"]
-    async with Worker(
-        client,
-        task_queue=queue,
-        workflows=[IncidentWorkflow, *GUARD_WORKFLOWS],
-        activities=[*activities, flaky_open_ticket, guard.request_permit],
-    ):
+    async with running(time_skipping_env, world, flaky_open_ticket) as queue:
         delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
         final = await incident_handle(client, delivery.incident_id).result()
     assert final.state == IncidentState.RESOLVED
@@ -444,3 +450,39 @@ async def test_a_ticket_jira_refuses_for_good_is_asked_for_once(
     assert world.calls["open_ticket"] == 1 and world.calls["update_ticket"] == 0
     notes = [e.note for e in final.timeline if e.note.startswith("no ticket")]
     assert notes == ["no ticket: JIRA answered HTTP 403 [JiraPermissionDenied]"]
+
+
+async def test_an_incident_that_ends_inside_a_jira_outage_gets_its_ticket_afterwards(
+    time_skipping_env: WorkflowEnvironment,
+):
+    world = FakeWorld(policy=demo_policy(ticketing=True, auto_approve=AutoApprovePolicy.ALWAYS))
+    jira_down = True
+    real_open_ticket = next(a for a in world.activities() if a.__name__ == "open_ticket")
+
+    @activity.defn(name="open_ticket")
+    async def open_ticket_in_an_outage(request: TicketRequest) -> TicketRef:
+        if jira_down:
+            # A short retry delay: the test server waits out retry backoff in real time.
+            raise ApplicationError(
+                "JIRA answered 503",
+                type="JiraUnavailable",
+                next_retry_delay=timedelta(milliseconds=200),
+            )
+        return await real_open_ticket(request)
+
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world, open_ticket_in_an_outage) as queue:
+        delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
+        final = await incident_handle(client, delivery.incident_id).result()
+        assert final.state == IncidentState.RESOLVED and final.ticket_key is None
+        handed_over = final.timeline[-1].note
+        assert handed_over.startswith("no ticket yet: JIRA did not answer"), handed_over
+        catch_up_id = handed_over.split("; ")[1].split(" opens")[0]
+        jira_down = False  # JIRA comes back after the incident has ended
+        key = await client.get_workflow_handle(catch_up_id).result()
+    assert key == "OPS-1"
+    update = world.requests["update_ticket"][-1]
+    assert update.key == "OPS-1" and update.state == IncidentState.RESOLVED
+    assert "could not reach JIRA while this incident ran" in update.comment
+    for entry in final.timeline[:-1]:
+        assert f"{entry.state.value}: {entry.note}" in update.comment
