@@ -222,6 +222,25 @@ def _wait_for_port(port: int, pid: int, what: str, log_file: Path, timeout: floa
         time.sleep(0.1)
 
 
+def _wait_for_frontend(address: str, pid: int, log_file: Path, timeout: float) -> None:
+    """Wait until the dev server answers, not only listens: after a restart on an existing
+    database its frontend refuses calls ("Frontend is not healthy yet") for a moment."""
+    deadline = time.monotonic() + timeout
+    probe = [find_binary("temporal"), "operator", "cluster", "system", "--address", address]
+    while True:
+        answered = subprocess.run(probe, capture_output=True, text=True, timeout=10, check=False)
+        if answered.returncode == 0:
+            return
+        if not pid_alive(pid):
+            raise StackError(f"the Temporal dev server exited during startup ({log_file})")
+        if time.monotonic() > deadline:
+            raise StackError(
+                f"the Temporal dev server at {address} did not become healthy within "
+                f"{timeout:.0f}s: {answered.stderr.strip()[-300:]} ({log_file})"
+            )
+        time.sleep(0.2)
+
+
 def _selfheal_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "selfheal", *args]
 
@@ -303,6 +322,7 @@ class LocalStack:
         log_file = self.layout.logs / "temporal.log"
         pid = _spawn(command, log_file, dict(os.environ))
         _wait_for_port(port, pid, "the Temporal dev server", log_file, timeout=60)
+        _wait_for_frontend(self.ports.temporal_address, pid, log_file, timeout=60)
         info.pids["temporal"] = pid
         info.temporal = {
             "address": self.ports.temporal_address,
