@@ -508,11 +508,12 @@ class FixRequest(BaseModel):
 class AnalysisRequest(BaseModel):
     """Analyse a workload offline in one step: gather its context, diagnose, propose a fix."""
 
-    incident_id: str
     alert: Alert
-    cluster: str
-    namespace: str
-    workload: str
+    workload: ContextRequest = Field(description="Whose context to gather")
+
+    @property
+    def incident_id(self) -> str:
+        return self.workload.incident_id
 
 
 class WorkloadAnalysis(BaseModel):

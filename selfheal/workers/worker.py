@@ -99,10 +99,11 @@ evicted, it replays its few events when the next remediation of its workload ask
 
 def guard_worker(client: Client, settings: Settings) -> Worker:
     """The worker for the kill switch and the remediation ledgers, on their own task queue."""
-    tuning = worker_tuning(settings) | {"max_cached_workflows": GUARD_CACHE}
-    del tuning["max_concurrent_activities"], tuning["activity_task_poller_behavior"]
     return Worker(
-        client, task_queue=settings.guard_task_queue(), workflows=GUARD_WORKFLOWS, **tuning
+        client,
+        task_queue=settings.guard_task_queue(),
+        workflows=GUARD_WORKFLOWS,
+        **workflow_tuning(GUARD_CACHE),
     )
 
 
@@ -117,16 +118,22 @@ every workflow test builds its worker with the full default sandbox, which does 
 
 
 def worker_tuning(settings: Settings) -> dict[str, Any]:
-    """Everything about the worker but its queue, workflows and activities (benchmarks/scale.py
-    measures a worker built with the same)."""
-    return {
+    """Everything about the incident worker but its queue, workflows and activities
+    (benchmarks/scale.py measures a worker built with the same)."""
+    return workflow_tuning(settings.workflow_cache) | {
         "max_concurrent_activities": settings.max_concurrent_activities,
-        "max_cached_workflows": settings.workflow_cache,
-        "workflow_runner": SHARED_MODULE_SANDBOX,
-        "workflow_task_poller_behavior": PollerBehaviorAutoscaling(),
         "activity_task_poller_behavior": PollerBehaviorAutoscaling(),
         "graceful_shutdown_timeout": timedelta(seconds=10),
         "max_heartbeat_throttle_interval": KEEPALIVE_INTERVAL,
+    }
+
+
+def workflow_tuning(cache: int) -> dict[str, Any]:
+    """The workflow side of a worker: its cache of `cache` runs, sandbox, pollers, interceptors."""
+    return {
+        "max_cached_workflows": cache,
+        "workflow_runner": SHARED_MODULE_SANDBOX,
+        "workflow_task_poller_behavior": PollerBehaviorAutoscaling(),
         "interceptors": worker_interceptors(),
     }
 

@@ -435,7 +435,7 @@ class IncidentWorkflow:
     async def _mirror(self, state: IncidentState, note: str) -> None:
         """Mirror a transition to the ticket and chat; their failure never stops the incident."""
         policy = self._policy_or_default
-        if policy.ticketing and self._status.ticket_key is None and self._ticket_failed:
+        if self._ticket_outstanding():
             await self._open_ticket()  # JIRA was down when the incident opened: try again
         if self._status.ticket_key and policy.ticketing:
             try:
@@ -474,17 +474,9 @@ class IncidentWorkflow:
         if self._policy_or_default.analyzer == AnalyzerChoice.RULES and workflow.patched(
             ONE_STEP_ANALYSIS
         ):
-            alert = self._first_alert
-            assert alert.namespace and alert.workload
             self._analysis = await call(
                 ANALYZE_WORKLOAD,
-                AnalysisRequest(
-                    incident_id=self._status.id,
-                    alert=alert,
-                    cluster=alert.cluster,
-                    namespace=alert.namespace,
-                    workload=alert.workload,
-                ),
+                AnalysisRequest(alert=self._first_alert, workload=self._context_request()),
             )
             self._manifest_path = self._analysis.manifest_path
             return self._analysis.diagnosis
@@ -534,18 +526,19 @@ class IncidentWorkflow:
             ),
         )
 
-    async def _gather_context(self) -> ClusterContext:
+    def _context_request(self) -> ContextRequest:
+        """Which workload's context to read: the one the first alert names."""
         alert = self._first_alert
         assert alert.namespace and alert.workload
-        self._context = await call(
-            GATHER_CONTEXT,
-            ContextRequest(
-                incident_id=self._status.id,
-                cluster=alert.cluster,
-                namespace=alert.namespace,
-                workload=alert.workload,
-            ),
+        return ContextRequest(
+            incident_id=self._status.id,
+            cluster=alert.cluster,
+            namespace=alert.namespace,
+            workload=alert.workload,
         )
+
+    async def _gather_context(self) -> ClusterContext:
+        self._context = await call(GATHER_CONTEXT, self._context_request())
         self._manifest_path = self._context.manifest_path()
         return self._context
 

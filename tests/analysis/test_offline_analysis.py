@@ -45,11 +45,13 @@ def analysis_request(context: ClusterContext) -> AnalysisRequest:
         workload=context.workload,
     )
     return AnalysisRequest(
-        incident_id="inc-offline-test-00000000",
         alert=alert,
-        cluster="sandbox",
-        namespace=context.namespace,
-        workload=context.workload,
+        workload=ContextRequest(
+            incident_id="inc-offline-test-00000000",
+            cluster="sandbox",
+            namespace=context.namespace,
+            workload=context.workload,
+        ),
     )
 
 

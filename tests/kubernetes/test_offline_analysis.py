@@ -13,6 +13,7 @@ from selfheal.domain import (
     MANIFEST_ANNOTATION,
     Alert,
     AnalysisRequest,
+    ContextRequest,
     DiagnosisCategory,
     FixKind,
     FixLimits,
@@ -39,11 +40,13 @@ def test_an_oom_killed_deployment_is_diagnosed_and_given_its_memory_fix(
     eventually(lambda: oom_killed(api_client, namespace), what="checkout to be OOMKilled")
     analyze = OfflineAnalysisActivities(activities().gather_context, FixLimits()).analyze_workload
     request = AnalysisRequest(
-        incident_id="inc-checkout-oom-00000000",
         alert=Alert(name="KubePodCrashLooping", namespace=namespace, workload="checkout"),
-        cluster="sandbox",
-        namespace=namespace,
-        workload="checkout",
+        workload=ContextRequest(
+            incident_id="inc-checkout-oom-00000000",
+            cluster="sandbox",
+            namespace=namespace,
+            workload="checkout",
+        ),
     )
 
     analysis = ActivityEnvironment().run(analyze, request)

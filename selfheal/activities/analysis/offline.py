@@ -43,14 +43,7 @@ class OfflineAnalysisActivities:
         an answer (`no_fix`), not a failure: the diagnosis stands and the incident escalates
         with the refusal as its reason.
         """
-        context = self._gather(
-            ContextRequest(
-                incident_id=request.incident_id,
-                cluster=request.cluster,
-                namespace=request.namespace,
-                workload=request.workload,
-            )
-        )
+        context = self._gather(request.workload)
         diagnosis = diagnose_context(request.alert, context)
         analysis = WorkloadAnalysis(diagnosis=diagnosis, manifest_path=context.manifest_path())
         if not diagnosis.fault_found:
