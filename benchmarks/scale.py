@@ -68,6 +68,7 @@ from selfheal.starters.incidents import deliver_alert, incident_handle
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.investigation import InvestigationWorkflow
 from selfheal.workflows.search import ALL_KEYS
+from selfheal.workflows.workload import WorkloadWorkflow
 
 QUEUE = "scale-benchmark"
 NAMESPACE = "bench"
@@ -158,7 +159,7 @@ async def serve_worker(address: str) -> None:
         worker = Worker(
             client,
             task_queue=QUEUE,
-            workflows=[IncidentWorkflow, InvestigationWorkflow, BareWorkflow],
+            workflows=[WorkloadWorkflow, IncidentWorkflow, InvestigationWorkflow, BareWorkflow],
             activities=activities,
             activity_executor=executor,
             **worker_tuning(settings),

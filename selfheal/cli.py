@@ -109,7 +109,9 @@ def trigger(
 
     async def send() -> None:
         client = await connect()
-        delivery = await deliver_alert(client, alert, settings.task_queue, settings.temporal_ui_url)
+        delivery = await deliver_alert(
+            client, alert, settings.task_queue, settings.temporal_ui_url, settings.cluster
+        )
         verb = "joined" if delivery.deduplicated else "started"
         out.print(f"{verb} incident [bold]{delivery.incident_id}[/]")
         out.print(f"UI: {delivery.ui_url}")

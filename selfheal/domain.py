@@ -106,6 +106,49 @@ def _slug(text: str, limit: int) -> str:
     return slug[:limit].strip("-") or "unknown"
 
 
+class WorkloadRef(BaseModel):
+    """One workload on one cluster: what an incident is about, whatever alerts name it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cluster: str
+    namespace: str = ""
+    kind: str = "Deployment"
+    name: str
+
+    @property
+    def key(self) -> str:
+        """`cluster/namespace/kind/name`: the workload's identity."""
+        return "/".join([self.cluster, self.namespace, self.kind, self.name])
+
+    @property
+    def digest(self) -> str:
+        """Hex digest of the identity, for ids that must stay short and lower case."""
+        return hashlib.sha256(self.key.encode()).hexdigest()
+
+    @property
+    def workflow_id(self) -> str:
+        """`workload-<name>-<8 hex>`: the id of the workload's WorkloadWorkflow."""
+        return f"workload-{_slug(self.name, 60)}-{self.digest[:8]}"
+
+    def incident_id(self, first_run_id: str, sequence: int) -> str:
+        """`inc-<name>-<8 hex>`: the id of the workload's `sequence`-th incident.
+
+        Derived from the first run of the workload's workflow, so an id is never reused even
+        after that workflow has ended and a later alert starts it afresh.
+        """
+        seed = f"{self.key}\x1f{first_run_id}\x1f{sequence}"
+        return f"inc-{_slug(self.name, 60)}-{hashlib.sha256(seed.encode()).hexdigest()[:8]}"
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{where} on {self.cluster}"
+
+
+UNMAPPED_KIND = "Unmapped"
+"""The kind of an alert that names no workload: it is an incident of its own alert name."""
+
+
 class Alert(BaseModel):
     """One alert about one Kubernetes workload, from any source: selfheal's Alert JSON."""
 
@@ -116,7 +159,12 @@ class Alert(BaseModel):
     )
     source: AlertSource = AlertSource.GENERIC
     status: AlertStatus = AlertStatus.FIRING
-    cluster: str = Field(default="default", min_length=1, max_length=100)
+    cluster: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The cluster it is about; unset: the worker's own (SELFHEAL_CLUSTER)",
+    )
     namespace: str | None = Field(default=None, max_length=253)
     workload: str | None = Field(
         default=None, max_length=253, description="Deployment name; None when the alert names none"
@@ -136,18 +184,28 @@ class Alert(BaseModel):
         default=None, max_length=50, description="JIRA issue this alert came from, if any"
     )
 
-    @property
-    def fingerprint(self) -> str:
-        """Hex digest of (cluster, namespace, workload, alert name): what makes alerts one."""
-        key = "\x1f".join([self.cluster, self.namespace or "", self.workload or "", self.name])
-        return hashlib.sha256(key.encode()).hexdigest()
+    def on_cluster(self, default_cluster: str) -> Alert:
+        """This alert with its cluster filled in: an alert naming none is about the default."""
+        return self if self.cluster else self.model_copy(update={"cluster": default_cluster})
 
     @property
-    def incident_id(self) -> str:
-        """`inc-<workload>-<reason>-<8 hex of fingerprint>`, lower case; also the workflow id."""
-        workload = _slug(self.workload or "unmapped", 60)
-        reason = _slug(self.reason or self.name, 40)
-        return f"inc-{workload}-{reason}-{self.fingerprint[:8]}"
+    def target(self) -> WorkloadRef:
+        """The workload the alert is about; an unmapped alert is a target of its own name."""
+        cluster = self.cluster or "default"
+        if self.workload and self.namespace:
+            return WorkloadRef(cluster=cluster, namespace=self.namespace, name=self.workload)
+        return WorkloadRef(
+            cluster=cluster,
+            namespace=self.namespace or "",
+            kind=UNMAPPED_KIND,
+            name=f"unmapped-{self.name}",
+        )
+
+    @property
+    def key(self) -> str:
+        """Which alert this is, so its resolved notice finds its firing one: the sender's id
+        (Alertmanager fingerprint, PagerDuty incident) or else its name."""
+        return f"{self.source.value}:{self.external_id or self.name}"
 
     @property
     def requested_mode(self) -> RemediationMode | None:
@@ -359,8 +417,20 @@ class IncidentStatus(BaseModel):
     alert_name: str = ""
     summary: str = ""
     alert_count: int = 0
-    alert_firing: bool = True
+    alert_firing: bool = Field(default=True, description="True while any of its alerts fires")
+    alert_names: list[str] = Field(
+        default_factory=list, description="The distinct names of the alerts that joined"
+    )
+    alerts: dict[str, bool] = Field(
+        default_factory=dict, description="Each distinct alert (Alert.key) and whether it fires"
+    )
     first_alert: Alert | None = None
+    workload_id: str | None = Field(
+        default=None, description="The WorkloadWorkflow that opened it (None: an older scheme)"
+    )
+    previous_incident: str | None = Field(
+        default=None, description="The workload's incident before this one, if it recurred"
+    )
     diagnosis: Diagnosis | None = None
     fix: FixProposal | None = None
     pr_url: str | None = None
@@ -416,6 +486,11 @@ class IncidentPolicy(BaseModel):
     history_limit: int = Field(
         default=1000, ge=100, description="Continue-as-new once history has this many events"
     )
+    clusters: list[str] = Field(
+        default_factory=list,
+        description="Clusters the worker can reach (SELFHEAL_CLUSTER, SELFHEAL_CLUSTERS); "
+        "empty in policies recorded before clusters were checked",
+    )
 
     def may_approve(self, person: str) -> bool:
         """True when `person` is an allowed approver (anyone, if no list is set)."""
@@ -427,12 +502,76 @@ class PolicyRequest(BaseModel):
     alert: Alert
 
 
+class IncidentEnding(BaseModel):
+    """How an incident ended, as its workload remembers it (signal `incident_ended`)."""
+
+    incident_id: str
+    state: IncidentState
+    ended_at: datetime
+    note: str = ""
+    changed: bool = Field(default=False, description="True when selfheal changed the workload")
+    ticket_key: str | None = None
+
+
 class IncidentInput(BaseModel):
-    """Workflow argument: empty on the first run, the carried state after continue-as-new."""
+    """Workflow argument: the first alert and the workload on the first run, the carried
+    state after continue-as-new. Incidents of the older scheme started with the id alone
+    and got their first alert as a signal."""
 
     incident_id: str
     status: IncidentStatus | None = None
     policy: IncidentPolicy | None = None
+    alert: Alert | None = Field(default=None, description="The alert that opened it")
+    workload_id: str | None = Field(default=None, description="The WorkloadWorkflow opening it")
+    previous: IncidentEnding | None = Field(
+        default=None, description="The workload's previous incident, when this one recurs"
+    )
+
+
+class AlertBatch(BaseModel):
+    """Alerts a workload passes on to its open incident in one signal (`alerts`).
+
+    Repeats of one alert in a batch travel once; `count` says how many arrived in all.
+    """
+
+    alerts: list[Alert] = Field(min_length=1)
+    count: int = Field(ge=1)
+
+
+class WorkloadState(BaseModel):
+    """What a workload's workflow remembers, carried across continue-as-new."""
+
+    first_run_id: str = Field(description="Seeds the workload's incident ids")
+    opened: int = Field(default=0, description="Incidents opened so far")
+    open_incident: str | None = None
+    last: IncidentEnding | None = None
+    alerts: int = Field(default=0, description="Alerts received")
+    ignored: int = Field(default=0, description="Alerts that opened nothing")
+    seen: list[str] = Field(
+        default_factory=list, description="Alert firings (key@start) the open incident saw"
+    )
+    last_seen: list[str] = Field(
+        default_factory=list, description="Alert firings the last incident saw"
+    )
+
+
+class WorkloadInput(BaseModel):
+    """WorkloadWorkflow's argument: the workload, where its incidents run, and its memory."""
+
+    workload: WorkloadRef
+    incident_task_queue: str
+    state: WorkloadState | None = None
+    pending: list[Alert] = Field(
+        default_factory=list, description="Alerts not yet passed on when it continued as new"
+    )
+
+
+class WorkloadMemo(BaseModel):
+    """What the workload's workflow publishes in its memo, for the webhook to answer with."""
+
+    open_incident: str | None = None
+    next_incident: str
+    last: IncidentEnding | None = None
 
 
 # --- activity inputs and outputs ---------------------------------------------------------
@@ -442,7 +581,7 @@ class ContextRequest(BaseModel):
     """Which workload's cluster context to gather."""
 
     incident_id: str
-    cluster: str
+    cluster: str = Field(default="", description="Empty: the worker's own cluster")
     namespace: str
     workload: str
     log_tail_lines: int = Field(default=50, ge=0, le=2000)
@@ -534,6 +673,7 @@ class WorkloadAnalysis(BaseModel):
 class RemediationRequest(BaseModel):
     incident_id: str
     action: RemediationAction
+    cluster: str = Field(default="", description="Empty: the worker's own cluster")
 
 
 class RemediationResult(BaseModel):
@@ -547,6 +687,7 @@ class RemediationResult(BaseModel):
 
 class RolloutRequest(BaseModel):
     incident_id: str
+    cluster: str = Field(default="", description="Empty: the worker's own cluster")
     namespace: str
     deployment: str
     timeout: timedelta = timedelta(minutes=10)
@@ -563,6 +704,7 @@ class RolloutResult(BaseModel):
 
 class HealthCheckRequest(BaseModel):
     incident_id: str
+    cluster: str = Field(default="", description="Empty: the worker's own cluster")
     namespace: str
     deployment: str
     window: timedelta = timedelta(minutes=2)
@@ -653,6 +795,7 @@ class TicketUpdate(BaseModel):
     key: str
     state: IncidentState
     comment: str
+    alerts: str = Field(default="", description="The alerts so far, e.g. `4 alerts: A, B`")
 
 
 class TicketCatchUp(BaseModel):

@@ -109,6 +109,16 @@ class Settings(BaseSettings):
     # Kubernetes
     kubeconfig: Path | None = Field(default=None, validation_alias=_env("KUBECONFIG"))
     kube_context: str | None = None
+    cluster: str = Field(
+        default="default",
+        min_length=1,
+        description="Name of the cluster KUBECONFIG (or the in-cluster account) reaches; "
+        "alerts with no cluster label are about it",
+    )
+    clusters: NameList = Field(
+        default_factory=list,
+        description="More clusters, as name=kubeconfig-context, e.g. prod-eu-1=ctx-eu",
+    )
     in_cluster: bool = False
     context_max_bytes: int = Field(default=256 * 1024, ge=4096)
 
@@ -183,6 +193,24 @@ class Settings(BaseSettings):
     )
     log_format: str = Field(default="auto", description="auto, json or console")
 
+    @field_validator("clusters")
+    @classmethod
+    def _clusters_are_valid(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            name, sep, context = entry.partition("=")
+            if not sep or not name.strip() or not context.strip():
+                raise ValueError(f"{entry!r}: expected cluster-name=kubeconfig-context")
+        return entries
+
+    def cluster_contexts(self) -> dict[str, str | None]:
+        """Every cluster the worker reaches, by name: its kubeconfig context (None for the
+        default cluster's, which is SELFHEAL_KUBE_CONTEXT or the current context)."""
+        contexts: dict[str, str | None] = {self.cluster: self.kube_context}
+        for entry in self.clusters:
+            name, _, context = entry.partition("=")
+            contexts.setdefault(name.strip(), context.strip())
+        return contexts
+
     def approval_rule(self, namespace: str | None) -> tuple[AutoApprovePolicy, str]:
         """The approval policy for a namespace and the setting it comes from."""
         for entry in self.auto_approve_namespaces:
@@ -230,6 +258,7 @@ class Settings(BaseSettings):
             max_actions=self.max_actions,
             remediation_limit=self.remediation_limit,
             remediation_window=self.remediation_window,
+            clusters=list(self.cluster_contexts()),
         )
 
     def fix_limits(self) -> FixLimits:

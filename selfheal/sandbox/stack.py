@@ -42,8 +42,10 @@ class SandboxStack:
         github_webhook_secret: str | None,
         ports: SandboxPorts | None = None,
         monitor_interval: float = 2.0,
+        cluster: str = "sandbox",
     ) -> None:
         self.home = home
+        self.cluster = cluster
         self.ports = ports or SandboxPorts()
         self.kube = KubeSandbox(port=self.ports.kubernetes)
         self.github = GitHubSandbox(
@@ -76,6 +78,7 @@ class SandboxStack:
             kube_client(kubeconfig=self.kubeconfig),
             self._webhook_url,
             self._webhook_token,
+            cluster=self.cluster,
             interval=self._monitor_interval,
         )
         self.monitor.start()

@@ -167,6 +167,8 @@ class StackInfo:
 
 
 SANDBOX_DEFAULTS = {
+    # The sandbox's Kubernetes API is the cluster named `sandbox`; its monitor says so.
+    "SELFHEAL_CLUSTER": "sandbox",
     "SELFHEAL_NAMESPACES": "demo",
     # The sandbox's pods fail and heal in seconds; a short window keeps the demo short.
     "SELFHEAL_VERIFY_WINDOW": "15s",

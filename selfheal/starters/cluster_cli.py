@@ -66,6 +66,7 @@ def sandbox_serve(
             github=settings.sandbox_github_port,
             jira=settings.sandbox_jira_port,
         ),
+        cluster=settings.cluster,
     )
     serve(stack, ready_file)
 
@@ -199,9 +200,7 @@ def diagnose(
     elif namespace and deployment:
         cluster = KubernetesActivities(settings, _api_client(kubeconfig))
         context = cluster.gather_context(
-            ContextRequest(
-                incident_id="cli", cluster="cli", namespace=namespace, workload=deployment
-            )
+            ContextRequest(incident_id="cli", namespace=namespace, workload=deployment)
         )
     else:
         err.print("give --snapshot DIR, or --namespace NS --deployment D", markup=False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
@@ -13,12 +15,19 @@ from temporalio.api.sdk.v1 import UserMetadata
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import SignalWithStartWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.converter import encode_search_attributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from selfheal.domain import Alert, AlertStatus, IncidentInput, IncidentStatus
+from selfheal.domain import (
+    Alert,
+    AlertStatus,
+    IncidentStatus,
+    WorkloadInput,
+    WorkloadMemo,
+    WorkloadRef,
+)
 from selfheal.workflows.incident import IncidentWorkflow
-from selfheal.workflows.search import attributes_of
+from selfheal.workflows.search import summary_of
+from selfheal.workflows.workload import MEMO_KEY, WorkloadWorkflow
 
 
 class Delivery(BaseModel):
@@ -36,63 +45,106 @@ def incident_ui_url(ui_base: str, namespace: str, incident_id: str) -> str:
     return f"{ui_base.rstrip('/')}/namespaces/{namespace}/workflows/{incident_id}"
 
 
-def _summary_of(alert: Alert) -> str:
-    target = f"{alert.namespace or '?'}/{alert.workload or 'unmapped'}"
-    return f"{alert.name} on {target} ({alert.cluster}, {alert.severity})"
+async def deliver_alert(
+    client: Client,
+    alert: Alert,
+    task_queue: str,
+    ui_base: str,
+    default_cluster: str = "default",
+) -> Delivery:
+    """Hand the alert to its workload, which joins it to the open incident or opens one.
 
-
-async def deliver_alert(client: Client, alert: Alert, task_queue: str, ui_base: str) -> Delivery:
-    """Start the alert's incident, or join it if it is running (signal-with-start).
-
-    A resolved alert only joins: it never opens a new incident.
+    The one way alerts enter: signal-with-start of the workload's `alert` signal, accepted
+    by the Temporal server alone, so nothing waits for a worker. A resolved alert only
+    signals a workload that is running: it never opens anything. The answer names the
+    incident the alert joined or opened, as the workload last published it.
     """
-    incident_id = alert.incident_id
-    ui_url = incident_ui_url(ui_base, client.namespace, incident_id)
+    alert = alert.on_cluster(default_cluster)
+    workload = alert.target
+    workflow_id = workload.workflow_id
     if alert.status == AlertStatus.RESOLVED:
         try:
-            await client.get_workflow_handle(incident_id).signal(IncidentWorkflow.alert, alert)
+            await client.get_workflow_handle(workflow_id).signal(WorkloadWorkflow.alert, alert)
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
-            return Delivery(
-                incident_id=incident_id,
-                workflow_id=incident_id,
-                ui_url=ui_url,
-                deduplicated=False,
-                note="resolved alert for an incident that is not open; nothing to do",
+            return _delivery(
+                client, ui_base, "", workflow_id, True, "resolved alert; no incident is open"
             )
-        return Delivery(
-            incident_id=incident_id, workflow_id=incident_id, ui_url=ui_url, deduplicated=True
-        )
-    started = await _signal_with_start(
-        client, alert, IncidentInput(incident_id=incident_id), task_queue
-    )
+        joined = await _open_incident(client, workload)
+        note = "" if joined else "resolved alert; no incident is open"
+        return _delivery(client, ui_base, joined or "", workflow_id, True, note)
+    start = WorkloadInput(workload=workload, incident_task_queue=task_queue)
+    run_id = await _signal_with_start(client, alert, start)
+    if run_id is not None:
+        return _delivery(client, ui_base, workload.incident_id(run_id, 1), workflow_id, False)
+    joined = await _open_incident(client, workload)
+    if joined is not None:
+        return _delivery(client, ui_base, joined, workflow_id, True)
+    memo = await _workload_memo(client, workflow_id)
+    next_incident = memo.next_incident if memo else ""
+    return _delivery(client, ui_base, next_incident, workflow_id, False)
+
+
+def _delivery(
+    client: Client,
+    ui_base: str,
+    incident_id: str,
+    workflow_id: str,
+    deduplicated: bool,
+    note: str = "",
+) -> Delivery:
     return Delivery(
-        incident_id=incident_id, workflow_id=incident_id, ui_url=ui_url, deduplicated=not started
+        incident_id=incident_id,
+        workflow_id=workflow_id,
+        ui_url=incident_ui_url(ui_base, client.namespace, incident_id or workflow_id),
+        deduplicated=deduplicated,
+        note=note,
     )
 
 
-async def _signal_with_start(
-    client: Client, alert: Alert, start: IncidentInput, task_queue: str
-) -> bool:
-    """Signal-with-start the incident; True when this call started a new run.
+async def _workload_memo(client: Client, workflow_id: str) -> WorkloadMemo | None:
+    """What the workload last published: its open incident and the id of its next."""
+    try:
+        description = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    memo = description.raw_description.workflow_execution_info.memo.fields
+    if MEMO_KEY not in memo:
+        return None
+    value = await description.memo_value(MEMO_KEY, type_hint=WorkloadMemo)
+    return value if isinstance(value, WorkloadMemo) else None
+
+
+async def _open_incident(client: Client, workload: WorkloadRef) -> str | None:
+    """The incident open (or opening) on the workload as it last published, or None.
+
+    A workload that has published nothing yet was started a moment ago by an alert that
+    opens its first incident.
+    """
+    memo = await _workload_memo(client, workload.workflow_id)
+    if memo is not None:
+        return memo.open_incident
+    description = await client.get_workflow_handle(workload.workflow_id).describe()
+    first_run = description.raw_description.workflow_execution_info.first_run_id
+    return workload.incident_id(first_run or description.run_id or "", 1)
+
+
+async def _signal_with_start(client: Client, alert: Alert, start: WorkloadInput) -> str | None:
+    """Signal-with-start the workload; its run id when this call started it, else None.
 
     Built on the service call itself because only its response says whether the run was
     started or joined (the SDK's handle does not keep that bit).
     """
-    seed = IncidentStatus(
-        id=start.incident_id,
-        service=alert.workload or "",
-        namespace=alert.namespace or "",
-        severity=alert.severity,
-        reason=alert.reason or alert.name,
-    )
     converter = client.data_converter
+    summary = summary_of(alert)
     request = SignalWithStartWorkflowExecutionRequest(
         namespace=client.namespace,
-        workflow_id=start.incident_id,
-        workflow_type=WorkflowType(name="IncidentWorkflow"),
-        task_queue=TaskQueue(name=task_queue),
+        workflow_id=start.workload.workflow_id,
+        workflow_type=WorkflowType(name="WorkloadWorkflow"),
+        task_queue=TaskQueue(name=start.incident_task_queue),
         input=Payloads(payloads=await converter.encode([start])),
         signal_name="alert",
         signal_input=Payloads(payloads=await converter.encode([alert])),
@@ -104,15 +156,14 @@ async def _signal_with_start(
         ),
         workflow_task_timeout=Duration(seconds=10),
         user_metadata=UserMetadata(
-            summary=(await converter.encode([_summary_of(alert)]))[0],
-            details=(await converter.encode([alert.summary or _summary_of(alert)]))[0],
+            summary=(await converter.encode([f"workload {start.workload}"]))[0],
+            details=(await converter.encode([f"first alert: {summary}"]))[0],
         ),
     )
-    encode_search_attributes(attributes_of(seed), request.search_attributes)
     response = await client.workflow_service.signal_with_start_workflow_execution(
         request, retry=True
     )
-    return bool(response.started)
+    return response.run_id if response.started else None
 
 
 def incident_handle(client: Client, incident_id: str) -> WorkflowHandle[Any, IncidentStatus]:
@@ -123,3 +174,21 @@ def incident_handle(client: Client, incident_id: str) -> WorkflowHandle[Any, Inc
 async def incident_status(client: Client, incident_id: str) -> IncidentStatus:
     """The `status` query; raises RPCError NOT_FOUND for an unknown incident."""
     return await incident_handle(client, incident_id).query(IncidentWorkflow.status)
+
+
+async def wait_until_open(
+    client: Client, incident_id: str, timeout: timedelta = timedelta(seconds=10)
+) -> bool:
+    """Wait until incident `incident_id` exists (its workload has started it); False when it
+    did not within `timeout`, e.g. because no worker runs to start it."""
+    deadline = asyncio.get_running_loop().time() + timeout.total_seconds()
+    while True:
+        try:
+            await client.get_workflow_handle(incident_id).describe()
+            return True
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(0.05)

@@ -34,6 +34,7 @@ from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.investigation import InvestigationWorkflow
 from selfheal.workflows.ticket_catch_up import TicketCatchUpWorkflow
+from selfheal.workflows.workload import WorkloadWorkflow
 
 log = structlog.get_logger("selfheal.worker")
 
@@ -80,6 +81,7 @@ def build_workers(
         # The guard workflows too: a guard started before they had their own queue stays on
         # this one across continue-as-new.
         workflows=[
+            WorkloadWorkflow,
             IncidentWorkflow,
             InvestigationWorkflow,
             TicketCatchUpWorkflow,

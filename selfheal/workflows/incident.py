@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         HUMAN_WAIT_STATES,
         ActionKind,
         Alert,
+        AlertBatch,
         AlertStatus,
         AnalysisRequest,
         AnalyzerChoice,
@@ -41,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         FreezeState,
         GuardNotice,
         HealthCheckRequest,
+        IncidentEnding,
         IncidentInput,
         IncidentPolicy,
         IncidentState,
@@ -109,6 +111,17 @@ TICKET_CATCH_UP = "ticket-catch-up"
 TICKET_REFUSAL = "ticket-refusal-asked-once"
 """Patch: a ticket JIRA refused for good is not asked for again at every transition."""
 
+WORKLOAD_IDENTITY = "workload-identity"
+"""Patch: an incident is its workload's (alerts of any name join it), it checks its cluster,
+and it never closes what it cannot explain: no fault while the alert fires escalates, and all
+alerts resolving with nothing changed closes it as resolved by itself."""
+
+ALERT_NAMES_KEPT = 20
+"""Distinct alert names an incident lists (and notes in its timeline)."""
+
+ALERTS_TRACKED = 100
+"""Distinct alerts whose firing or resolved state an incident follows one by one."""
+
 PROTECTED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 
 
@@ -134,6 +147,12 @@ class IncidentWorkflow:
     def __init__(self, input: IncidentInput) -> None:
         self._status = input.status or IncidentStatus(id=input.incident_id)
         self._policy: IncidentPolicy | None = input.policy
+        self._previous = input.previous
+        if input.workload_id is not None:
+            self._status.workload_id = input.workload_id
+            self._status.previous_incident = input.previous.incident_id if input.previous else None
+        # Set in `run` (patched); the first alert below counts the way an older run did.
+        self._honest = False
         self._decision: _Decision | None = None
         self._followup: RetryRequest | ManualResolution | None = None
         # Per attempt, until the fix is proposed; re-read after continue-as-new.
@@ -148,11 +167,14 @@ class IncidentWorkflow:
         self._ticket_failed = input.status is not None
         self._guard_changed = False
         self._done = False
+        if input.alert is not None:
+            self._take_alerts([input.alert], 1)
 
     # --- the state machine -----------------------------------------------------------------
 
     @workflow.run
     async def run(self, input: IncidentInput) -> IncidentStatus:
+        self._honest = workflow.patched(WORKLOAD_IDENTITY)
         await workflow.wait_condition(lambda: self._status.first_alert is not None)
         if self._policy is None:
             await self._start_incident()
@@ -174,6 +196,7 @@ class IncidentWorkflow:
                 await self._enter(next_state, self._pending_note)
         if self._ticket_outstanding() and workflow.patched(TICKET_CATCH_UP):
             await self._hand_ticket_over()
+        await self._tell_workload()
         return self._status
 
     async def _start_incident(self) -> None:
@@ -183,6 +206,8 @@ class IncidentWorkflow:
         )
         self._status.mode = self._policy.mode
         note = f"{alert.name} from {alert.source.value}: {alert.summary or 'no summary'}"
+        if self._previous is not None:
+            note += f"; {self._recurrence(self._previous)}"
         await self._enter(IncidentState.RECEIVED, note)
         if self._policy.ticketing:
             await self._open_ticket()
@@ -192,6 +217,13 @@ class IncidentWorkflow:
             return self._escalation(
                 "the alert names no Kubernetes workload and no service map entry matched it; "
                 "map it (labels namespace/deployment or SELFHEAL_SERVICE_MAP) or handle it by hand"
+            )
+        clusters = self._policy_or_default.clusters
+        if self._honest and clusters and self._status.cluster not in clusters:
+            return self._escalation(
+                f"the alert is about cluster {self._status.cluster}, which this worker does not "
+                f"reach (it knows {', '.join(clusters)}); nothing was read or changed. Add it to "
+                "SELFHEAL_CLUSTERS (name=kubeconfig-context) and retry, or handle it by hand"
             )
         return self._next(IncidentState.ANALYZING, "gathering cluster context")
 
@@ -204,6 +236,10 @@ class IncidentWorkflow:
             return self._escalation(f"model investigation failed and the rules are off: {failure}")
         self._status.diagnosis = diagnosis
         if not diagnosis.fault_found:
+            if self._honest:
+                if self._status.alert_firing:
+                    return self._escalation(self._unexplained(diagnosis))
+                return self._resolution(self._resolved_by_itself_note(f"({diagnosis.summary})"))
             return self._resolution(f"no fault found: {diagnosis.summary}; nothing was changed")
         if not self._status.alert_firing:
             return self._resolution(
@@ -286,13 +322,17 @@ class IncidentWorkflow:
     async def _await_review(self) -> IncidentState | None:
         policy = self._policy_or_default
         while self._decision is None:
+            if self._resolved_by_itself():
+                note = self._resolved_by_itself_note("before anyone decided")
+                return self._resolution(await self._close_pull_request(note))
             remaining = self._remaining()
             if remaining <= timedelta(0):
                 return await self._close_pull_request_and_escalate(
                     f"review deadline passed: no decision within {_human(policy.review_timeout)}"
                 )
             await self._wait_for(
-                lambda: self._decision is not None, min(remaining, policy.pr_poll_interval)
+                lambda: self._decision is not None or self._resolved_by_itself(),
+                min(remaining, policy.pr_poll_interval),
             )
             if self._decision is None and self._history_is_long():
                 return None
@@ -311,8 +351,12 @@ class IncidentWorkflow:
         policy = self._policy_or_default
         remaining = self._remaining()
         if self._decision is None and remaining > timedelta(0):
-            await self._wait_for(lambda: self._decision is not None, remaining)
+            await self._wait_for(
+                lambda: self._decision is not None or self._resolved_by_itself(), remaining
+            )
         if self._decision is None:
+            if self._resolved_by_itself():
+                return self._resolution(self._resolved_by_itself_note("before anyone decided"))
             if self._history_is_long():
                 return None
             return self._escalation(
@@ -333,6 +377,7 @@ class IncidentWorkflow:
                 WAIT_ROLLOUT,
                 RolloutRequest(
                     incident_id=self._status.id,
+                    cluster=self._status.cluster,
                     namespace=alert.namespace,
                     deployment=alert.workload,
                     timeout=policy.deploy_timeout,
@@ -354,6 +399,7 @@ class IncidentWorkflow:
                 VERIFY_HEALTH,
                 HealthCheckRequest(
                     incident_id=self._status.id,
+                    cluster=self._status.cluster,
                     namespace=alert.namespace,
                     deployment=alert.workload,
                     window=policy.verify_window,
@@ -371,8 +417,12 @@ class IncidentWorkflow:
     async def _await_person(self) -> IncidentState | None:
         remaining = self._remaining()
         if self._followup is None and remaining > timedelta(0):
-            await self._wait_for(lambda: self._followup is not None, remaining)
+            await self._wait_for(
+                lambda: self._followup is not None or self._resolved_by_itself(), remaining
+            )
         followup, self._followup = self._followup, None
+        if followup is None and self._resolved_by_itself():
+            return self._resolution(self._resolved_by_itself_note("while it waited for a person"))
         if isinstance(followup, RetryRequest):
             self._reset_for_retry()
             return self._next(
@@ -446,6 +496,7 @@ class IncidentWorkflow:
                         key=self._status.ticket_key,
                         state=state,
                         comment=note,
+                        alerts=self._alerts_summary(),
                     ),
                 )
             except ActivityError as err:
@@ -532,7 +583,7 @@ class IncidentWorkflow:
         assert alert.namespace and alert.workload
         return ContextRequest(
             incident_id=self._status.id,
-            cluster=alert.cluster,
+            cluster=alert.cluster or "",
             namespace=alert.namespace,
             workload=alert.workload,
         )
@@ -543,11 +594,15 @@ class IncidentWorkflow:
         return self._context
 
     def _ticket_request(self) -> TicketRequest:
-        alert = self._first_alert
+        alert, previous = self._first_alert, self._previous
+        description = alert.summary
+        if previous is not None:
+            earlier = f" ({previous.ticket_key})" if previous.ticket_key else ""
+            description += f"\n\nThis is a recurrence: {self._recurrence(previous)}{earlier}."
         return TicketRequest(
             incident_id=self._status.id,
             summary=f"[selfheal] {alert.workload or 'unmapped'}: {alert.name}",
-            description=alert.summary,
+            description=description,
             existing_key=alert.ticket_key,
             labels=["selfheal", self._status.id],
         )
@@ -600,7 +655,9 @@ class IncidentWorkflow:
         try:
             result = await call(
                 APPLY_REMEDIATION,
-                RemediationRequest(incident_id=self._status.id, action=fix.action),
+                RemediationRequest(
+                    incident_id=self._status.id, action=fix.action, cluster=self._status.cluster
+                ),
             )
         except ActivityError as err:
             return self._escalation(f"could not apply {fix.kind.value}: {_reason(err)}")
@@ -665,6 +722,11 @@ class IncidentWorkflow:
                 )
 
     async def _close_pull_request_and_escalate(self, reason: str) -> IncidentState:
+        return self._escalation(await self._close_pull_request(reason))
+
+    async def _close_pull_request(self, reason: str) -> str:
+        """Close the fix's pull request unmerged, saying why; return the reason, with the
+        failure appended if it stayed open."""
         if self._status.pr_number is not None:
             try:
                 await call(
@@ -675,7 +737,7 @@ class IncidentWorkflow:
                 )
             except ActivityError as err:
                 reason = f"{reason} (pull request left open: {_reason(err)})"
-        return self._escalation(reason)
+        return reason
 
     async def _undo_and_escalate(self, reason: str) -> IncidentState:
         """Put the workload back as it was before selfheal changed it, then escalate."""
@@ -691,6 +753,7 @@ class IncidentWorkflow:
                     APPLY_REMEDIATION,
                     RemediationRequest(
                         incident_id=self._status.id,
+                        cluster=self._status.cluster,
                         action=RemediationAction(
                             kind=ActionKind.ROLLBACK,
                             namespace=alert.namespace,
@@ -809,18 +872,12 @@ class IncidentWorkflow:
     @workflow.signal
     def alert(self, alert: Alert) -> None:
         """Count an alert about this incident; the first one describes it."""
-        status = self._status
-        status.alert_count += 1
-        status.alert_firing = alert.status == AlertStatus.FIRING
-        if status.first_alert is None:
-            status.first_alert = alert
-            status.service = alert.workload or ""
-            status.namespace = alert.namespace or ""
-            status.cluster = alert.cluster
-            status.severity = alert.severity
-            status.reason = alert.reason or alert.name
-            status.alert_name = alert.name
-            status.summary = alert.summary
+        self._take_alerts([alert], 1)
+
+    @workflow.signal
+    def alerts(self, batch: AlertBatch) -> None:
+        """Count the alerts the workload passes on; each distinct one's state is followed."""
+        self._take_alerts(batch.alerts, batch.count)
 
     @workflow.signal
     def approve(self, approval: Approval) -> None:
@@ -926,6 +983,106 @@ class IncidentWorkflow:
     def status(self) -> IncidentStatus:
         """Everything about the incident: state, diagnosis, fix, PR, ticket, timeline."""
         return self._status
+
+    # --- alerts ----------------------------------------------------------------------------
+
+    def _take_alerts(self, alerts: list[Alert], count: int) -> None:
+        """Count `count` alerts; note each new name; follow each distinct alert's state.
+
+        Incidents of the older scheme only ever got alerts of one name, and their firing
+        state was the last alert's; they keep it that way.
+        """
+        status = self._status
+        status.alert_count += count
+        for alert in alerts:
+            if status.first_alert is None:
+                self._describe(alert)
+            if status.workload_id is None:
+                status.alert_firing = alert.status == AlertStatus.FIRING
+                continue
+            if alert.name not in status.alert_names and len(status.alert_names) < (
+                ALERT_NAMES_KEPT
+            ):
+                status.alert_names.append(alert.name)
+                if len(status.alert_names) > 1 and status.timeline:
+                    self._append_timeline(
+                        status.state,
+                        f"{alert.name} joined ({alert.source.value}): "
+                        f"{alert.summary or 'no summary'}",
+                        None,
+                    )
+            if alert.key in status.alerts or len(status.alerts) < ALERTS_TRACKED:
+                status.alerts[alert.key] = alert.status == AlertStatus.FIRING
+            status.alert_firing = any(status.alerts.values())
+
+    def _describe(self, alert: Alert) -> None:
+        """The first alert describes the incident: what paged, about which workload, where."""
+        status = self._status
+        status.first_alert = alert
+        status.service = alert.workload or ""
+        status.namespace = alert.namespace or ""
+        status.cluster = alert.cluster or ""
+        status.severity = alert.severity
+        status.reason = alert.reason or alert.name
+        status.alert_name = alert.name
+        status.summary = alert.summary
+
+    def _resolved_by_itself(self) -> bool:
+        """True when every alert has resolved and selfheal has changed nothing."""
+        status = self._status
+        return self._honest and not status.alert_firing and status.actions_taken == 0
+
+    def _resolved_by_itself_note(self, when: str) -> str:
+        status = self._status
+        note = (
+            f"the alert resolved by itself {when}: {self._alerts_summary()} "
+            "no longer firing; selfheal changed nothing"
+        )
+        if status.pr_number is not None:
+            note += f"; pull request #{status.pr_number} closed unmerged"
+        return note
+
+    def _unexplained(self, diagnosis: Diagnosis) -> str:
+        """Why an alert that still fires about a workload that looks healthy needs a person."""
+        status = self._status
+        names = ", ".join(status.alert_names) or status.alert_name
+        advice = diagnosis.recommendation or "look at what pod state cannot show"
+        return (
+            f"the cluster does not show why {names} fires for {status.namespace}/"
+            f"{status.service}: {diagnosis.summary}. {advice} selfheal changed nothing; "
+            "the incident closes by itself when the alert resolves"
+        )
+
+    def _alerts_summary(self) -> str:
+        status = self._status
+        names = ", ".join(status.alert_names) or status.alert_name
+        return f"{status.alert_count} alert(s) ({names})"
+
+    def _recurrence(self, previous: IncidentEnding) -> str:
+        minutes = int((workflow.now() - previous.ended_at).total_seconds() // 60)
+        ended = "was resolved" if previous.state == IncidentState.RESOLVED else "ended"
+        return f"recurred {minutes} min after {previous.incident_id} {ended}"
+
+    async def _tell_workload(self) -> None:
+        """Tell the workload this incident has ended, so its next alert opens a new one."""
+        status = self._status
+        if status.workload_id is None:
+            return
+        ending = IncidentEnding(
+            incident_id=status.id,
+            state=status.state,
+            ended_at=workflow.now(),
+            note=status.resolution or status.escalation_reason or "",
+            changed=status.actions_taken > 0,
+            ticket_key=status.ticket_key,
+        )
+        try:
+            await workflow.get_external_workflow_handle(status.workload_id).signal(
+                "incident_ended", ending
+            )
+        except FailureError:
+            # Gone (ended by hand): its next run will not think this incident is open.
+            self._append_timeline(status.state, "the workload's workflow was not running", None)
 
     # --- small pieces ----------------------------------------------------------------------
 

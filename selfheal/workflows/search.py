@@ -11,7 +11,7 @@ from temporalio.common import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.domain import IncidentStatus
+    from selfheal.domain import Alert, IncidentStatus
 
 STATE = SearchAttributeKey.for_keyword("IncidentState")
 SERVICE = SearchAttributeKey.for_keyword("IncidentService")
@@ -70,7 +70,41 @@ def details_of(status: IncidentStatus, frozen: bool = False) -> str:
     return "\n\n".join(lines)
 
 
+def summary_of(alert: Alert) -> str:
+    """The one line the UI lists an incident by: the alert that opened it and where."""
+    target = f"{alert.namespace or '?'}/{alert.workload or 'unmapped'}"
+    return f"{alert.name} on {target} ({alert.cluster or 'default'}, {alert.severity})"
+
+
+STATUS_MEMO = "status"
+"""Memo key of the status an incident last published, read when no worker answers queries."""
+
+PUBLISHED_STATUS = "published-status"
+"""Patch: incidents publish their status in the memo (histories before it carry none)."""
+
+_TIMELINE_KEPT = 30
+_EVIDENCE_KEPT = 8
+
+
+def published(status: IncidentStatus) -> IncidentStatus:
+    """The status as the memo carries it: the recent timeline and the decisive evidence."""
+    published = status.model_copy(
+        update={
+            "first_alert": None,
+            "timeline": status.timeline[-_TIMELINE_KEPT:],
+            "approvals": status.approvals[-_TIMELINE_KEPT:],
+        }
+    )
+    if status.diagnosis is not None:
+        published.diagnosis = status.diagnosis.model_copy(
+            update={"evidence": status.diagnosis.evidence[:_EVIDENCE_KEPT], "proposed_fix": None}
+        )
+    return published
+
+
 def publish(status: IncidentStatus, frozen: bool = False) -> None:
-    """Upsert the search attributes and the current details from the workflow."""
+    """Upsert the search attributes, the current details and the memo from the workflow."""
     workflow.upsert_search_attributes(updates_of(status))
     workflow.set_current_details(details_of(status, frozen))
+    if workflow.patched(PUBLISHED_STATUS):
+        workflow.upsert_memo({STATUS_MEMO: published(status)})

@@ -18,12 +18,14 @@ from selfheal.domain import (
     IncidentStatus,
 )
 from selfheal.sandbox.anthropic_fake import submit
-from selfheal.starters.incidents import deliver_alert, incident_handle
+from selfheal.starters.incidents import incident_handle
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.investigation import InvestigationWorkflow
+from selfheal.workflows.workload import WorkloadWorkflow
 from tests.claude import incident
 from tests.claude.fake_model import FakeModel
+from tests.delivery import deliver
 from tests.workflow.doubles import FakeWorld
 
 
@@ -42,14 +44,14 @@ async def run_incident(
     async with Worker(
         env.client,
         task_queue=queue,
-        workflows=[IncidentWorkflow, InvestigationWorkflow, *GUARD_WORKFLOWS],
+        workflows=[WorkloadWorkflow, IncidentWorkflow, InvestigationWorkflow, *GUARD_WORKFLOWS],
         activities=[
             *world.activities(),
             *investigation_activities(model.settings()),
             guard.request_permit,
         ],
     ):
-        delivery = await deliver_alert(env.client, alert, queue, "http://ui.test")
+        delivery = await deliver(env.client, alert, queue, "http://ui.test")
         return await incident_handle(env.client, delivery.incident_id).result()
 
 

@@ -158,11 +158,13 @@ class Drill:
         alerts: Iterable[tuple[str, str]],
         namespace: str = NAMESPACE,
         labels: dict[str, str] | None = None,
+        status: str = "firing",
     ) -> list[str]:
-        """Post one Alertmanager webhook of (alertname, deployment) alerts; return incident ids."""
+        """Post one Alertmanager webhook of (alertname, deployment) alerts, firing or resolved;
+        return the incident ids it answers with."""
         body = {
             "version": "4",
-            "status": "firing",
+            "status": status,
             "receiver": "selfheal",
             "groupLabels": {"namespace": namespace},
             "commonLabels": {"namespace": namespace},
@@ -172,7 +174,7 @@ class Drill:
             "truncatedAlerts": 0,
             "alerts": [
                 {
-                    "status": "firing",
+                    "status": status,
                     "labels": {
                         "alertname": alertname,
                         "namespace": namespace,

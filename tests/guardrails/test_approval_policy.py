@@ -15,8 +15,9 @@ from selfheal.domain import (
     RemediationAction,
     RiskLevel,
 )
-from selfheal.starters.incidents import deliver_alert, incident_handle
+from selfheal.starters.incidents import incident_handle
 from selfheal.workflows.incident import IncidentWorkflow
+from tests.delivery import deliver
 from tests.workflow.doubles import FakeWorld
 from tests.workflow.test_incident_workflow import UI, an_alert, demo_policy, running, wait_for_state
 
@@ -42,7 +43,7 @@ async def test_low_risk_policy_still_asks_a_person_for_a_medium_risk_fix(
     )
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
+        delivery = await deliver(client, an_alert(selfheal_mode="direct"), queue, UI)
         waiting = await wait_for_state(
             client, delivery.incident_id, IncidentState.AWAITING_APPROVAL
         )
@@ -64,7 +65,7 @@ async def test_never_policy_waits_for_a_person_even_for_a_low_risk_fix(
     world = FakeWorld(policy=demo_policy(auto_approve=AutoApprovePolicy.NEVER))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
+        delivery = await deliver(client, an_alert(selfheal_mode="direct"), queue, UI)
         status = await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_APPROVAL)
     assert status.fix is not None and status.fix.risk == RiskLevel.LOW
     assert status.approvals == []

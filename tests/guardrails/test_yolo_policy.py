@@ -73,7 +73,9 @@ async def test_fourth_remediation_in_a_day_escalates_listing_the_three_before(
     assert patch_of("flappy") in before
 
 
-async def test_forged_alert_about_a_healthy_workload_changes_nothing(yolo_stack: RunningStack):
+async def test_forged_alert_about_a_healthy_workload_changes_nothing_and_goes_to_a_person(
+    yolo_stack: RunningStack,
+):
     drill = Drill(yolo_stack)
     client = await yolo_stack.client()
     drill.create_namespace()
@@ -82,10 +84,24 @@ async def test_forged_alert_about_a_healthy_workload_changes_nothing(yolo_stack:
     before = drill.mutations()
 
     [incident_id] = drill.raise_alerts([("KubeContainerOOMKilled", "steady")])
-    final = await wait_for_incidents(client, [incident_id], in_state(IncidentState.RESOLVED))
+    final = await wait_for_incidents(client, [incident_id], in_state(IncidentState.ESCALATED))
 
     status = final[incident_id]
-    assert (status.resolution or "").startswith("no fault found"), status.resolution
+    reason = status.escalation_reason or ""
+    assert reason.startswith(
+        "the cluster does not show why KubeContainerOOMKilled fires for drill/steady"
+    ), reason
     assert status.fix is None and status.actions_taken == 0
     assert drill.mutations() - before == Counter()
     assert drill.memory_limit("steady") == HEALED_MEMORY
+
+    # The alert resolves: nothing was changed, so it closes as resolved by itself.
+    assert drill.raise_alerts([("KubeContainerOOMKilled", "steady")], status="resolved") == [
+        incident_id
+    ]
+    final = await wait_for_incidents(client, [incident_id], in_state(IncidentState.RESOLVED))
+    assert (final[incident_id].resolution or "").startswith("the alert resolved by itself")
+    # A late resolved notification opens nothing.
+    [late] = drill.raise_alerts([("KubeContainerOOMKilled", "steady")], status="resolved")
+    assert late == ""
+    assert drill.mutations() - before == Counter()

@@ -16,6 +16,7 @@ from selfheal.activities.guard import GuardActivities
 from selfheal.connection import connect
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
+from selfheal.workflows.workload import WorkloadWorkflow
 from tests.workflow.doubles import FakeWorld
 
 
@@ -26,7 +27,7 @@ async def serve(task_queue: str, journal: Path) -> None:
     async with Worker(
         client,
         task_queue=task_queue,
-        workflows=[IncidentWorkflow, *GUARD_WORKFLOWS],
+        workflows=[WorkloadWorkflow, IncidentWorkflow, *GUARD_WORKFLOWS],
         activities=[*world.activities(), guard.request_permit],
     ):
         print("ready", flush=True)

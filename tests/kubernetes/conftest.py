@@ -59,6 +59,7 @@ def activities(kubeconfig: Path) -> Callable[..., KubernetesActivities]:
     def build(**overrides: Any) -> KubernetesActivities:
         fields: dict[str, Any] = {
             "kubeconfig": kubeconfig,
+            "cluster": "sandbox",
             "namespaces": [NAMESPACE],
             "allow_destructive": True,
             **overrides,

@@ -116,7 +116,7 @@ def test_missing_deployment_is_a_non_retryable_deployment_not_found(
 
 
 def test_without_kubeconfig_or_in_cluster_every_activity_says_no_cluster_is_configured() -> None:
-    unconfigured = KubernetesActivities(Settings(kubeconfig=None, in_cluster=False))
+    unconfigured = KubernetesActivities(Settings(kubeconfig=None, in_cluster=False, cluster="sandbox"))
     with pytest.raises(ApplicationError) as caught:
         ActivityEnvironment().run(unconfigured.gather_context, request("shop", "checkout"))
     assert caught.value.type == "ClusterNotConfigured"
@@ -129,7 +129,7 @@ def test_unreachable_apiserver_is_a_retryable_error(
 ) -> None:
     kubeconfig = tmp_path_factory.mktemp("dead") / "kubeconfig"
     kubeconfig.write_text(workloads.kubeconfig_text("http://127.0.0.1:9"))
-    dead = KubernetesActivities(Settings(kubeconfig=kubeconfig))
+    dead = KubernetesActivities(Settings(kubeconfig=kubeconfig, cluster="sandbox"))
     with pytest.raises(ApplicationError) as caught:
         ActivityEnvironment().run(dead.gather_context, request("shop", "checkout"))
     assert caught.value.type == "KubernetesUnavailable"

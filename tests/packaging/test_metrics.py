@@ -39,7 +39,7 @@ from selfheal.domain import (
 )
 from selfheal.observability import incident_of, tracing_interceptors
 from selfheal.sandbox.serving import free_port
-from selfheal.starters.incidents import deliver_alert, incident_handle, incident_status
+from selfheal.starters.incidents import incident_handle, incident_status
 from selfheal.workers.metrics import (
     DECISIONS,
     ESCALATIONS,
@@ -50,6 +50,8 @@ from selfheal.workers.metrics import (
 from selfheal.workers.worker import metrics_runtime, worker_interceptors
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
+from selfheal.workflows.workload import WorkloadWorkflow
+from tests.delivery import deliver
 from tests.workflow.doubles import FailingInvestigation, FakeWorld
 
 HISTORIES = Path(__file__).resolve().parents[1] / "replay" / "histories"
@@ -112,7 +114,7 @@ async def selfheal_worker(
         async with Worker(
             client,
             task_queue=queue,
-            workflows=[IncidentWorkflow, FailingInvestigation, *GUARD_WORKFLOWS],
+            workflows=[WorkloadWorkflow, IncidentWorkflow, FailingInvestigation, *GUARD_WORKFLOWS],
             activities=[*doubles, *extra, guard.request_permit],
             activity_executor=executor,
             interceptors=worker_interceptors(),
@@ -154,7 +156,7 @@ async def test_a_resolved_incident_counts_each_transition_once(
 ) -> None:
     world = FakeWorld(policy=IncidentPolicy(namespaces=["demo"]))
     async with selfheal_worker(metered_client, world) as queue:
-        delivery = await deliver_alert(metered_client, an_alert(), queue, "http://ui.test")
+        delivery = await deliver(metered_client, an_alert(), queue, "http://ui.test")
         await wait_for(metered_client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
         live = await scraped_until(metrics_port, TRANSITIONS, task_queue=queue, state="FIXING")
         await incident_handle(metered_client, delivery.incident_id).signal(
@@ -204,7 +206,7 @@ async def test_escalation_and_refused_decisions_are_counted(
     )
     world = FakeWorld(policy=policy)
     async with selfheal_worker(metered_client, world) as queue:
-        delivery = await deliver_alert(metered_client, an_alert(), queue, "http://ui.test")
+        delivery = await deliver(metered_client, an_alert(), queue, "http://ui.test")
         handle = incident_handle(metered_client, delivery.incident_id)
         await wait_for(metered_client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
         await handle.signal(IncidentWorkflow.approve, Approval(by="mallory"))
@@ -226,7 +228,7 @@ async def test_model_tokens_are_counted_from_the_incident_usage(
     policy = IncidentPolicy(namespaces=["demo"], analyzer=AnalyzerChoice.MODEL)
     world = FakeWorld(policy=policy)
     async with selfheal_worker(metered_client, world) as queue:
-        delivery = await deliver_alert(metered_client, an_alert(), queue, "http://ui.test")
+        delivery = await deliver(metered_client, an_alert(), queue, "http://ui.test")
         status = await wait_for(metered_client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
         await incident_handle(metered_client, delivery.incident_id).terminate("test done")
     usage: TokenUsage = status.usage
@@ -239,7 +241,7 @@ async def test_model_tokens_are_counted_from_the_incident_usage(
 async def test_replaying_histories_records_no_selfheal_metrics() -> None:
     port = free_port()
     replayer = Replayer(
-        workflows=[IncidentWorkflow, *GUARD_WORKFLOWS],
+        workflows=[WorkloadWorkflow, IncidentWorkflow, *GUARD_WORKFLOWS],
         data_converter=pydantic_data_converter,
         interceptors=worker_interceptors(),
         runtime=metrics_runtime(port),
@@ -265,7 +267,7 @@ async def test_activity_logs_carry_the_incident_id(metered_client: Client) -> No
         raise ApplicationError("stop here", non_retryable=True)
 
     async with selfheal_worker(metered_client, world, analyze_workload) as queue:
-        delivery = await deliver_alert(metered_client, an_alert(), queue, "http://ui.test")
+        delivery = await deliver(metered_client, an_alert(), queue, "http://ui.test")
         await wait_for(metered_client, delivery.incident_id, IncidentState.ESCALATED)
         await incident_handle(metered_client, delivery.incident_id).terminate("test done")
     assert seen and seen[0]["incident_id"] == delivery.incident_id

@@ -28,10 +28,12 @@ from selfheal.domain import (
     RetryRequest,
     UnfreezeRequest,
 )
-from selfheal.starters.incidents import deliver_alert, incident_handle, incident_status
+from selfheal.starters.incidents import incident_handle, incident_status
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.search import ALL_KEYS
+from selfheal.workflows.workload import WorkloadWorkflow
+from tests.delivery import deliver
 from tests.workflow.doubles import FakeWorld
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -86,7 +88,7 @@ async def record() -> None:
     async with Worker(
         client,
         task_queue=QUEUE,
-        workflows=[IncidentWorkflow, *GUARD_WORKFLOWS],
+        workflows=[WorkloadWorkflow, IncidentWorkflow, *GUARD_WORKFLOWS],
         activities=[*world.activities(), guard.request_permit],
     ):
         for name, (mode, drive) in SCENARIOS.items():
@@ -96,7 +98,7 @@ async def record() -> None:
                 workload=f"checkout-{uuid.uuid4().hex[:4]}",
                 labels={"selfheal_mode": mode},
             )
-            delivery = await deliver_alert(client, alert, QUEUE, "http://ui")
+            delivery = await deliver(client, alert, QUEUE, "http://ui")
             await drive(client, delivery.incident_id)
             handle = incident_handle(client, delivery.incident_id)
             await handle.result()

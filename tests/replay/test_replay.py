@@ -12,6 +12,7 @@ from temporalio.worker import Replayer
 
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import ONE_STEP_ANALYSIS, IncidentWorkflow
+from selfheal.workflows.workload import WorkloadWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -50,7 +51,8 @@ def test_both_sides_of_every_incident_patch_are_recorded() -> None:
 async def test_history_replays_on_current_code(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(
-        workflows=[IncidentWorkflow, *GUARD_WORKFLOWS], data_converter=pydantic_data_converter
+        workflows=[WorkloadWorkflow, IncidentWorkflow, *GUARD_WORKFLOWS],
+        data_converter=pydantic_data_converter,
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -24,6 +24,7 @@ from selfheal.settings import Settings
 from selfheal.starters.webhook import create_app
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
+from selfheal.workflows.workload import WorkloadWorkflow
 from tests.workflow.doubles import FakeWorld
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -82,7 +83,7 @@ async def world_queue(dev_server_env: WorkflowEnvironment) -> AsyncIterator[tupl
     async with Worker(
         dev_server_env.client,
         task_queue=queue,
-        workflows=[IncidentWorkflow, *GUARD_WORKFLOWS],
+        workflows=[WorkloadWorkflow, IncidentWorkflow, *GUARD_WORKFLOWS],
         activities=[*world.activities(), guard.request_permit],
         max_concurrent_workflow_tasks=200,
     ):

@@ -74,7 +74,8 @@ def test_pagerduty_custom_details_win_over_the_service_map():
     assert detailed.status == AlertStatus.RESOLVED
     unmapped = pagerduty_alert(incident(), AlertStatus.FIRING, ServiceMap())
     assert unmapped.workload is None
-    assert unmapped.incident_id.startswith("inc-unmapped-")
+    assert unmapped.target.kind == "Unmapped"
+    assert unmapped.target.incident_id("run", 1).startswith("inc-unmapped-checkout-down-")
 
 
 def issue(**fields: object) -> Issue:

@@ -20,8 +20,9 @@ from selfheal.domain import (
     RiskLevel,
     UnfreezeRequest,
 )
-from selfheal.starters.incidents import deliver_alert, incident_handle, incident_status
+from selfheal.starters.incidents import incident_handle, incident_status
 from selfheal.workflows.incident import IncidentWorkflow
+from tests.delivery import deliver
 from tests.workflow.doubles import FakeWorld, memory_fix
 from tests.workflow.test_incident_workflow import UI, demo_policy, running, wait_for_state
 
@@ -43,11 +44,11 @@ async def test_fourth_remediation_in_a_day_escalates_listing_the_three_before(
     async with running(time_skipping_env, world) as queue:
         earlier = []
         for name in ("KubePodCrashLooping", "KubePodNotReady", "KubeContainerOOMKilled"):
-            delivery = await deliver_alert(client, direct_alert(workload, name), queue, UI)
+            delivery = await deliver(client, direct_alert(workload, name), queue, UI)
             final = await incident_handle(client, delivery.incident_id).result()
             assert final.state == IncidentState.RESOLVED
             earlier.append(delivery.incident_id)
-        fourth = await deliver_alert(
+        fourth = await deliver(
             client, direct_alert(workload, "KubeDeploymentReplicasMismatch"), queue, UI
         )
         status = await wait_for_state(client, fourth.incident_id, IncidentState.ESCALATED)
@@ -64,9 +65,7 @@ async def test_freeze_halts_every_mutation_until_unfreeze(time_skipping_env: Wor
         guard_id = f"guard-{queue}"
         ids = []
         for _ in range(5):
-            delivery = await deliver_alert(
-                client, direct_alert(f"svc-{uuid.uuid4().hex[:6]}"), queue, UI
-            )
+            delivery = await deliver(client, direct_alert(f"svc-{uuid.uuid4().hex[:6]}"), queue, UI)
             ids.append(delivery.incident_id)
         for incident_id in ids:
             await wait_for_state(client, incident_id, IncidentState.AWAITING_APPROVAL)
@@ -100,7 +99,7 @@ async def test_namespace_outside_the_allow_list_is_never_changed(
     world = FakeWorld(fix=memory_fix(namespace="payments"))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(
+        delivery = await deliver(
             client, direct_alert(f"ledger-{uuid.uuid4().hex[:6]}", namespace="payments"), queue, UI
         )
         status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
@@ -114,7 +113,7 @@ async def test_kube_system_is_refused_even_when_allowed(time_skipping_env: Workf
     )
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(
+        delivery = await deliver(
             client,
             direct_alert(f"coredns-{uuid.uuid4().hex[:6]}", namespace="kube-system"),
             queue,
@@ -132,7 +131,7 @@ async def test_destructive_fix_needs_the_switch(time_skipping_env: WorkflowEnvir
     world = FakeWorld(fix=fix)
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(
+        delivery = await deliver(
             client, direct_alert(f"checkout-{uuid.uuid4().hex[:6]}"), queue, UI
         )
         status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
@@ -143,7 +142,7 @@ async def test_action_limit_per_incident(time_skipping_env: WorkflowEnvironment)
     world = FakeWorld(policy=demo_policy(max_actions=0))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(
+        delivery = await deliver(
             client, direct_alert(f"checkout-{uuid.uuid4().hex[:6]}"), queue, UI
         )
         await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_APPROVAL)
@@ -172,7 +171,7 @@ async def test_a_reviewed_gitops_rollback_needs_no_destructive_switch(
         name="KubePodCrashLooping", namespace="demo", workload=f"web-{uuid.uuid4().hex[:6]}"
     )
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, alert, queue, UI)
+        delivery = await deliver(client, alert, queue, UI)
         status = await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
     assert status.pr_number == 7
 
@@ -186,7 +185,7 @@ async def test_an_auto_approved_gitops_rollback_still_needs_the_switch(
         name="KubePodCrashLooping", namespace="demo", workload=f"web-{uuid.uuid4().hex[:6]}"
     )
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, alert, queue, UI)
+        delivery = await deliver(client, alert, queue, UI)
         status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
     assert "SELFHEAL_ALLOW_DESTRUCTIVE" in (status.escalation_reason or "")
     assert world.calls["open_pull_request"] == 0 and world.calls["merge_pull_request"] == 0

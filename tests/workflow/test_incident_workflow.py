@@ -37,10 +37,12 @@ from selfheal.domain import (
     TicketRef,
     TicketRequest,
 )
-from selfheal.starters.incidents import deliver_alert, incident_handle, incident_status
+from selfheal.starters.incidents import incident_handle, incident_status
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.ticket_catch_up import TicketCatchUpWorkflow
+from selfheal.workflows.workload import WorkloadWorkflow
+from tests.delivery import deliver
 from tests.workflow.doubles import FailingInvestigation, FakeWorld
 
 UI = "http://ui.test"
@@ -64,14 +66,21 @@ async def running(
     async with Worker(
         env.client,
         task_queue=queue,
-        workflows=[IncidentWorkflow, FailingInvestigation, TicketCatchUpWorkflow, *GUARD_WORKFLOWS],
+        workflows=[
+            WorkloadWorkflow,
+            IncidentWorkflow,
+            FailingInvestigation,
+            TicketCatchUpWorkflow,
+            *GUARD_WORKFLOWS,
+        ],
         activities=[*doubles, *replacing, guard.request_permit],
     ):
         yield queue
     # Incidents left waiting would hold the shared time-skipping clock once nobody serves them.
     for request in world.requests.get("load_policy", []):
-        with contextlib.suppress(RPCError):
-            await env.client.get_workflow_handle(request.incident_id).terminate("test over")
+        for workflow_id in (request.incident_id, request.alert.target.workflow_id):
+            with contextlib.suppress(RPCError):
+                await env.client.get_workflow_handle(workflow_id).terminate("test over")
 
 
 def _activity_name(fn: Callable[..., Any]) -> str:
@@ -129,7 +138,7 @@ async def test_gitops_happy_path_merges_and_resolves(time_skipping_env: Workflow
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
         alert = an_alert()
-        delivery = await deliver_alert(client, alert, queue, UI)
+        delivery = await deliver(client, alert, queue, UI)
         await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
         await incident_handle(client, delivery.incident_id).signal(
             IncidentWorkflow.approve, Approval(by="alice", comment="lgtm")
@@ -164,7 +173,7 @@ async def test_a_fix_the_generator_refuses_escalates_with_the_refusal(
     world = FakeWorld(no_fix=refusal)
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, an_alert(), queue, UI)
+        delivery = await deliver(client, an_alert(), queue, UI)
         status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
     assert status.escalation_reason == f"no safe fix: {refusal}"
     assert status.diagnosis == world.diagnosis and status.fix is None
@@ -179,7 +188,7 @@ async def test_direct_mode_failed_verification_rolls_back_and_escalates(
     world = FakeWorld(healthy=False)
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
+        delivery = await deliver(client, an_alert(selfheal_mode="direct"), queue, UI)
         await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_APPROVAL)
         await incident_handle(client, delivery.incident_id).execute_update(
             IncidentWorkflow.approve_now, Approval(by="bob")
@@ -199,7 +208,7 @@ async def test_observe_mode_records_the_proposal_and_changes_nothing(
     world = FakeWorld()
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, an_alert(selfheal_mode="observe"), queue, UI)
+        delivery = await deliver(client, an_alert(selfheal_mode="observe"), queue, UI)
         final = await incident_handle(client, delivery.incident_id).result()
     assert final.state == IncidentState.RESOLVED
     assert final.fix is not None and final.fix.kind == FixKind.INCREASE_MEMORY
@@ -212,7 +221,7 @@ async def test_reject_escalates_then_retry_resolves(time_skipping_env: WorkflowE
     world = FakeWorld()
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, an_alert(), queue, UI)
+        delivery = await deliver(client, an_alert(), queue, UI)
         handle = incident_handle(client, delivery.incident_id)
         await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
         await handle.signal(IncidentWorkflow.reject, Rejection(by="carol", reason="wrong limit"))
@@ -235,7 +244,7 @@ async def test_review_deadline_escalates(own_time_skipping_env: WorkflowEnvironm
     world = FakeWorld(policy=demo_policy(review_timeout=timedelta(hours=4)))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, an_alert(), queue, UI)
+        delivery = await deliver(client, an_alert(), queue, UI)
         handle = incident_handle(client, delivery.incident_id)
         await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
         started = await time_skipping_env.get_current_time()
@@ -258,7 +267,7 @@ async def test_approval_from_someone_not_allowed_is_recorded_and_ignored(
     world = FakeWorld(policy=demo_policy(approvers=["alice"]))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, an_alert(), queue, UI)
+        delivery = await deliver(client, an_alert(), queue, UI)
         handle = incident_handle(client, delivery.incident_id)
         await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
         await handle.signal(IncidentWorkflow.approve, Approval(by="mallory"))
@@ -278,7 +287,7 @@ async def test_approve_update_is_refused_when_not_waiting(time_skipping_env: Wor
     world = FakeWorld(fix=FixProposal(kind=FixKind.NONE, risk=RiskLevel.HIGH, rationale="none"))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, an_alert(), queue, UI)
+        delivery = await deliver(client, an_alert(), queue, UI)
         await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await incident_handle(client, delivery.incident_id).execute_update(
@@ -287,14 +296,14 @@ async def test_approve_update_is_refused_when_not_waiting(time_skipping_env: Wor
     assert "not awaiting approval (state ESCALATED)" in str(refused.value.cause)
 
 
-async def test_alert_storm_is_one_incident_and_continues_as_new(
+async def test_alert_storm_is_one_incident_and_long_histories_continue_as_new(
     time_skipping_env: WorkflowEnvironment,
 ):
     world = FakeWorld(policy=demo_policy(history_limit=500))
     client = time_skipping_env.client
     alert = an_alert()
     async with running(time_skipping_env, world) as queue:
-        first = await deliver_alert(client, alert, queue, UI)
+        first = await deliver(client, alert, queue, UI)
         await wait_for_state(client, first.incident_id, IncidentState.AWAITING_REVIEW)
         semaphore = asyncio.Semaphore(50)
 
@@ -302,18 +311,28 @@ async def test_alert_storm_is_one_incident_and_continues_as_new(
             # The time-skipping server does not report started/joined; the dev-server
             # tests assert `deduplicated`.
             async with semaphore:
-                return (await deliver_alert(client, alert, queue, UI)).incident_id
+                return (await deliver(client, alert, queue, UI)).incident_id
 
         joined = await asyncio.gather(*(send() for _ in range(1999)))
         assert set(joined) == {first.incident_id}
         status = await eventually_status(client, first.incident_id, lambda s: s.alert_count == 2000)
+        # The workload took the storm and passed it on in batches: its history grew long
+        # enough to continue as new, the incident's did not.
+        workload = await client.get_workflow_handle(alert.target.workflow_id).describe()
+        assert workload.raw_description.workflow_execution_info.first_run_id != workload.run_id
+        assert status.runs == 1
+        # Alerts signalled to the incident itself (the UI's "send signal") grow its history.
+        handle = incident_handle(client, first.incident_id)
+        for _ in range(600):
+            await handle.signal(IncidentWorkflow.alert, alert)
+        status = await eventually_status(client, first.incident_id, lambda s: s.alert_count == 2600)
         assert status.runs > 1
         assert status.state == IncidentState.AWAITING_REVIEW
         await incident_handle(client, first.incident_id).signal(
             IncidentWorkflow.approve, Approval(by="alice")
         )
         final = await incident_handle(client, first.incident_id).result()
-    assert final.state == IncidentState.RESOLVED and final.alert_count == 2000
+    assert final.state == IncidentState.RESOLVED and final.alert_count == 2600
     assert world.calls["open_pull_request"] == 1
 
 
@@ -328,7 +347,7 @@ async def test_non_retryable_activity_error_escalates_with_its_reason(
     world = FakeWorld(failures={"analyze_workload": failure})
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, an_alert(), queue, UI)
+        delivery = await deliver(client, an_alert(), queue, UI)
         status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
     assert world.calls["analyze_workload"] == 1
     assert "no Kubernetes cluster configured" in (status.escalation_reason or "")
@@ -339,7 +358,7 @@ async def test_auto_approve_low_risk_skips_the_human(time_skipping_env: Workflow
     world = FakeWorld(policy=demo_policy(auto_approve=AutoApprovePolicy.LOW_RISK))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
+        delivery = await deliver(client, an_alert(selfheal_mode="direct"), queue, UI)
         final = await incident_handle(client, delivery.incident_id).result()
     assert final.state == IncidentState.RESOLVED
     assert "AWAITING_APPROVAL" not in states_of(final)
@@ -354,7 +373,7 @@ async def test_failed_model_investigation_falls_back_to_rules(
     world = FakeWorld(policy=demo_policy(analyzer=AnalyzerChoice.MODEL))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, an_alert(selfheal_mode="observe"), queue, UI)
+        delivery = await deliver(client, an_alert(selfheal_mode="observe"), queue, UI)
         final = await incident_handle(client, delivery.incident_id).result()
     assert final.state == IncidentState.RESOLVED
     assert world.calls["diagnose"] == 1
@@ -368,7 +387,7 @@ async def test_failed_model_investigation_escalates_when_rules_are_off(
     world = FakeWorld(policy=demo_policy(analyzer=AnalyzerChoice.MODEL_ONLY))
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, an_alert(), queue, UI)
+        delivery = await deliver(client, an_alert(), queue, UI)
         status = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
     assert world.calls["diagnose"] == 0
     assert "outside the schema" in (status.escalation_reason or "")
@@ -380,8 +399,9 @@ async def test_every_decision_is_one_structured_log_event(
     world = FakeWorld()
     client = time_skipping_env.client
     caplog.set_level(logging.INFO, logger="temporalio.workflow")
+    alert = an_alert(selfheal_mode="direct")
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
+        delivery = await deliver(client, alert, queue, UI)
         await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_APPROVAL)
         await incident_handle(client, delivery.incident_id).signal(
             IncidentWorkflow.approve, Approval(by="alice", comment="go")
@@ -393,7 +413,7 @@ async def test_every_decision_is_one_structured_log_event(
     assert decisions == [
         {
             "incident_id": delivery.incident_id,
-            "service": delivery.incident_id.split("-kubepod")[0].removeprefix("inc-"),
+            "service": alert.workload,
             "decision": "approve",
             "by": "alice",
             "comment": "go",
@@ -424,7 +444,7 @@ async def test_a_ticket_jira_refused_at_the_start_is_opened_on_a_later_transitio
 
     client = time_skipping_env.client
     async with running(time_skipping_env, world, flaky_open_ticket) as queue:
-        delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
+        delivery = await deliver(client, an_alert(selfheal_mode="direct"), queue, UI)
         final = await incident_handle(client, delivery.incident_id).result()
     assert final.state == IncidentState.RESOLVED
     assert final.ticket_key == "OPS-1"
@@ -444,7 +464,7 @@ async def test_a_ticket_jira_refuses_for_good_is_asked_for_once(
     )
     client = time_skipping_env.client
     async with running(time_skipping_env, world) as queue:
-        delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
+        delivery = await deliver(client, an_alert(selfheal_mode="direct"), queue, UI)
         final = await incident_handle(client, delivery.incident_id).result()
     assert final.state == IncidentState.RESOLVED and final.ticket_key is None
     assert world.calls["open_ticket"] == 1 and world.calls["update_ticket"] == 0
@@ -472,7 +492,7 @@ async def test_an_incident_that_ends_inside_a_jira_outage_gets_its_ticket_afterw
 
     client = time_skipping_env.client
     async with running(time_skipping_env, world, open_ticket_in_an_outage) as queue:
-        delivery = await deliver_alert(client, an_alert(selfheal_mode="direct"), queue, UI)
+        delivery = await deliver(client, an_alert(selfheal_mode="direct"), queue, UI)
         final = await incident_handle(client, delivery.incident_id).result()
         assert final.state == IncidentState.RESOLVED and final.ticket_key is None
         handed_over = final.timeline[-1].note

@@ -79,9 +79,21 @@ def unhealthy_signs(view: WorkloadView) -> list[Evidence]:
 
 
 def healthy(view: WorkloadView) -> Diagnosis:
-    """Return the "no fault found" diagnosis, citing the status that shows the workload healthy."""
+    """Return the "no fault found" diagnosis, citing what shows the workload healthy.
+
+    It says what the cluster shows and no more: an alert still firing about this workload
+    points at something pod state cannot show, which is a person's to find.
+    """
     desired, available = view.desired_replicas, view.status_count("availableReplicas")
-    summary = f"No fault found: {view.name} has {available}/{desired} replicas available"
+    ready = view.status_count("readyReplicas")
+    restarts = sum(container.restart_count for container in view.containers)
+    warnings = [event for event in view.context.events if event.get("type") == "Warning"]
+    seen = [
+        f"{ready}/{desired} pods ready",
+        f"{restarts} container restart(s)" if restarts else "no restarts",
+        f"{len(warnings)} warning event(s)" if warnings else "no warning events",
+    ]
+    summary = f"No fault found: {view.name} shows {', '.join(seen)}"
     if view.alert is not None:
         summary += f"; alert {view.alert.name} is not borne out by the cluster"
     return Diagnosis(
@@ -92,12 +104,13 @@ def healthy(view: WorkloadView) -> Diagnosis:
             Evidence(
                 source=f"deployment/{view.name} status",
                 detail=f"replicas desired={desired} available={available} "
-                f"ready={view.status_count('readyReplicas')} "
-                f"updated={view.status_count('updatedReplicas')}",
+                f"ready={ready} updated={view.status_count('updatedReplicas')}",
             )
         ],
         confidence=0.9,
         containers=[],
         suggested_fix=FixKind.NONE,
-        recommendation="Nothing to change; if the alert keeps firing, check the alert rule itself.",
+        recommendation="Look where pod state cannot: the workload's dependencies (databases, "
+        "DNS, NetworkPolicies), its configuration values and its recent changes; if all are "
+        "well, the alert rule itself.",
     )

@@ -95,9 +95,10 @@ class JiraActivities:
             return TicketRef(note=NOT_CONFIGURED)
         settings = self._settings
         issue = self._issue(jira, request.key)
+        alerts = f"Alerts so far: {redact_text(request.alerts)}\n" if request.alerts else ""
         body = (
             f"*{request.state.value}*: {redact_text(request.comment)}\n\n"
-            f"Incident {request.incident_id}. {self._ui_link()}"
+            f"{alerts}Incident {request.incident_id}. {self._ui_link()}"
         )
         self._comment_once(jira, request.key, body, tag=self._tag(request.incident_id, "step"))
         if request.state == IncidentState.RESOLVED:

@@ -10,7 +10,7 @@ import kubernetes
 from temporalio import activity
 
 from selfheal import snapshots
-from selfheal.activities.kubernetes.client import ClusterConnection
+from selfheal.activities.kubernetes.client import Clusters
 from selfheal.activities.kubernetes.context import collect_workload_objects
 from selfheal.activities.kubernetes.health import verify_window
 from selfheal.activities.kubernetes.remediation import apply_remediation
@@ -31,7 +31,10 @@ __all__ = ["KubernetesActivities"]
 
 
 class KubernetesActivities:
-    """The cluster-facing activities, sharing one lazily built ApiClient."""
+    """The cluster-facing activities, sharing one lazily built ApiClient per cluster.
+
+    Every request names its cluster; `api_client`, when given, serves the default one.
+    """
 
     def __init__(
         self,
@@ -40,14 +43,17 @@ class KubernetesActivities:
         poll_interval: float = 2.0,
     ) -> None:
         self._settings = settings
-        self._cluster = ClusterConnection(settings, api_client)
+        self._clusters = Clusters(settings, api_client)
         self._poll = poll_interval
 
     @activity.defn
     def gather_context(self, request: ContextRequest) -> ClusterContext:
         """Return the workload's objects, events and log tails, secrets removed and size bounded."""
         found = collect_workload_objects(
-            self._cluster, request.namespace, request.workload, request.log_tail_lines
+            self._clusters[request.cluster],
+            request.namespace,
+            request.workload,
+            request.log_tail_lines,
         )
         return snapshots.context_from_objects(
             found.objects,
@@ -61,15 +67,16 @@ class KubernetesActivities:
     @activity.defn
     def apply_remediation(self, request: RemediationRequest) -> RemediationResult:
         """Apply one action to a Deployment within the guardrails, at most once per incident."""
-        self._cluster.connect()  # an unconfigured cluster is reported before any guardrail
-        return apply_remediation(self._cluster, self._settings, request)
+        cluster = self._clusters[request.cluster]
+        cluster.connect()  # an unconfigured cluster is reported before any guardrail
+        return apply_remediation(cluster, self._settings, request)
 
     @activity.defn
     def wait_rollout(self, request: RolloutRequest) -> RolloutResult:
         """Return when the rollout completed (with the expected template), failed or timed out."""
-        return wait_for_rollout(self._cluster, request, self._poll)
+        return wait_for_rollout(self._clusters[request.cluster], request, self._poll)
 
     @activity.defn
     def verify_health(self, request: HealthCheckRequest) -> HealthReport:
         """Return whether the Deployment stayed rolled out, ready and restart-free."""
-        return verify_window(self._cluster, request, self._poll)
+        return verify_window(self._clusters[request.cluster], request, self._poll)

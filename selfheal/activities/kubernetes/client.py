@@ -21,16 +21,23 @@ REQUEST_TIMEOUT = (5.0, 30.0)
 NOT_CONFIGURED = "no Kubernetes cluster configured (set KUBECONFIG or run in-cluster)"
 
 
-def build_api_client(settings: Settings) -> client.ApiClient:
-    """Return an ApiClient for the in-cluster service account or the configured kubeconfig."""
+def build_api_client(settings: Settings, cluster: str | None = None) -> client.ApiClient:
+    """Return an ApiClient for `cluster` (default: SELFHEAL_CLUSTER): the in-cluster service
+    account or the configured kubeconfig for the default cluster, the kubeconfig context
+    SELFHEAL_CLUSTERS names for any other."""
     configuration = client.Configuration()
+    name = cluster or settings.cluster
+    contexts = settings.cluster_contexts()
+    if name not in contexts:
+        raise unknown_cluster(name, settings)
+    default = name == settings.cluster
     try:
-        if settings.in_cluster:
+        if default and settings.in_cluster:
             config.load_incluster_config(client_configuration=configuration)
         elif settings.kubeconfig is not None:
             config.load_kube_config(
                 config_file=str(settings.kubeconfig),
-                context=settings.kube_context,
+                context=contexts[name],
                 client_configuration=configuration,
                 persist_config=False,
             )
@@ -47,19 +54,34 @@ def build_api_client(settings: Settings) -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
+def unknown_cluster(name: str, settings: Settings) -> ApplicationError:
+    """Return the error for a cluster this worker has no connection for."""
+    known = ", ".join(settings.cluster_contexts())
+    return ApplicationError(
+        f"cluster {name} is not one this worker reaches (known: {known}; add it to "
+        "SELFHEAL_CLUSTERS as name=kubeconfig-context)",
+        type="UnknownCluster",
+        non_retryable=True,
+    )
+
+
 def not_configured() -> ApplicationError:
     """Return the error every activity raises when no cluster is configured."""
     return ApplicationError(NOT_CONFIGURED, type="ClusterNotConfigured", non_retryable=True)
 
 
 class ClusterConnection:
-    """One ApiClient per worker, built on first use from the settings (or given ready-made)."""
+    """One cluster's ApiClient, built on first use from the settings (or given ready-made)."""
 
     def __init__(
-        self, settings: Settings | None = None, api_client: client.ApiClient | None = None
+        self,
+        settings: Settings | None = None,
+        api_client: client.ApiClient | None = None,
+        cluster: str | None = None,
     ) -> None:
         self._settings = settings
         self._api_client = api_client
+        self._cluster = cluster
         self._lock = threading.Lock()
 
     @property
@@ -73,7 +95,7 @@ class ClusterConnection:
                 if self._api_client is None:
                     if self._settings is None:
                         raise not_configured()
-                    self._api_client = build_api_client(self._settings)
+                    self._api_client = build_api_client(self._settings, self._cluster)
         return self._api_client
 
     def apps(self) -> client.AppsV1Api:
@@ -81,6 +103,29 @@ class ClusterConnection:
 
     def core(self) -> client.CoreV1Api:
         return client.CoreV1Api(self.api_client)
+
+
+class Clusters:
+    """Every cluster the worker reaches, each with its own connection, by name.
+
+    An empty name is the default cluster (requests recorded before clusters had names).
+    """
+
+    def __init__(self, settings: Settings, api_client: client.ApiClient | None = None) -> None:
+        self._settings = settings
+        self._connections = {
+            name: ClusterConnection(
+                settings, api_client if name == settings.cluster else None, name
+            )
+            for name in settings.cluster_contexts()
+        }
+
+    def __getitem__(self, name: str) -> ClusterConnection:
+        """The connection to cluster `name`; UnknownCluster (before any request) if none."""
+        connection = self._connections.get(name or self._settings.cluster)
+        if connection is None:
+            raise unknown_cluster(name, self._settings)
+        return connection
 
 
 def is_not_found(exc: BaseException) -> bool:

@@ -87,7 +87,7 @@ def alert_of(alert: AlertmanagerAlert) -> Alert:
         name=alert.labels.alertname,
         source=AlertSource.ALERTMANAGER,
         status=alert.status,
-        cluster=labels.get("cluster") or "default",
+        cluster=labels.get("cluster") or None,
         namespace=labels.get("namespace") or None,
         workload=workload_of(labels),
         severity=labels.get("severity") or "warning",

@@ -71,7 +71,7 @@ def _tagged_workload(fields: IssueFields) -> WorkloadRef | None:
             return WorkloadRef(
                 namespace=match["namespace"],
                 deployment=match["deployment"],
-                cluster=match["cluster"] or "default",
+                cluster=match["cluster"] or None,
             )
     return None
 
@@ -97,7 +97,7 @@ def alert_of(issue: Issue, services: ServiceMap) -> Alert:
     return Alert(
         name=fields.summary[:200],
         source=AlertSource.JIRA,
-        cluster=ref.cluster if ref else "default",
+        cluster=ref.cluster if ref else None,
         namespace=ref.namespace if ref else None,
         workload=ref.deployment if ref else None,
         severity=_SEVERITY_OF_PRIORITY.get(priority.lower(), "warning"),

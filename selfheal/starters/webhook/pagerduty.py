@@ -83,7 +83,7 @@ def alert_of(data: IncidentData, status: AlertStatus, services: ServiceMap) -> A
         name=data.title[:200],
         source=AlertSource.PAGERDUTY,
         status=status,
-        cluster=cluster or "default",
+        cluster=cluster or None,
         namespace=namespace or None,
         workload=workload or None,
         severity=_SEVERITY_OF_URGENCY.get(data.urgency, data.urgency or "warning"),

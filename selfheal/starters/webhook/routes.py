@@ -36,7 +36,13 @@ def webhook_routes(settings: Settings, link: TemporalLink, services: ServiceMap)
             # Let every alert finish before failing, so none is left running unobserved.
             results = await asyncio.gather(
                 *(
-                    deliver_alert(client, alert, settings.task_queue, settings.temporal_ui_url)
+                    deliver_alert(
+                        client,
+                        alert,
+                        settings.task_queue,
+                        settings.temporal_ui_url,
+                        settings.cluster,
+                    )
                     for alert in alerts
                 ),
                 return_exceptions=True,

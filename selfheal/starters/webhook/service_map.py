@@ -16,7 +16,7 @@ class WorkloadRef(BaseModel):
 
     namespace: str = Field(min_length=1)
     deployment: str = Field(min_length=1)
-    cluster: str = "default"
+    cluster: str | None = Field(default=None, description="Unset: SELFHEAL_CLUSTER")
 
 
 class ServiceMap(BaseModel):
