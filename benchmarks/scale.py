@@ -192,17 +192,18 @@ async def run_incidents(client: Client, count: int, concurrency: int) -> tuple[f
     gate = asyncio.Semaphore(concurrency)
     alerts = [oom_alert(run, index) for index in range(count)]
 
-    async def deliver(alert: Alert) -> None:
+    async def deliver(alert: Alert) -> str:
         async with gate:
-            await deliver_alert(client, alert, QUEUE, "http://127.0.0.1:8233")
+            delivery = await deliver_alert(client, alert, QUEUE, "http://127.0.0.1:8233")
+            return delivery.incident_id
 
     started = time.monotonic()
-    await asyncio.gather(*(deliver(alert) for alert in alerts))
+    ids = await asyncio.gather(*(deliver(alert) for alert in alerts))
     mine = f"WorkflowType = 'IncidentWorkflow' AND WorkflowId STARTS_WITH 'inc-{run}-'"
     while True:
         done = (await client.count_workflows(f"{mine} AND ExecutionStatus = 'Completed'")).count
         if done >= count:
-            return time.monotonic() - started, [alert.incident_id for alert in alerts]
+            return time.monotonic() - started, list(ids)
         async for escalated in client.list_workflows(f"{mine} AND IncidentState = 'ESCALATED'"):
             status = await incident_handle(client, escalated.id).query(IncidentWorkflow.status)
             raise RuntimeError(f"{escalated.id} escalated: {status.escalation_reason}")

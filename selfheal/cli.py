@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -33,8 +34,8 @@ from selfheal.settings import Settings, load_settings
 from selfheal.starters import decisions, kill_switch
 from selfheal.starters.cluster_cli import chaos_app, diagnose, sandbox_app, snapshot
 from selfheal.starters.decisions import Refused
-from selfheal.starters.incidents import deliver_alert, incident_ui_url
-from selfheal.starters.listing import list_incidents
+from selfheal.starters.incidents import deliver_alert, incident_ui_url, wait_until_open
+from selfheal.starters.listing import list_incidents, worker_last_seen, worker_silent
 from selfheal.starters.render import incident_table, print_status
 
 app = typer.Typer(
@@ -112,8 +113,15 @@ def trigger(
         delivery = await deliver_alert(
             client, alert, settings.task_queue, settings.temporal_ui_url, settings.cluster
         )
-        verb = "joined" if delivery.deduplicated else "started"
-        out.print(f"{verb} incident [bold]{delivery.incident_id}[/]")
+        if delivery.deduplicated:
+            out.print(f"joined incident [bold]{delivery.incident_id}[/]")
+        elif await wait_until_open(client, delivery.incident_id):
+            out.print(f"started incident [bold]{delivery.incident_id}[/]")
+        else:
+            out.print(
+                f"queued: incident [bold]{delivery.incident_id}[/] opens when a worker runs "
+                f"(workload {delivery.workflow_id})"
+            )
         out.print(f"UI: {delivery.ui_url}")
 
     _run(send)
@@ -137,6 +145,13 @@ def list_command(
         if as_json:
             _print_json([incident.model_dump(mode="json") for incident in incidents])
             return
+        last_seen = await worker_last_seen(client, settings.task_queue)
+        if worker_silent(last_seen, datetime.now(UTC)):
+            since = f"since {last_seen:%Y-%m-%d %H:%M:%S} UTC" if last_seen else "ever"
+            out.print(
+                f"[bold yellow]no worker has polled {settings.task_queue} {since}[/]: each "
+                "incident shows what it last published; none moves until a worker runs"
+            )
         if switch.frozen:
             out.print(
                 f"[bold red]REMEDIATION FROZEN[/] by {switch.by}"
@@ -158,12 +173,21 @@ def show(
 
     async def fetch() -> None:
         client = await connect()
-        status = await decisions.read_status(client, incident_id)
+        reading = await decisions.read_incident(client, incident_id)
         if as_json:
-            _print_json(status.model_dump(mode="json"))
-        else:
-            ui = incident_ui_url(settings.temporal_ui_url, client.namespace, incident_id)
-            print_status(out, status, ui)
+            as_of = reading.as_of.isoformat() if reading.as_of else None
+            report = reading.status.model_dump(mode="json")
+            _print_json(report | {"read_from": reading.source, "as_of": as_of})
+            return
+        if reading.source == "published":
+            when = f"{reading.as_of:%Y-%m-%d %H:%M:%S} UTC" if reading.as_of else "unknown"
+            out.print(
+                "[bold yellow]no worker is answering[/] (not running, or too busy): this is "
+                f"what the incident last published, as of {when}; decisions sent now are "
+                "acted on when a worker runs again"
+            )
+        ui = incident_ui_url(settings.temporal_ui_url, client.namespace, incident_id)
+        print_status(out, reading.status, ui)
 
     _run(fetch)
     _finish(0)
@@ -174,6 +198,8 @@ def _decide(incident_id: str, send: Callable[[Any], Awaitable[Any]], done: str) 
         client = await connect()
         ack = await send(client)
         out.print(f"{done} [bold]{incident_id}[/] (now {ack.state.value})")
+        if ack.note and ack.note not in ("approved", "rejected", "retrying", "resolving"):
+            out.print(ack.note, markup=False)
 
     _run(act)
     _finish(0)

@@ -7,6 +7,8 @@ revert of a real change rather than a fight with drift.
 
 from __future__ import annotations
 
+from typing import Any
+
 from github.Repository import Repository
 from kubernetes import client
 
@@ -39,9 +41,7 @@ def inject_through_repository(
     scenario = get_scenario(name)
     target = deployment or scenario.default_deployment
     require_opt_in(client.CoreV1Api(api_client), namespace)
-    current = api_client.sanitize_for_serialization(
-        client.AppsV1Api(api_client).read_namespaced_deployment(target, namespace)
-    )
+    current = _deployment(api_client, namespace, target)
     path = (current["metadata"].get("annotations") or {}).get(MANIFEST_ANNOTATION)
     if not path:
         raise ChaosRefused(f"{namespace}/{target} has no {MANIFEST_ANNOTATION} annotation")
@@ -62,3 +62,18 @@ def inject_through_repository(
     )
     created = tuple(f"{o['kind']}/{o['metadata']['name']}" for o in extras)
     return Injection(scenario.name, namespace, target, created)
+
+
+def has_manifest(
+    api_client: client.ApiClient, name: str, namespace: str, deployment: str | None
+) -> bool:
+    """True when the scenario's Deployment names its manifest (`selfheal.dev/manifest`)."""
+    target = deployment or get_scenario(name).default_deployment
+    annotations = _deployment(api_client, namespace, target)["metadata"].get("annotations") or {}
+    return bool(annotations.get(MANIFEST_ANNOTATION))
+
+
+def _deployment(api_client: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
+    return api_client.sanitize_for_serialization(  # type: ignore[no-any-return]
+        client.AppsV1Api(api_client).read_namespaced_deployment(name, namespace)
+    )

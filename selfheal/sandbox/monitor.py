@@ -21,6 +21,9 @@ from kubernetes import client as k8s
 
 log = structlog.get_logger(__name__)
 
+AlertKey = tuple[str, str, str]
+"""(namespace, deployment, alert name): one alert the monitor follows."""
+
 CHAOS_LABEL = "selfheal.dev/chaos"
 
 WAITING_REASONS = {
@@ -45,26 +48,59 @@ class FiringAlert:
     since: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
-    def key(self) -> tuple[str, str]:
-        return (self.namespace, self.deployment)
+    def key(self) -> tuple[str, str, str]:
+        return (self.namespace, self.deployment, self.name)
 
 
-def _container_alert(pod: dict[str, Any]) -> tuple[str, str, str] | None:
-    """(alert name, container, detail) for the worst container state of a pod."""
+def _container_alerts(namespace: str, deployment: str, pod: dict[str, Any]) -> list[FiringAlert]:
+    """The alerts a pod's containers raise: OOMKilled, crash looping, stuck waiting."""
+    found = []
+    pod_name = pod["metadata"]["name"]
     for status in (pod.get("status") or {}).get("containerStatuses") or []:
         last = (status.get("lastState") or {}).get("terminated") or {}
         waiting = (status.get("state") or {}).get("waiting") or {}
+        where = f"Container {status['name']} of pod {namespace}/{pod_name}"
+        labels = {"pod": pod_name, "container": status["name"]}
         if last.get("reason") == "OOMKilled":
-            return ("KubeContainerOOMKilled", status["name"], "OOMKilled (exit code 137)")
+            found.append(
+                FiringAlert(
+                    "KubeContainerOOMKilled",
+                    namespace,
+                    deployment,
+                    "critical",
+                    f"{where}: OOMKilled (exit code 137)",
+                    labels,
+                )
+            )
         if waiting.get("reason") == "CrashLoopBackOff":
-            return ("KubePodCrashLooping", status["name"], f"restarts {status.get('restartCount')}")
+            found.append(
+                FiringAlert(
+                    "KubePodCrashLooping",
+                    namespace,
+                    deployment,
+                    "critical",
+                    f"{where}: restarts {status.get('restartCount')}",
+                    labels,
+                )
+            )
         if waiting.get("reason") in WAITING_REASONS:
-            return ("KubeContainerWaiting", status["name"], waiting["reason"])
-    return None
+            found.append(
+                FiringAlert(
+                    "KubeContainerWaiting",
+                    namespace,
+                    deployment,
+                    "warning",
+                    f"{where}: {waiting['reason']}",
+                    labels,
+                )
+            )
+    return found
 
 
-def alerts_for(deployment: dict[str, Any], pods: list[dict[str, Any]]) -> FiringAlert | None:
-    """The most specific alert a Deployment deserves now, or None when it is healthy."""
+def alerts_for(deployment: dict[str, Any], pods: list[dict[str, Any]]) -> list[FiringAlert]:
+    """Every alert a Deployment raises now, one per alert name, as kube-prometheus fires them
+    side by side for one fault (an OOM is OOMKilled, crash looping, not ready and short of
+    replicas at once); empty when it is healthy."""
     meta, spec, status = deployment["metadata"], deployment["spec"], deployment.get("status") or {}
     namespace, name = meta["namespace"], meta["name"]
     selector = (spec.get("selector") or {}).get("matchLabels") or {}
@@ -75,19 +111,10 @@ def alerts_for(deployment: dict[str, Any], pods: list[dict[str, Any]]) -> Firing
             ((p.get("metadata") or {}).get("labels") or {}).get(k) == v for k, v in selector.items()
         )
     ]
+    found: dict[str, FiringAlert] = {}
     for pod in owned:
-        found = _container_alert(pod)
-        if found:
-            alertname, container, detail = found
-            pod_name = pod["metadata"]["name"]
-            return FiringAlert(
-                name=alertname,
-                namespace=namespace,
-                deployment=name,
-                severity="critical" if alertname != "KubeContainerWaiting" else "warning",
-                summary=f"Container {container} of pod {namespace}/{pod_name}: {detail}",
-                labels={"pod": pod_name, "container": container},
-            )
+        for alert in _container_alerts(namespace, name, pod):
+            found.setdefault(alert.name, alert)
     for pod in owned:
         phase = (pod.get("status") or {}).get("phase")
         ready = any(
@@ -96,25 +123,28 @@ def alerts_for(deployment: dict[str, Any], pods: list[dict[str, Any]]) -> Firing
         )
         if phase in ("Pending", "Running") and not ready:
             pod_name = pod["metadata"]["name"]
-            return FiringAlert(
-                name="KubePodNotReady",
-                namespace=namespace,
-                deployment=name,
-                severity="warning",
-                summary=f"Pod {namespace}/{pod_name} has been in a non-ready state ({phase})",
-                labels={"pod": pod_name},
+            found.setdefault(
+                "KubePodNotReady",
+                FiringAlert(
+                    name="KubePodNotReady",
+                    namespace=namespace,
+                    deployment=name,
+                    severity="warning",
+                    summary=f"Pod {namespace}/{pod_name} has been in a non-ready state ({phase})",
+                    labels={"pod": pod_name},
+                ),
             )
     desired = spec.get("replicas", 1)
     available = status.get("availableReplicas") or 0
     if available < desired:
-        return FiringAlert(
+        found["KubeDeploymentReplicasMismatch"] = FiringAlert(
             name="KubeDeploymentReplicasMismatch",
             namespace=namespace,
             deployment=name,
             severity="warning",
             summary=f"Deployment {namespace}/{name} has {available}/{desired} replicas available",
         )
-    return None
+    return list(found.values())
 
 
 def _fingerprint(labels: dict[str, str]) -> str:
@@ -135,6 +165,7 @@ class AlertMonitor:
         interval: float = 2.0,
         repeat_interval: float = 30.0,
         pending_for: float = 4.0,
+        resolve_after: float = 8.0,
     ) -> None:
         self._api = api_client
         self._core = k8s.CoreV1Api(api_client)
@@ -145,10 +176,12 @@ class AlertMonitor:
         self._interval = interval
         self._repeat = repeat_interval
         self._pending_for = pending_for
-        self._pending: dict[tuple[str, str], float] = {}
-        self._firing: dict[tuple[str, str], FiringAlert] = {}
-        self._last_sent: dict[tuple[str, str], float] = {}
-        self._unsent_resolved: dict[tuple[str, str], FiringAlert] = {}
+        self._resolve_after = resolve_after
+        self._pending: dict[AlertKey, float] = {}
+        self._firing: dict[AlertKey, FiringAlert] = {}
+        self._absent_since: dict[AlertKey, float] = {}
+        self._last_sent: dict[AlertKey, float] = {}
+        self._unsent_resolved: dict[AlertKey, FiringAlert] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.sent: list[dict[str, Any]] = []
@@ -178,7 +211,7 @@ class AlertMonitor:
     def evaluate_once(self, now: float | None = None) -> list[dict[str, Any]]:
         """Evaluate every watched Deployment once; post what is due; return what was posted."""
         now = time.monotonic() if now is None else now
-        current: dict[tuple[str, str], FiringAlert] = {}
+        current: dict[AlertKey, FiringAlert] = {}
         for namespace in self._watched_namespaces():
             deployments = self._api.sanitize_for_serialization(
                 self._apps.list_namespaced_deployment(namespace).items
@@ -187,15 +220,15 @@ class AlertMonitor:
                 self._core.list_namespaced_pod(namespace).items
             )
             for deployment in deployments:
-                alert = alerts_for(deployment, pods)
-                if alert:
+                for alert in alerts_for(deployment, pods):
                     current[alert.key] = alert
         due: list[tuple[FiringAlert, str]] = []
         for key, alert in current.items():
             first_seen = self._pending.setdefault(key, now)
             if now - first_seen < self._pending_for:
                 continue  # like a rule's `for:` clause
-            # Sticky: one breakage keeps the alert it first fired, so it stays one incident.
+            # An alert keeps the labels it first fired with, so its fingerprint stays put.
+            self._absent_since.pop(key, None)
             previous = self._firing.get(key)
             kept = previous or alert
             self._firing[key] = kept
@@ -203,9 +236,14 @@ class AlertMonitor:
                 due.append((kept, "firing"))
                 self._last_sent[key] = now
         for key in list(self._firing):
-            if key not in current:
+            if key in current:
+                continue
+            # Like a rule over a range (max_over_time): a moment's absence resolves nothing.
+            gone_since = self._absent_since.setdefault(key, now)
+            if now - gone_since >= self._resolve_after:
                 due.append((self._firing.pop(key), "resolved"))
                 self._last_sent.pop(key, None)
+                self._absent_since.pop(key, None)
         for key, alert in list(self._unsent_resolved.items()):
             del self._unsent_resolved[key]
             if key not in self._firing:

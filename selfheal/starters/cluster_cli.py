@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -107,22 +108,77 @@ def chaos_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     out.print(table)
 
 
+class Via(StrEnum):
+    """Where a chaos scenario's change is made."""
+
+    GIT = "git"
+    CLUSTER = "cluster"
+
+
 @chaos_app.command("inject")
 def chaos_inject(
     name: Annotated[str, typer.Argument(help="Scenario name (see `selfheal chaos list`)")],
     namespace: Annotated[str, typer.Option("--namespace", "-n")] = "demo",
     deployment: Annotated[str | None, typer.Option("--deployment", "-d")] = None,
+    via: Annotated[
+        Via | None,
+        typer.Option(
+            "--via",
+            help="git: commit the change to the workload's manifest (the default in gitops "
+            "mode with a manifest repository); cluster: patch the live object",
+        ),
+    ] = None,
     kubeconfig: Kubeconfig = None,
 ) -> None:
     """Break a Deployment; only in namespaces labelled selfheal.dev/chaos=enabled."""
     from selfheal.chaos.injection import ChaosRefused, inject
+    from selfheal.chaos.through_git import has_manifest, inject_through_repository
 
+    api_client = _api_client(kubeconfig)
+    repository = _manifest_repository()
     try:
-        done = inject(_api_client(kubeconfig), name, namespace, deployment)
+        if via is None:
+            manifest = repository is not None and has_manifest(
+                api_client, name, namespace, deployment
+            )
+            via = Via.GIT if manifest else Via.CLUSTER
+        chosen = via
+        if chosen == Via.GIT:
+            if repository is None:
+                raise ChaosRefused(
+                    "--via git needs the manifest repository (GITHUB_REPO, or a running "
+                    "`selfheal up`) and SELFHEAL_MODE=gitops"
+                )
+            done = inject_through_repository(api_client, repository, name, namespace, deployment)
+        else:
+            done = inject(api_client, name, namespace, deployment)
     except (ChaosRefused, KeyError) as refused:
         err.print(f"refused: {refused}", markup=False)
         raise typer.Exit(1) from refused
-    out.print(f"injected {done}")
+    where = "committed to the manifest repository" if chosen == Via.GIT else "patched live"
+    out.print(f"injected {done} ({where})")
+
+
+def _manifest_repository():  # type: ignore[no-untyped-def]
+    """The GitOps manifest repository chaos commits to in gitops mode, or None: GITHUB_REPO
+    when set, else the sandbox's when `selfheal up` runs."""
+    from github import Auth, Github
+
+    from selfheal.domain import RemediationMode
+    from selfheal.stack.local import StackInfo
+
+    settings = load_settings()
+    if settings.mode != RemediationMode.GITOPS:
+        return None
+    if settings.github_repo:
+        token = settings.github_token.get_secret_value() if settings.github_token else None
+        auth = Auth.Token(token) if token else None
+        return Github(base_url=settings.github_api_url, auth=auth).get_repo(settings.github_repo)
+    info = StackInfo.read(settings.home / "stack.json")
+    if info is None or not info.github:
+        return None
+    sandbox = Github(base_url=info.github["url"], auth=Auth.Token("sandbox-developer"))
+    return sandbox.get_repo(info.github["repo"])
 
 
 @chaos_app.command("clear")

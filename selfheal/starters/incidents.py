@@ -19,6 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from selfheal.domain import (
     Alert,
+    AlertBatch,
     AlertStatus,
     IncidentStatus,
     WorkloadInput,
@@ -52,38 +53,85 @@ async def deliver_alert(
     ui_base: str,
     default_cluster: str = "default",
 ) -> Delivery:
-    """Hand the alert to its workload, which joins it to the open incident or opens one.
+    """Hand one alert to its workload (see deliver_alerts)."""
+    [delivery] = await deliver_alerts(client, [alert], task_queue, ui_base, default_cluster)
+    return delivery
 
-    The one way alerts enter: signal-with-start of the workload's `alert` signal, accepted
-    by the Temporal server alone, so nothing waits for a worker. A resolved alert only
-    signals a workload that is running: it never opens anything. The answer names the
-    incident the alert joined or opened, as the workload last published it.
+
+async def deliver_alerts(
+    client: Client,
+    alerts: list[Alert],
+    task_queue: str,
+    ui_base: str,
+    default_cluster: str = "default",
+) -> list[Delivery]:
+    """Hand each alert to its workload, which joins it to the open incident or opens one.
+
+    The one way alerts enter: signal-with-start of the workload's `alerts` signal, one call
+    per workload however many of `alerts` are about it, accepted by the Temporal server
+    alone, so nothing waits for a worker. Alerts that are all resolved only signal a
+    workload that is running: they never open anything. The answers, in the order of
+    `alerts`, name the incident each joined or opened, as the workload last published it.
+    Every workload's delivery is finished before the first failure is raised.
     """
-    alert = alert.on_cluster(default_cluster)
-    workload = alert.target
+    filled = [alert.on_cluster(default_cluster) for alert in alerts]
+    by_workload: dict[WorkloadRef, list[int]] = {}
+    for index, alert in enumerate(filled):
+        by_workload.setdefault(alert.target, []).append(index)
+    answers: list[Delivery | None] = [None] * len(filled)
+
+    async def deliver(workload: WorkloadRef, indices: list[int]) -> None:
+        batch = [filled[index] for index in indices]
+        delivered = await _deliver_to(client, workload, batch, task_queue, ui_base)
+        for index, delivery in zip(indices, delivered, strict=True):
+            answers[index] = delivery
+
+    results = await asyncio.gather(
+        *(deliver(workload, indices) for workload, indices in by_workload.items()),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [answer for answer in answers if answer is not None]
+
+
+async def _deliver_to(
+    client: Client, workload: WorkloadRef, alerts: list[Alert], task_queue: str, ui_base: str
+) -> list[Delivery]:
+    """Deliver the alerts about one workload in one signal; the answer for each."""
     workflow_id = workload.workflow_id
-    if alert.status == AlertStatus.RESOLVED:
+    batch = AlertBatch(alerts=alerts, count=len(alerts))
+    opener = next(
+        (index for index, alert in enumerate(alerts) if alert.status == AlertStatus.FIRING), None
+    )
+    if opener is None:
         try:
-            await client.get_workflow_handle(workflow_id).signal(WorkloadWorkflow.alert, alert)
+            await client.get_workflow_handle(workflow_id).signal(WorkloadWorkflow.alerts, batch)
+            joined = await _open_incident(client, workload)
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
-            return _delivery(
-                client, ui_base, "", workflow_id, True, "resolved alert; no incident is open"
-            )
-        joined = await _open_incident(client, workload)
+            joined = None
         note = "" if joined else "resolved alert; no incident is open"
-        return _delivery(client, ui_base, joined or "", workflow_id, True, note)
+        return [_delivery(client, ui_base, joined or "", workflow_id, True, note) for _ in alerts]
     start = WorkloadInput(workload=workload, incident_task_queue=task_queue)
-    run_id = await _signal_with_start(client, alert, start)
+    run_id = await _signal_with_start(client, alerts[opener], batch, start)
     if run_id is not None:
-        return _delivery(client, ui_base, workload.incident_id(run_id, 1), workflow_id, False)
-    joined = await _open_incident(client, workload)
-    if joined is not None:
-        return _delivery(client, ui_base, joined, workflow_id, True)
-    memo = await _workload_memo(client, workflow_id)
-    next_incident = memo.next_incident if memo else ""
-    return _delivery(client, ui_base, next_incident, workflow_id, False)
+        incident_id = workload.incident_id(run_id, 1)
+    else:
+        joined = await _open_incident(client, workload)
+        if joined is not None:
+            return [_delivery(client, ui_base, joined, workflow_id, True) for _ in alerts]
+        memo = await _workload_memo(client, workflow_id)
+        incident_id = memo.next_incident if memo else ""
+    dropped = "resolved alert; no incident is open"  # resolved, before the opener: dropped
+    return [
+        _delivery(client, ui_base, "", workflow_id, True, dropped)
+        if index < opener
+        else _delivery(client, ui_base, incident_id, workflow_id, index != opener)
+        for index in range(len(alerts))
+    ]
 
 
 def _delivery(
@@ -132,8 +180,11 @@ async def _open_incident(client: Client, workload: WorkloadRef) -> str | None:
     return workload.incident_id(first_run or description.run_id or "", 1)
 
 
-async def _signal_with_start(client: Client, alert: Alert, start: WorkloadInput) -> str | None:
-    """Signal-with-start the workload; its run id when this call started it, else None.
+async def _signal_with_start(
+    client: Client, alert: Alert, batch: AlertBatch, start: WorkloadInput
+) -> str | None:
+    """Signal-with-start the workload with `batch` (`alert` is the one that may open an
+    incident); its run id when this call started it, else None.
 
     Built on the service call itself because only its response says whether the run was
     started or joined (the SDK's handle does not keep that bit).
@@ -146,8 +197,8 @@ async def _signal_with_start(client: Client, alert: Alert, start: WorkloadInput)
         workflow_type=WorkflowType(name="WorkloadWorkflow"),
         task_queue=TaskQueue(name=start.incident_task_queue),
         input=Payloads(payloads=await converter.encode([start])),
-        signal_name="alert",
-        signal_input=Payloads(payloads=await converter.encode([alert])),
+        signal_name="alerts",
+        signal_input=Payloads(payloads=await converter.encode([batch])),
         identity=client.identity,
         request_id=str(uuid.uuid4()),
         workflow_id_reuse_policy=WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowExecution
 
 from selfheal.workflows.search import NAMESPACE, REASON, SERVICE, SEVERITY, STATE
@@ -62,3 +65,25 @@ async def list_incidents(
     async for execution in client.list_workflows(incident_query(state, service), limit=limit):
         found.append(summary_of(execution))
     return found
+
+
+POLL_SILENCE = timedelta(seconds=75)
+"""A worker polls at least once a minute; longer silence means none is running."""
+
+
+async def worker_last_seen(client: Client, task_queue: str) -> datetime | None:
+    """When a worker last polled the incidents' queue, or None if none ever has."""
+    answer = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    seen = [poller.last_access_time.ToDatetime(tzinfo=UTC) for poller in answer.pollers]
+    return max(seen, default=None)
+
+
+def worker_silent(last_seen: datetime | None, now: datetime) -> bool:
+    """True when no worker has polled for longer than a running one would stay silent."""
+    return last_seen is None or now - last_seen > POLL_SILENCE

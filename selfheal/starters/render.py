@@ -50,7 +50,11 @@ def print_status(console: Console, status: IncidentStatus, ui_url: str) -> None:
         f"severity {status.severity} · {status.alert_count} alert(s)"
         + ("" if status.alert_firing else " · alert resolved")
     )
-    console.print(f"UI: {ui_url}")
+    if status.alert_names:
+        console.print(f"alerts: {', '.join(status.alert_names)}", markup=False)
+    if status.previous_incident:
+        console.print(f"recurrence of {status.previous_incident}", markup=False)
+    console.print(f"UI: {ui_url}", soft_wrap=True)
     if status.diagnosis:
         d = status.diagnosis
         console.print(

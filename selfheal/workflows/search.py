@@ -51,8 +51,14 @@ def details_of(status: IncidentStatus, frozen: bool = False) -> str:
     lines = ["**REMEDIATION FROZEN** (selfheal freeze): no change until unfreeze"] if frozen else []
     lines += [
         f"**{status.state.value}** · {status.mode.value} mode · "
-        f"{status.namespace or '?'}/{status.service or '?'} · {status.alert_count} alert(s)",
+        f"{status.namespace or '?'}/{status.service or '?'} on {status.cluster or '?'} · "
+        f"{status.alert_count} alert(s)",
     ]
+    if status.alert_names:
+        firing = "firing" if status.alert_firing else "all resolved"
+        lines.append(f"Alerts ({firing}): {', '.join(status.alert_names)}")
+    if status.previous_incident:
+        lines.append(f"Recurrence of {status.previous_incident}")
     if status.diagnosis:
         lines.append(f"Diagnosis: {status.diagnosis.category.value} — {status.diagnosis.summary}")
     if status.fix:

@@ -104,6 +104,12 @@ class WorkloadWorkflow:
         self._inbox.append(alert)
 
     @workflow.signal
+    def alerts(self, batch: AlertBatch) -> None:
+        """Alerts about this workload delivered together (one webhook notification)."""
+        self._state.alerts += len(batch.alerts)
+        self._inbox.extend(batch.alerts)
+
+    @workflow.signal
     def incident_ended(self, ending: IncidentEnding) -> None:
         """The open incident has ended (its last act)."""
         self._endings.append(ending)

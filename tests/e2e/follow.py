@@ -13,7 +13,7 @@ from kubernetes import client as k8s
 from temporalio.client import Client
 
 from selfheal.domain import IncidentState, IncidentStatus
-from selfheal.starters.decisions import read_status
+from selfheal.starters.decisions import Refused, read_status
 from selfheal.starters.watch import eventually
 
 T = TypeVar("T")
@@ -32,7 +32,10 @@ async def wait_for_state(
     last: list[IncidentStatus] = []
 
     async def reached() -> IncidentStatus | None:
-        status = await read_status(client, incident_id)
+        try:
+            status = await read_status(client, incident_id)
+        except Refused:  # its workload has not opened it yet
+            return None
         last[:] = [status]
         return status if status.state in states else None
 

@@ -116,7 +116,9 @@ def test_missing_deployment_is_a_non_retryable_deployment_not_found(
 
 
 def test_without_kubeconfig_or_in_cluster_every_activity_says_no_cluster_is_configured() -> None:
-    unconfigured = KubernetesActivities(Settings(kubeconfig=None, in_cluster=False, cluster="sandbox"))
+    unconfigured = KubernetesActivities(
+        Settings(kubeconfig=None, in_cluster=False, cluster="sandbox")
+    )
     with pytest.raises(ApplicationError) as caught:
         ActivityEnvironment().run(unconfigured.gather_context, request("shop", "checkout"))
     assert caught.value.type == "ClusterNotConfigured"

@@ -106,9 +106,10 @@ def test_cli_json_examples_have_exactly_the_fields_of_the_output() -> None:
     IncidentSummary.model_validate(listed[0])
     shown = json_example(text, "show-json")
     assert isinstance(shown, dict)
-    assert set(shown) == set(IncidentStatus.model_fields)
-    status = IncidentStatus.model_validate(shown)
-    assert status.model_dump(mode="json").keys() == shown.keys()
+    reading = {"read_from", "as_of"}
+    assert set(shown) == set(IncidentStatus.model_fields) | reading
+    status = IncidentStatus.model_validate({k: v for k, v in shown.items() if k not in reading})
+    assert status.model_dump(mode="json").keys() == shown.keys() - reading
 
 
 def test_webhook_reference_covers_every_route() -> None:

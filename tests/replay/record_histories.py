@@ -21,7 +21,10 @@ from selfheal.activities.guard import GuardActivities, set_freeze
 from selfheal.binaries import find_binary
 from selfheal.domain import (
     Alert,
+    AlertStatus,
     Approval,
+    Diagnosis,
+    DiagnosisCategory,
     FreezeRequest,
     IncidentState,
     Rejection,
@@ -34,7 +37,7 @@ from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.search import ALL_KEYS
 from selfheal.workflows.workload import WorkloadWorkflow
 from tests.delivery import deliver
-from tests.workflow.doubles import FakeWorld
+from tests.workflow.doubles import FakeWorld, oom_diagnosis
 
 HISTORIES = Path(__file__).parent / "histories"
 QUEUE = "replay-recording"
@@ -76,6 +79,33 @@ SCENARIOS: dict[str, tuple[str, Callable[[Client, str], Awaitable[None]]]] = {
 }
 
 
+async def unexplained_then_resolved(client: Client, world: FakeWorld) -> None:
+    """A healthy workload whose alert fires: ESCALATED; its alert resolves: RESOLVED. A
+    second alert name joins on the way; the workload's history is recorded too."""
+    world.diagnosis = Diagnosis(
+        category=DiagnosisCategory.UNKNOWN,
+        summary="No fault found: payments shows 2/2 pods ready, no restarts",
+        fault_found=False,
+    )
+    alert = Alert(name="HighErrorRate", namespace="demo", workload="payments", external_id="f1")
+    delivery = await deliver(client, alert, QUEUE, "http://ui")
+    await _until(client, delivery.incident_id, IncidentState.ESCALATED)
+    joined = alert.model_copy(update={"name": "HighLatency", "external_id": "f2"})
+    await deliver(client, joined, QUEUE, "http://ui")
+    for resolved in (alert, joined):
+        await deliver(
+            client, resolved.model_copy(update={"status": AlertStatus.RESOLVED}), QUEUE, "http://ui"
+        )
+    handle = incident_handle(client, delivery.incident_id)
+    await handle.result()
+    history = await handle.fetch_history()
+    (HISTORIES / "unexplained-resolved-itself.json").write_text(history.to_json())
+    print(f"recorded unexplained-resolved-itself: {len(history.events)} events")
+    workload = await client.get_workflow_handle(delivery.workflow_id).fetch_history()
+    (HISTORIES / "workload.json").write_text(workload.to_json())
+    print(f"recorded workload: {len(workload.events)} events")
+
+
 async def record() -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=find_binary("temporal"),
@@ -91,6 +121,8 @@ async def record() -> None:
         workflows=[WorkloadWorkflow, IncidentWorkflow, *GUARD_WORKFLOWS],
         activities=[*world.activities(), guard.request_permit],
     ):
+        await unexplained_then_resolved(client, world)
+        world.diagnosis = oom_diagnosis()
         for name, (mode, drive) in SCENARIOS.items():
             alert = Alert(
                 name="KubeContainerOOMKilled",

@@ -39,13 +39,13 @@ async def post_as_a_sender_does(http: httpx.AsyncClient, body: bytes) -> httpx.R
 
 
 async def alerts_recorded(client: Client, workflow_id: str) -> int:
-    """How many `alert` signals the workload's history holds (no worker runs here)."""
+    """How many alert deliveries the workload's history holds (no worker runs here)."""
     history = await client.get_workflow_handle(workflow_id).fetch_history()
     return sum(
         1
         for event in history.events
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
-        and event.workflow_execution_signaled_event_attributes.signal_name == "alert"
+        and event.workflow_execution_signaled_event_attributes.signal_name == "alerts"
     )
 
 

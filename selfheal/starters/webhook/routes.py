@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated
@@ -16,7 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from selfheal.domain import Alert, PullRequestEvent
 from selfheal.settings import Settings
-from selfheal.starters.incidents import Delivery, deliver_alert, incident_ui_url
+from selfheal.starters.incidents import Delivery, deliver_alerts, incident_ui_url
 from selfheal.starters.webhook import alertmanager, github, jira, pagerduty
 from selfheal.starters.webhook.answers import ERROR_ANSWERS, Accepted, Health, Ignored, Pong
 from selfheal.starters.webhook.errors import invalid_at, validate_part
@@ -33,24 +32,9 @@ def webhook_routes(settings: Settings, link: TemporalLink, services: ServiceMap)
 
     async def deliver(alerts: list[Alert]) -> Accepted:
         async def deliver_all(client: Client) -> list[Delivery]:
-            # Let every alert finish before failing, so none is left running unobserved.
-            results = await asyncio.gather(
-                *(
-                    deliver_alert(
-                        client,
-                        alert,
-                        settings.task_queue,
-                        settings.temporal_ui_url,
-                        settings.cluster,
-                    )
-                    for alert in alerts
-                ),
-                return_exceptions=True,
+            return await deliver_alerts(
+                client, alerts, settings.task_queue, settings.temporal_ui_url, settings.cluster
             )
-            for result in results:
-                if isinstance(result, BaseException):
-                    raise result
-            return [result for result in results if isinstance(result, Delivery)]
 
         deliveries = await link.run(deliver_all)
         for alert, delivery in zip(alerts, deliveries, strict=True):
