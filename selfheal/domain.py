@@ -101,6 +101,10 @@ class AlertSource(StrEnum):
     GENERIC = "generic"
 
 
+RESOLVING_SOURCES = frozenset({AlertSource.ALERTMANAGER, AlertSource.PAGERDUTY})
+"""Senders that always say when an alert has resolved: their alerts are waited for."""
+
+
 def _slug(text: str, limit: int) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug[:limit].strip("-") or "unknown"
@@ -403,6 +407,15 @@ class ApprovalRecord(BaseModel):
     note: str = ""
 
 
+class AlertTrack(BaseModel):
+    """One distinct alert of an incident: what it is called, who sent it, does it still fire."""
+
+    name: str
+    source: AlertSource
+    firing: bool
+    count: int = Field(default=1, description="Notifications of it received")
+
+
 class IncidentStatus(BaseModel):
     """Everything a person needs to know about an incident (query `status`)."""
 
@@ -421,8 +434,8 @@ class IncidentStatus(BaseModel):
     alert_names: list[str] = Field(
         default_factory=list, description="The distinct names of the alerts that joined"
     )
-    alerts: dict[str, bool] = Field(
-        default_factory=dict, description="Each distinct alert (Alert.key) and whether it fires"
+    alerts: dict[str, AlertTrack] = Field(
+        default_factory=dict, description="Each distinct alert (by Alert.key): does it fire?"
     )
     first_alert: Alert | None = None
     workload_id: str | None = Field(
@@ -475,6 +488,10 @@ class IncidentPolicy(BaseModel):
     escalation_timeout: timedelta = timedelta(days=7)
     deploy_timeout: timedelta = timedelta(minutes=15)
     verify_window: timedelta = timedelta(minutes=2)
+    alert_clear_timeout: timedelta = Field(
+        default=timedelta(minutes=15),
+        description="After verification, how long to wait for the alerts that paged to resolve",
+    )
     pr_poll_interval: timedelta = timedelta(minutes=3)
     ticketing: bool = False
     notifications: bool = False
@@ -547,12 +564,6 @@ class WorkloadState(BaseModel):
     last: IncidentEnding | None = None
     alerts: int = Field(default=0, description="Alerts received")
     ignored: int = Field(default=0, description="Alerts that opened nothing")
-    seen: list[str] = Field(
-        default_factory=list, description="Alert firings (key@start) the open incident saw"
-    )
-    last_seen: list[str] = Field(
-        default_factory=list, description="Alert firings the last incident saw"
-    )
 
 
 class WorkloadInput(BaseModel):

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     escalation_timeout: Duration = timedelta(days=7)
     deploy_timeout: Duration = timedelta(minutes=15)
     verify_window: Duration = timedelta(minutes=2)
+    alert_clear_timeout: Duration = Field(
+        default=timedelta(minutes=15),
+        description="After a fix is verified, how long to wait for the Alertmanager and "
+        "PagerDuty alerts that paged to resolve before closing anyway (saying so)",
+    )
     pr_poll_interval: Duration = timedelta(minutes=3)
     history_limit: int = Field(default=1000, ge=100)
 
@@ -249,6 +254,7 @@ class Settings(BaseSettings):
             escalation_timeout=self.escalation_timeout,
             deploy_timeout=self.deploy_timeout,
             verify_window=self.verify_window,
+            alert_clear_timeout=self.alert_clear_timeout,
             pr_poll_interval=self.pr_poll_interval,
             ticketing=bool(self.jira_url),
             notifications=self.slack_webhook_url is not None,

@@ -23,10 +23,12 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from selfheal.domain import (
         HUMAN_WAIT_STATES,
+        RESOLVING_SOURCES,
         ActionKind,
         Alert,
         AlertBatch,
         AlertStatus,
+        AlertTrack,
         AnalysisRequest,
         AnalyzerChoice,
         Approval,
@@ -410,8 +412,38 @@ class IncidentWorkflow:
             return await self._undo_and_escalate(f"verification failed: {_reason(err)}")
         if not report.healthy:
             return await self._undo_and_escalate(f"still unhealthy after the fix: {report.message}")
-        return self._resolution(
-            f"verified healthy for {_human(policy.verify_window)}: {report.message}"
+        verified = f"verified healthy for {_human(policy.verify_window)}: {report.message}"
+        if self._honest:
+            verified += f"; {await self._alerts_cleared()}"
+        return self._resolution(verified)
+
+    async def _alerts_cleared(self) -> str:
+        """Wait, up to SELFHEAL_ALERT_CLEAR_TIMEOUT, for the alerts that paged to resolve
+        (those whose sender reports resolution); say how that went."""
+        if not self._resolvable_firing():
+            return "every alert that paged has resolved"
+        timeout = self._policy_or_default.alert_clear_timeout
+        self._append_timeline(
+            IncidentState.VERIFYING,
+            f"waiting up to {_human(timeout)} for {', '.join(self._resolvable_firing())} to "
+            "resolve",
+            None,
+        )
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: not self._resolvable_firing(), timeout=timeout)
+        still = self._resolvable_firing()
+        if not still:
+            return "every alert that paged has resolved"
+        return (
+            f"{', '.join(still)} still fired {_human(timeout)} later (SELFHEAL_ALERT_CLEAR_"
+            "TIMEOUT); if it keeps firing, its next notification opens a new incident"
+        )
+
+    def _resolvable_firing(self) -> list[str]:
+        """The names of firing alerts whose sender will say when they resolve."""
+        tracks = self._status.alerts.values()
+        return sorted(
+            {track.name for track in tracks if track.firing and track.source in RESOLVING_SOURCES}
         )
 
     async def _await_person(self) -> IncidentState | None:
@@ -1011,9 +1043,15 @@ class IncidentWorkflow:
                         f"{alert.summary or 'no summary'}",
                         None,
                     )
-            if alert.key in status.alerts or len(status.alerts) < ALERTS_TRACKED:
-                status.alerts[alert.key] = alert.status == AlertStatus.FIRING
-            status.alert_firing = any(status.alerts.values())
+            firing = alert.status == AlertStatus.FIRING
+            track = status.alerts.get(alert.key)
+            if track is not None:
+                track.firing, track.count = firing, track.count + 1
+            elif len(status.alerts) < ALERTS_TRACKED:
+                status.alerts[alert.key] = AlertTrack(
+                    name=alert.name, source=alert.source, firing=firing
+                )
+            status.alert_firing = any(track.firing for track in status.alerts.values())
 
     def _describe(self, alert: Alert) -> None:
         """The first alert describes the incident: what paged, about which workload, where."""

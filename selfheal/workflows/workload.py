@@ -7,7 +7,8 @@ are not delivered to incidents but to their workload (signal-with-start of `aler
 - passes them on to its open incident, in batches, whatever their source or name;
 - opens the next incident (a child IncidentWorkflow) for a firing alert when none is open,
   naming the incident before it;
-- drops a resolved notice when no incident is open: an ended incident is not reopened;
+- drops a resolved notice when no incident is open: an ended incident is not reopened (an
+  incident ends only once its alerts have resolved, or said why it could not wait);
 - remembers its last incident for `MEMORY`, then ends; the next alert starts it afresh.
 
 It keeps no alert payloads beyond the batch in hand, so a storm of any size costs it only
@@ -40,13 +41,6 @@ with workflow.unsafe.imports_passed_through():
 
 MEMORY = timedelta(days=7)
 """How long a workload remembers its last incident (to name it when the next one opens)."""
-
-REPEAT_GRACE = timedelta(minutes=5)
-"""A firing alert the ended incident already saw (same alert, same start) within this long
-after it ended is that incident's alert lagging behind the fix, not a new fault."""
-
-SEEN_LIMIT = 200
-"""Alert instances remembered per incident for REPEAT_GRACE; more are not told apart."""
 
 HISTORY_LIMIT = 2000
 """Continue as new at this many events (a storm is thousands of signals)."""
@@ -129,7 +123,8 @@ class WorkloadWorkflow:
                 return
             self._forget_open_incident("it no longer runs (ended without saying so)")
         opening = next(
-            (index for index, alert in enumerate(alerts) if self._opens_incident(alert)), None
+            (index for index, alert in enumerate(alerts) if alert.status == AlertStatus.FIRING),
+            None,
         )
         if opening is None:
             state.ignored += len(alerts)
@@ -139,15 +134,6 @@ class WorkloadWorkflow:
         rest = alerts[opening + 1 :]
         if rest and state.open_incident is not None:
             await self._forward(state.open_incident, rest)
-
-    def _opens_incident(self, alert: Alert) -> bool:
-        """A firing alert opens an incident, unless it is the last one's alert lagging."""
-        if alert.status != AlertStatus.FIRING:
-            return False
-        last = self._state.last
-        if last is None or workflow.now() - last.ended_at > REPEAT_GRACE:
-            return True
-        return _instance(alert) not in self._state.last_seen
 
     async def _open(self, alert: Alert) -> None:
         state = self._state
@@ -163,7 +149,6 @@ class WorkloadWorkflow:
         )
         # Published before the child starts, so an alert answered meanwhile names it.
         state.open_incident = incident_id
-        state.seen = [_instance(alert)]
         self._publish()
         await workflow.start_child_workflow(
             "IncidentWorkflow",
@@ -184,11 +169,8 @@ class WorkloadWorkflow:
     async def _forward(self, incident_id: str, alerts: list[Alert]) -> bool:
         """Signal `alerts` to the incident, each distinct alert once; False if it is gone."""
         distinct: dict[tuple[str, AlertStatus], Alert] = {}
-        seen = self._state.seen
         for alert in alerts:
             distinct[(alert.key, alert.status)] = alert
-            if len(seen) < SEEN_LIMIT and _instance(alert) not in seen:
-                seen.append(_instance(alert))
         batch = AlertBatch(alerts=list(distinct.values()), count=len(alerts))
         try:
             await workflow.get_external_workflow_handle(incident_id).signal("alerts", batch)
@@ -202,7 +184,6 @@ class WorkloadWorkflow:
             if ending.incident_id == self._state.open_incident:
                 self._state.open_incident = None
                 self._state.last = ending
-                self._state.last_seen, self._state.seen = self._state.seen, []
                 self._publish()
 
     def _forget_open_incident(self, why: str) -> None:
@@ -215,7 +196,6 @@ class WorkloadWorkflow:
             note=why,
         )
         state.open_incident = None
-        state.last_seen, state.seen = [], []
         self._publish()
 
     # --- small pieces ----------------------------------------------------------------------
@@ -242,9 +222,3 @@ class WorkloadWorkflow:
             last=state.last,
         )
         workflow.upsert_memo({MEMO_KEY: memo})
-
-
-def _instance(alert: Alert) -> str:
-    """One firing of one alert: its key and when it started firing."""
-    started = alert.starts_at.isoformat() if alert.starts_at else ""
-    return f"{alert.key}@{started}"

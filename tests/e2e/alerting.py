@@ -40,7 +40,9 @@ class PromAlert:
             },
             "annotations": {"summary": self.summary or f"{self.deployment}: {self.name}"},
             "startsAt": self.starts_at.isoformat(),
-            "endsAt": datetime.now(UTC).isoformat() if status == "resolved" else "0001-01-01T00:00:00Z",
+            "endsAt": datetime.now(UTC).isoformat()
+            if status == "resolved"
+            else "0001-01-01T00:00:00Z",
             "generatorURL": "http://e2e-prometheus/graph",
             "fingerprint": self.fingerprint,
         }

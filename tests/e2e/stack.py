@@ -37,6 +37,8 @@ E2E_SETTINGS = {
     "SELFHEAL_VERIFY_WINDOW": "3s",
     "SELFHEAL_PR_POLL_INTERVAL": "5s",
     "SELFHEAL_DEPLOY_TIMEOUT": "90s",
+    # Alerts a test posts by hand are never resolved by the monitor; do not wait long for them.
+    "SELFHEAL_ALERT_CLEAR_TIMEOUT": "20s",
     # The e2e tests break and fix the same three demo workloads many times within minutes.
     "SELFHEAL_REMEDIATION_LIMIT": "100",
 }

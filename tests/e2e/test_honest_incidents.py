@@ -73,9 +73,16 @@ async def test_one_oom_with_four_alert_names_is_one_incident_and_a_later_fault_n
         stack.cli, "approve", incident_id, "--by", "e2e-approver", "--comment", "one fault"
     )
     assert approved.returncode == 0, approved.stderr
+    await wait_for_state(client, incident_id, {IncidentState.VERIFYING, IncidentState.RESOLVED})
+    await wait_until_healthy(stack.kubernetes(), deployment)
+    post_alerts(stack, [PromAlert(name, deployment) for name in OOM_ALERTS], status="resolved")
     status = await wait_for_state(client, incident_id, {IncidentState.RESOLVED})
+    # Verified by the cluster, and closed once what paged had cleared.
+    assert "every alert that paged has resolved" in (status.resolution or ""), status.resolution
     assert [a.decision for a in status.approvals if a.accepted] == ["approve"]
-    pulls = [p for p in repo.get_pulls(state="all") if p.head.ref.startswith(f"selfheal/{incident_id}")]
+    pulls = [
+        p for p in repo.get_pulls(state="all") if p.head.ref.startswith(f"selfheal/{incident_id}")
+    ]
     assert len(pulls) == 1 and pulls[0].merged
     assert len(tickets_of(stack, incident_id)) == 1
     assert await incidents_since(stack, deployment, since) == [incident_id]
@@ -147,7 +154,9 @@ async def test_an_alert_about_an_unknown_cluster_escalates_having_touched_nothin
         return Counter({r: n for r, n in by_route.items() if "/catalog" in r})
 
     before = catalog_requests()
-    [delivery] = post_alerts(stack, [PromAlert("KubePodCrashLooping", "catalog", cluster="prod-eu-1")])
+    [delivery] = post_alerts(
+        stack, [PromAlert("KubePodCrashLooping", "catalog", cluster="prod-eu-1")]
+    )
     status = await wait_for_state(client, delivery["incident_id"], {IncidentState.ESCALATED})
     reason = status.escalation_reason or ""
     assert "cluster prod-eu-1" in reason and "nothing was read or changed" in reason, reason

@@ -11,7 +11,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from selfheal.workflows.guard import GUARD_WORKFLOWS
-from selfheal.workflows.incident import ONE_STEP_ANALYSIS, IncidentWorkflow
+from selfheal.workflows.incident import ONE_STEP_ANALYSIS, WORKLOAD_IDENTITY, IncidentWorkflow
 from selfheal.workflows.workload import WorkloadWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -23,6 +23,8 @@ def test_histories_are_recorded() -> None:
         "direct-rejected-retried",
         "guard",
         "ledger",
+        "workload",
+        "unexplained-resolved-itself",
     }
 
 
@@ -40,11 +42,16 @@ def patches_in(path: Path) -> set[str]:
 
 def test_both_sides_of_every_incident_patch_are_recorded() -> None:
     """A patch keeps incidents started before it replaying: a history from each side."""
-    incidents = [path for path in HISTORIES if path.stem not in {"guard", "ledger"}]
-    with_patch = [path.stem for path in incidents if ONE_STEP_ANALYSIS in patches_in(path)]
-    without = [path.stem for path in incidents if ONE_STEP_ANALYSIS not in patches_in(path)]
-    assert "gitops-approved" in with_patch
-    assert "gitops-approved.before-one-step-analysis" in without
+    incidents = [path for path in HISTORIES if path.stem not in {"guard", "ledger", "workload"}]
+    for patch, before in (
+        (ONE_STEP_ANALYSIS, "gitops-approved.before-one-step-analysis"),
+        (WORKLOAD_IDENTITY, "gitops-approved.before-workload-identity"),
+    ):
+        with_patch = [path.stem for path in incidents if patch in patches_in(path)]
+        without = [path.stem for path in incidents if patch not in patches_in(path)]
+        assert "gitops-approved" in with_patch, patch
+        assert before in without, patch
+    assert WORKLOAD_IDENTITY in patches_in(HISTORIES[0].parent / "unexplained-resolved-itself.json")
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])
