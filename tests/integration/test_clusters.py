@@ -137,6 +137,7 @@ async def test_each_fix_lands_on_the_cluster_its_alert_names(
         "SELFHEAL_ANALYZER": "rules",
         "SELFHEAL_NAMESPACES": "demo",
         "SELFHEAL_VERIFY_WINDOW": "2s",
+        "SELFHEAL_ALERT_CLEAR_TIMEOUT": "1s",  # nothing here resolves the alerts
         "SELFHEAL_METRICS_PORT": "0",
     }
     worker = subprocess.Popen(
