@@ -68,9 +68,9 @@ from selfheal.starters.incidents import deliver_alert, incident_handle
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.investigation import InvestigationWorkflow
 from selfheal.workflows.search import ALL_KEYS
-from selfheal.workflows.workload import WorkloadWorkflow
 
 QUEUE = "scale-benchmark"
+WORKLOADS = f"{QUEUE}-workloads"
 NAMESPACE = "bench"
 SNAPSHOT = "tests/scenarios/oom_killed/sandbox_oom"
 WORKER_SETTINGS = {
@@ -80,6 +80,8 @@ WORKER_SETTINGS = {
     "SELFHEAL_ANALYZER": "rules",
     "SELFHEAL_NAMESPACES": f"{NAMESPACE},demo",
     "SELFHEAL_VERIFY_WINDOW": "1s",
+    # Nothing resolves the benchmark's alerts: wait for them as briefly as for the window.
+    "SELFHEAL_ALERT_CLEAR_TIMEOUT": "1s",
     "SELFHEAL_REMEDIATION_LIMIT": "100000",
     "SELFHEAL_METRICS_PORT": "0",
 }
@@ -134,12 +136,18 @@ async def serve_worker(address: str) -> None:
     """Run the benchmark's one worker until killed; print `ready` once polling."""
     # Imported here, not at the top: the sandbox re-imports this module to check BareWorkflow,
     # and the worker module brings every client library along.
-    from selfheal.workers.worker import guard_worker, worker_tuning
+    from selfheal.workers.worker import guard_worker, worker_tuning, workload_worker
 
     settings = load_settings()
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     kubernetes = KubernetesDoubles()
-    guard = GuardActivities(client, settings.guard_workflow_id, settings.guard_task_queue())
+    guard = GuardActivities(
+        client,
+        settings.guard_workflow_id,
+        settings.guard_task_queue(),
+        settings.workload_task_queue(),
+        settings.task_queue,
+    )
     activities: list[Any] = [
         PolicyActivities(settings).load_policy,
         guard.request_permit,
@@ -159,12 +167,12 @@ async def serve_worker(address: str) -> None:
         worker = Worker(
             client,
             task_queue=QUEUE,
-            workflows=[WorkloadWorkflow, IncidentWorkflow, InvestigationWorkflow, BareWorkflow],
+            workflows=[IncidentWorkflow, InvestigationWorkflow, BareWorkflow],
             activities=activities,
             activity_executor=executor,
             **worker_tuning(settings),
         )
-        async with worker, guard_worker(client, settings):
+        async with worker, guard_worker(client, settings), workload_worker(client, settings):
             print("ready", flush=True)
             await asyncio.Event().wait()
 
@@ -194,7 +202,9 @@ async def run_incidents(client: Client, count: int, concurrency: int) -> tuple[f
 
     async def deliver(alert: Alert) -> str:
         async with gate:
-            delivery = await deliver_alert(client, alert, QUEUE, "http://127.0.0.1:8233")
+            delivery = await deliver_alert(
+                client, alert, QUEUE, "http://127.0.0.1:8233", workload_task_queue=WORKLOADS
+            )
             return delivery.incident_id
 
     started = time.monotonic()

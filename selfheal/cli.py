@@ -111,7 +111,12 @@ def trigger(
     async def send() -> None:
         client = await connect()
         delivery = await deliver_alert(
-            client, alert, settings.task_queue, settings.temporal_ui_url, settings.cluster
+            client,
+            alert,
+            settings.task_queue,
+            settings.temporal_ui_url,
+            settings.cluster,
+            settings.workload_task_queue(),
         )
         if delivery.deduplicated:
             out.print(f"joined incident [bold]{delivery.incident_id}[/]")

@@ -135,13 +135,14 @@ class WorkloadRef(BaseModel):
         """`workload-<name>-<8 hex>`: the id of the workload's WorkloadWorkflow."""
         return f"workload-{_slug(self.name, 60)}-{self.digest[:8]}"
 
-    def incident_id(self, first_run_id: str, sequence: int) -> str:
-        """`inc-<name>-<8 hex>`: the id of the workload's `sequence`-th incident.
+    def incident_id(self, run_id: str, sequence: int) -> str:
+        """`inc-<name>-<8 hex>`: the id of the `sequence`-th incident that the run `run_id` of
+        the workload's workflow opens.
 
-        Derived from the first run of the workload's workflow, so an id is never reused even
-        after that workflow has ended and a later alert starts it afresh.
+        Derived from the run, so an id is never reused, even after that workflow has ended
+        and a later alert starts it afresh.
         """
-        seed = f"{self.key}\x1f{first_run_id}\x1f{sequence}"
+        seed = f"{self.key}\x1f{run_id}\x1f{sequence}"
         return f"inc-{_slug(self.name, 60)}-{hashlib.sha256(seed.encode()).hexdigest()[:8]}"
 
     def __str__(self) -> str:
@@ -558,12 +559,14 @@ class AlertBatch(BaseModel):
 class WorkloadState(BaseModel):
     """What a workload's workflow remembers, carried across continue-as-new."""
 
-    first_run_id: str = Field(description="Seeds the workload's incident ids")
     opened: int = Field(default=0, description="Incidents opened so far")
     open_incident: str | None = None
     last: IncidentEnding | None = None
     alerts: int = Field(default=0, description="Alerts received")
     ignored: int = Field(default=0, description="Alerts that opened nothing")
+    ledger: LedgerState | None = Field(
+        default=None, description="Its remediations within the anti-loop window"
+    )
 
 
 class WorkloadInput(BaseModel):
@@ -575,14 +578,6 @@ class WorkloadInput(BaseModel):
     pending: list[Alert] = Field(
         default_factory=list, description="Alerts not yet passed on when it continued as new"
     )
-
-
-class WorkloadMemo(BaseModel):
-    """What the workload's workflow publishes in its memo, for the webhook to answer with."""
-
-    open_incident: str | None = None
-    next_incident: str
-    last: IncidentEnding | None = None
 
 
 # --- activity inputs and outputs ---------------------------------------------------------
@@ -878,6 +873,9 @@ class PermitRequest(BaseModel):
 
     incident_id: str
     workload: str = Field(description="cluster/namespace/deployment")
+    target: WorkloadRef | None = Field(
+        default=None, description="The workload whose WorkloadWorkflow keeps the count"
+    )
     action: str = Field(description="What it is about to do, for the record")
     key: str = Field(description="Idempotency key: the same key gets the same answer")
     counts: bool = Field(default=True, description="False for undo actions (rollback, revert)")
@@ -915,3 +913,7 @@ class LedgerState(BaseModel):
     window: timedelta = timedelta(hours=24)
     records: list[RemediationRecord] = Field(default_factory=list)
     answers: dict[str, Permit] = Field(default_factory=dict)
+
+
+# WorkloadState refers to LedgerState, which is defined after it.
+WorkloadState.model_rebuild()

@@ -295,6 +295,14 @@ class Settings(BaseSettings):
         """
         return f"{self.task_queue}-guard"
 
+    def workload_task_queue(self) -> str:
+        """The workloads' own queue (WorkloadWorkflow), served by every worker.
+
+        A thousand workloads waiting for their next alert must not crowd the incidents out
+        of the worker's cache, nor wait behind their backlog to route an alert.
+        """
+        return f"{self.task_queue}-workloads"
+
     def activity_thread_count(self) -> int:
         """Threads for blocking activities: as set, else one per concurrent activity slot."""
         return self.activity_threads or self.max_concurrent_activities

@@ -9,11 +9,18 @@ from selfheal.starters.incidents import Delivery, deliver_alert, wait_until_open
 
 
 async def deliver(
-    client: Client, alert: Alert, task_queue: str, ui_base: str, default_cluster: str = "default"
+    client: Client,
+    alert: Alert,
+    task_queue: str,
+    ui_base: str,
+    default_cluster: str = "default",
+    workload_task_queue: str | None = None,
 ) -> Delivery:
     """`deliver_alert`, returning once the incident it names exists (the workload starts it
     a moment after the alert)."""
-    delivery = await deliver_alert(client, alert, task_queue, ui_base, default_cluster)
+    delivery = await deliver_alert(
+        client, alert, task_queue, ui_base, default_cluster, workload_task_queue
+    )
     if delivery.incident_id:
         assert await wait_until_open(client, delivery.incident_id), delivery
     return delivery

@@ -23,9 +23,12 @@ from selfheal.domain import (
     Permit,
     PermitRequest,
     UnfreezeRequest,
+    WorkloadInput,
+    WorkloadRef,
 )
 from selfheal.workflows.guard import FREEZE_MEMO, GuardWorkflow
 from selfheal.workflows.ledger import RemediationLedgerWorkflow, ledger_id
+from selfheal.workflows.workload import WorkloadWorkflow
 
 
 def guard_start(
@@ -77,7 +80,8 @@ async def read_freeze(client: Client, workflow_id: str) -> FreezeState:
 async def count_remediation(
     client: Client, guard_workflow_id: str, task_queue: str, request: PermitRequest
 ) -> Permit:
-    """The workload's ledger answer: granted and recorded, or refused by the anti-loop limit."""
+    """The answer of a ledger started before workloads kept their own count (see
+    count_on_workload): granted and recorded, or refused by the anti-loop limit."""
     start = WithStartWorkflowOperation(
         RemediationLedgerWorkflow.run,
         LedgerState(workload=request.workload, window=request.window),
@@ -90,6 +94,41 @@ async def count_remediation(
     )
 
 
+async def count_on_workload(
+    client: Client, workload_task_queue: str, incident_task_queue: str, request: PermitRequest
+) -> Permit:
+    """The workload's own answer (its WorkloadWorkflow's `permit`): granted and counted, or
+    refused by the anti-loop limit. Starts the workload if it is not running (an incident of
+    an older scheme asking)."""
+    target = request.target or _workload_of(request.workload)
+    start = WithStartWorkflowOperation(
+        WorkloadWorkflow.run,
+        WorkloadInput(workload=target, incident_task_queue=incident_task_queue),
+        id=target.workflow_id,
+        task_queue=workload_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    return await client.execute_update_with_start_workflow(
+        WorkloadWorkflow.permit, request, start_workflow_operation=start
+    )
+
+
+def _workload_of(workload: str) -> WorkloadRef:
+    """The Deployment a `cluster/namespace/deployment` permit of an older incident names."""
+    cluster, namespace, name = workload.split("/", 2)
+    return WorkloadRef(cluster=cluster, namespace=namespace, name=name)
+
+
+async def _running(client: Client, workflow_id: str) -> bool:
+    try:
+        description = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return description.status == WorkflowExecutionStatus.RUNNING
+
+
 LEDGER_CALLS = 32
 """Ledger updates one worker has in flight at once. Each holds a long poll on the worker's
 own connection until a workflow task answers it; unbounded, they crowd out the pollers that
@@ -99,10 +138,19 @@ would fetch those very tasks."""
 class GuardActivities:
     """The incident's door to the guardrails."""
 
-    def __init__(self, client: Client, workflow_id: str, task_queue: str) -> None:
+    def __init__(
+        self,
+        client: Client,
+        workflow_id: str,
+        task_queue: str,
+        workload_task_queue: str | None = None,
+        incident_task_queue: str | None = None,
+    ) -> None:
         self._client = client
         self._workflow_id = workflow_id
         self._task_queue = task_queue
+        self._workload_task_queue = workload_task_queue or task_queue
+        self._incident_task_queue = incident_task_queue or task_queue
         self._in_flight = asyncio.Semaphore(LEDGER_CALLS)
 
     @activity.defn
@@ -124,12 +172,21 @@ class GuardActivities:
         seconds = max(budget.total_seconds() - 5, 1) if budget else 25
         try:
             async with asyncio.timeout(seconds), self._in_flight:
-                return await count_remediation(
-                    self._client, self._workflow_id, self._task_queue, request
-                )
+                return await self._count(request)
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
             raise ApplicationError(
                 f"the remediation ledger for {request.workload} did not answer within "
                 f"{seconds:.0f}s",
                 type="GuardBusy",
             ) from err
+
+    async def _count(self, request: PermitRequest) -> Permit:
+        # A ledger of the earlier kind keeps counting its workload until its window is empty.
+        earlier = ledger_id(self._workflow_id, request.workload)
+        if await _running(self._client, earlier):
+            return await count_remediation(
+                self._client, self._workflow_id, self._task_queue, request
+            )
+        return await count_on_workload(
+            self._client, self._workload_task_queue, self._incident_task_queue, request
+        )

@@ -165,7 +165,7 @@ class AlertMonitor:
         interval: float = 2.0,
         repeat_interval: float = 30.0,
         pending_for: float = 4.0,
-        resolve_after: float = 8.0,
+        resolve_after: float = 3.0,
     ) -> None:
         self._api = api_client
         self._core = k8s.CoreV1Api(api_client)

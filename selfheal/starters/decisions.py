@@ -25,7 +25,7 @@ from selfheal.domain import (
 )
 from selfheal.starters.incidents import incident_handle
 from selfheal.workflows.incident import IncidentWorkflow
-from selfheal.workflows.search import STATUS_MEMO
+from selfheal.workflows.search import STATE, STATUS_MEMO
 
 QUERY_TIMEOUT = timedelta(seconds=15)
 
@@ -95,10 +95,17 @@ async def read_status(client: Client, incident_id: str) -> IncidentStatus:
 
 
 async def _published(description: WorkflowExecutionDescription) -> IncidentStatus | None:
+    """The status the incident last published at a wait, moved to the state its search
+    attribute says now (it publishes the state at every step, the rest at waits)."""
     if STATUS_MEMO not in description.raw_description.workflow_execution_info.memo.fields:
         return None
     value = await description.memo_value(STATUS_MEMO, type_hint=IncidentStatus)
-    return value if isinstance(value, IncidentStatus) else None
+    if not isinstance(value, IncidentStatus):
+        return None
+    state = description.typed_search_attributes.get(STATE)
+    if state and state != value.state.value:
+        value.state = IncidentState(state)
+    return value
 
 
 async def _send(

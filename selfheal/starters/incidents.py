@@ -9,11 +9,15 @@ from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
 from pydantic import BaseModel
-from temporalio.api.common.v1 import Payloads, WorkflowType
+from temporalio.api.common.v1 import Payloads, WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import WorkflowIdConflictPolicy, WorkflowIdReusePolicy
 from temporalio.api.sdk.v1 import UserMetadata
 from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import SignalWithStartWorkflowExecutionRequest
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkflowExecutionRequest,
+    DescribeWorkflowExecutionResponse,
+    SignalWithStartWorkflowExecutionRequest,
+)
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -23,12 +27,11 @@ from selfheal.domain import (
     AlertStatus,
     IncidentStatus,
     WorkloadInput,
-    WorkloadMemo,
     WorkloadRef,
 )
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.search import summary_of
-from selfheal.workflows.workload import MEMO_KEY, WorkloadWorkflow
+from selfheal.workflows.workload import WorkloadWorkflow
 
 
 class Delivery(BaseModel):
@@ -52,9 +55,12 @@ async def deliver_alert(
     task_queue: str,
     ui_base: str,
     default_cluster: str = "default",
+    workload_task_queue: str | None = None,
 ) -> Delivery:
     """Hand one alert to its workload (see deliver_alerts)."""
-    [delivery] = await deliver_alerts(client, [alert], task_queue, ui_base, default_cluster)
+    [delivery] = await deliver_alerts(
+        client, [alert], task_queue, ui_base, default_cluster, workload_task_queue
+    )
     return delivery
 
 
@@ -64,12 +70,16 @@ async def deliver_alerts(
     task_queue: str,
     ui_base: str,
     default_cluster: str = "default",
+    workload_task_queue: str | None = None,
 ) -> list[Delivery]:
     """Hand each alert to its workload, which joins it to the open incident or opens one.
 
     The one way alerts enter: signal-with-start of the workload's `alerts` signal, one call
     per workload however many of `alerts` are about it, accepted by the Temporal server
-    alone, so nothing waits for a worker. Alerts that are all resolved only signal a
+    alone, so nothing waits for a worker. The workload runs on `workload_task_queue` (the
+    worker's is `<task_queue>-workloads`; by default the incidents' own, as a worker serving
+    both on one queue has it) and opens incidents on `task_queue`. Alerts that are all
+    resolved only signal a
     workload that is running: they never open anything. The answers, in the order of
     `alerts`, name the incident each joined or opened, as the workload last published it.
     Every workload's delivery is finished before the first failure is raised.
@@ -82,7 +92,9 @@ async def deliver_alerts(
 
     async def deliver(workload: WorkloadRef, indices: list[int]) -> None:
         batch = [filled[index] for index in indices]
-        delivered = await _deliver_to(client, workload, batch, task_queue, ui_base)
+        delivered = await _deliver_to(
+            client, workload, batch, task_queue, workload_task_queue or task_queue, ui_base
+        )
         for index, delivery in zip(indices, delivered, strict=True):
             answers[index] = delivery
 
@@ -97,7 +109,12 @@ async def deliver_alerts(
 
 
 async def _deliver_to(
-    client: Client, workload: WorkloadRef, alerts: list[Alert], task_queue: str, ui_base: str
+    client: Client,
+    workload: WorkloadRef,
+    alerts: list[Alert],
+    task_queue: str,
+    workload_task_queue: str,
+    ui_base: str,
 ) -> list[Delivery]:
     """Deliver the alerts about one workload in one signal; the answer for each."""
     workflow_id = workload.workflow_id
@@ -108,30 +125,93 @@ async def _deliver_to(
     if opener is None:
         try:
             await client.get_workflow_handle(workflow_id).signal(WorkloadWorkflow.alerts, batch)
-            joined = await _open_incident(client, workload)
+            joined = await _open_or_opening(client, workload)
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
             joined = None
-        note = "" if joined else "resolved alert; no incident is open"
+        note = "" if joined else DROPPED
         return [_delivery(client, ui_base, joined or "", workflow_id, True, note) for _ in alerts]
     start = WorkloadInput(workload=workload, incident_task_queue=task_queue)
-    run_id = await _signal_with_start(client, alerts[opener], batch, start)
-    if run_id is not None:
-        incident_id = workload.incident_id(run_id, 1)
+    run_id = await _signal_with_start(client, alerts[opener], batch, start, workload_task_queue)
+    if run_id is not None:  # this alert started the workload: it opens its first incident
+        incident_id, joined_open = workload.incident_id(run_id, 1), False
     else:
-        joined = await _open_incident(client, workload)
-        if joined is not None:
-            return [_delivery(client, ui_base, joined, workflow_id, True) for _ in alerts]
-        memo = await _workload_memo(client, workflow_id)
-        incident_id = memo.next_incident if memo else ""
-    dropped = "resolved alert; no incident is open"  # resolved, before the opener: dropped
+        joined = await _open_or_opening(client, workload)
+        incident_id = joined or await _opened(client, workflow_id)
+        joined_open = joined is not None
+    note = "" if incident_id else QUEUED
     return [
-        _delivery(client, ui_base, "", workflow_id, True, dropped)
+        _delivery(client, ui_base, "", workflow_id, True, DROPPED)
         if index < opener
-        else _delivery(client, ui_base, incident_id, workflow_id, index != opener)
+        else _delivery(
+            client, ui_base, incident_id, workflow_id, joined_open or index != opener, note
+        )
         for index in range(len(alerts))
     ]
+
+
+DROPPED = "resolved alert; no incident is open"
+"""A resolved alert with no incident open: the workload drops it."""
+
+QUEUED = "queued: the workload opens the incident when a worker runs"
+
+OPENING_WAIT = 2.0
+"""Seconds an answer waits for an idle workload to open its next incident."""
+
+
+async def _open_or_opening(client: Client, workload: WorkloadRef) -> str | None:
+    """The incident a running workload has open, or is opening, for the alerts it takes now;
+    None when it has none (a firing alert then opens the next, which its worker names).
+
+    Its open incident is its pending child. With none, it may be opening the first incident
+    of its current run for the alert that started the run a moment ago: that id follows
+    from the run, and no incident has it yet.
+    """
+    description = await _describe(client, workload.workflow_id)
+    if description is None:
+        return None
+    children = [child.workflow_id for child in description.pending_children]
+    if children:
+        return children[-1]
+    first = workload.incident_id(description.workflow_execution_info.execution.run_id, 1)
+    return first if await _describe(client, first) is None else None
+
+
+async def open_incident(client: Client, workload_id: str) -> str | None:
+    """The incident open on the workload now (its pending child), or None.
+
+    A describe call, answered by the server alone: no worker, no history read.
+    """
+    description = await _describe(client, workload_id)
+    children = [child.workflow_id for child in description.pending_children] if description else []
+    return children[-1] if children else None
+
+
+async def _describe(client: Client, workflow_id: str) -> DescribeWorkflowExecutionResponse | None:
+    try:
+        return await client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+            ),
+            retry=True,
+        )
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+
+
+async def _opened(client: Client, workload_id: str) -> str:
+    """The incident an idle workload opens for the alert just delivered, once its worker has
+    opened it; empty when none did within OPENING_WAIT (no worker running)."""
+    deadline = asyncio.get_running_loop().time() + OPENING_WAIT
+    while asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+        opened = await open_incident(client, workload_id)
+        if opened is not None:
+            return opened
+    return ""
 
 
 def _delivery(
@@ -151,37 +231,8 @@ def _delivery(
     )
 
 
-async def _workload_memo(client: Client, workflow_id: str) -> WorkloadMemo | None:
-    """What the workload last published: its open incident and the id of its next."""
-    try:
-        description = await client.get_workflow_handle(workflow_id).describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise
-    memo = description.raw_description.workflow_execution_info.memo.fields
-    if MEMO_KEY not in memo:
-        return None
-    value = await description.memo_value(MEMO_KEY, type_hint=WorkloadMemo)
-    return value if isinstance(value, WorkloadMemo) else None
-
-
-async def _open_incident(client: Client, workload: WorkloadRef) -> str | None:
-    """The incident open (or opening) on the workload as it last published, or None.
-
-    A workload that has published nothing yet was started a moment ago by an alert that
-    opens its first incident.
-    """
-    memo = await _workload_memo(client, workload.workflow_id)
-    if memo is not None:
-        return memo.open_incident
-    description = await client.get_workflow_handle(workload.workflow_id).describe()
-    first_run = description.raw_description.workflow_execution_info.first_run_id
-    return workload.incident_id(first_run or description.run_id or "", 1)
-
-
 async def _signal_with_start(
-    client: Client, alert: Alert, batch: AlertBatch, start: WorkloadInput
+    client: Client, alert: Alert, batch: AlertBatch, start: WorkloadInput, task_queue: str
 ) -> str | None:
     """Signal-with-start the workload with `batch` (`alert` is the one that may open an
     incident); its run id when this call started it, else None.
@@ -195,7 +246,7 @@ async def _signal_with_start(
         namespace=client.namespace,
         workflow_id=start.workload.workflow_id,
         workflow_type=WorkflowType(name="WorkloadWorkflow"),
-        task_queue=TaskQueue(name=start.incident_task_queue),
+        task_queue=TaskQueue(name=task_queue),
         input=Payloads(payloads=await converter.encode([start])),
         signal_name="alerts",
         signal_input=Payloads(payloads=await converter.encode([batch])),

@@ -47,7 +47,13 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
     offline = OfflineAnalysisActivities(kubernetes.gather_context, settings.fix_limits())
     github = GitHubActivities(settings)
     jira = JiraActivities(settings)
-    guard = GuardActivities(client, settings.guard_workflow_id, settings.guard_task_queue())
+    guard = GuardActivities(
+        client,
+        settings.guard_workflow_id,
+        settings.guard_task_queue(),
+        settings.workload_task_queue(),
+        settings.task_queue,
+    )
     return [
         PolicyActivities(settings).load_policy,
         guard.request_permit,
@@ -72,16 +78,15 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
 
 def build_workers(
     client: Client, settings: Settings, executor: ThreadPoolExecutor
-) -> tuple[Worker, Worker]:
-    """The process's two workers: the incident task queue (autoscaling pollers, DESIGN §7)
-    and the guard's own queue."""
+) -> tuple[Worker, Worker, Worker]:
+    """The process's three workers: the incident task queue (autoscaling pollers), the
+    guard's own queue and the workloads' own queue."""
     incidents = Worker(
         client,
         task_queue=settings.task_queue,
         # The guard workflows too: a guard started before they had their own queue stays on
         # this one across continue-as-new.
         workflows=[
-            WorkloadWorkflow,
             IncidentWorkflow,
             InvestigationWorkflow,
             TicketCatchUpWorkflow,
@@ -91,7 +96,7 @@ def build_workers(
         activity_executor=executor,
         **worker_tuning(settings),
     )
-    return incidents, guard_worker(client, settings)
+    return incidents, guard_worker(client, settings), workload_worker(client, settings)
 
 
 GUARD_CACHE = 200
@@ -106,6 +111,21 @@ def guard_worker(client: Client, settings: Settings) -> Worker:
         task_queue=settings.guard_task_queue(),
         workflows=GUARD_WORKFLOWS,
         **workflow_tuning(GUARD_CACHE),
+    )
+
+
+WORKLOAD_CACHE = 200
+"""Workload runs kept in memory. A workload waits idle between incidents; evicted, it replays
+its few events when its next alert or its incident's end arrives."""
+
+
+def workload_worker(client: Client, settings: Settings) -> Worker:
+    """The worker for the workloads every alert enters by, on their own task queue."""
+    return Worker(
+        client,
+        task_queue=settings.workload_task_queue(),
+        workflows=[WorkloadWorkflow],
+        **workflow_tuning(WORKLOAD_CACHE),
     )
 
 
@@ -173,15 +193,16 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     threads = settings.activity_thread_count()
     with ThreadPoolExecutor(threads, thread_name_prefix="activity") as executor:
-        incidents, guard = build_workers(client, settings, executor)
+        incidents, guard, workloads = build_workers(client, settings, executor)
         log.info(
             "worker started",
             task_queue=settings.task_queue,
             guard_task_queue=settings.guard_task_queue(),
+            workload_task_queue=settings.workload_task_queue(),
             namespace=client.namespace,
             metrics_port=settings.metrics_port or None,
         )
-        async with incidents, guard:
+        async with incidents, guard, workloads:
             await stop.wait()
             log.info("worker stopping: finishing in-flight tasks")
     log.info("worker stopped")

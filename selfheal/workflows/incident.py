@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -198,7 +198,6 @@ class IncidentWorkflow:
                 await self._enter(next_state, self._pending_note)
         if self._ticket_outstanding() and workflow.patched(TICKET_CATCH_UP):
             await self._hand_ticket_over()
-        await self._tell_workload()
         return self._status
 
     async def _start_incident(self) -> None:
@@ -847,6 +846,7 @@ class IncidentWorkflow:
         request = PermitRequest(
             incident_id=status.id,
             workload=f"{status.cluster}/{status.namespace}/{status.service}",
+            target=self._first_alert.target,
             action=action,
             key=f"{status.id}/{status.attempt}/{status.actions_taken}/{action}",
             counts=counts,
@@ -1100,27 +1100,6 @@ class IncidentWorkflow:
         minutes = int((workflow.now() - previous.ended_at).total_seconds() // 60)
         ended = "was resolved" if previous.state == IncidentState.RESOLVED else "ended"
         return f"recurred {minutes} min after {previous.incident_id} {ended}"
-
-    async def _tell_workload(self) -> None:
-        """Tell the workload this incident has ended, so its next alert opens a new one."""
-        status = self._status
-        if status.workload_id is None:
-            return
-        ending = IncidentEnding(
-            incident_id=status.id,
-            state=status.state,
-            ended_at=workflow.now(),
-            note=status.resolution or status.escalation_reason or "",
-            changed=status.actions_taken > 0,
-            ticket_key=status.ticket_key,
-        )
-        try:
-            await workflow.get_external_workflow_handle(status.workload_id).signal(
-                "incident_ended", ending
-            )
-        except FailureError:
-            # Gone (ended by hand): its next run will not think this incident is open.
-            self._append_timeline(status.state, "the workload's workflow was not running", None)
 
     # --- small pieces ----------------------------------------------------------------------
 

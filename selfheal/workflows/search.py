@@ -11,7 +11,7 @@ from temporalio.common import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.domain import Alert, IncidentStatus
+    from selfheal.domain import Alert, IncidentState, IncidentStatus
 
 STATE = SearchAttributeKey.for_keyword("IncidentState")
 SERVICE = SearchAttributeKey.for_keyword("IncidentService")
@@ -88,16 +88,24 @@ STATUS_MEMO = "status"
 PUBLISHED_STATUS = "published-status"
 """Patch: incidents publish their status in the memo (histories before it carry none)."""
 
-_TIMELINE_KEPT = 30
-_EVIDENCE_KEPT = 8
+_TIMELINE_KEPT = 10
+_EVIDENCE_KEPT = 3
+_NOTE_CHARS = 400
 
 
 def published(status: IncidentStatus) -> IncidentStatus:
-    """The status as the memo carries it: the recent timeline and the decisive evidence."""
+    """The status as the memo carries it, kept small (the memo is rewritten at every
+    transition): the last timeline entries and decisions, the decisive evidence, the fix's
+    field changes without its patches, and no alert payloads."""
+    timeline = [
+        entry.model_copy(update={"note": entry.note[:_NOTE_CHARS]})
+        for entry in status.timeline[-_TIMELINE_KEPT:]
+    ]
     published = status.model_copy(
         update={
             "first_alert": None,
-            "timeline": status.timeline[-_TIMELINE_KEPT:],
+            "alerts": {},
+            "timeline": timeline,
             "approvals": status.approvals[-_TIMELINE_KEPT:],
         }
     )
@@ -105,12 +113,23 @@ def published(status: IncidentStatus) -> IncidentStatus:
         published.diagnosis = status.diagnosis.model_copy(
             update={"evidence": status.diagnosis.evidence[:_EVIDENCE_KEPT], "proposed_fix": None}
         )
+    if status.fix is not None:
+        published.fix = status.fix.model_copy(update={"manifest_patch": {}, "action": None})
     return published
 
 
+MEMO_STATES = frozenset(
+    {IncidentState.AWAITING_REVIEW, IncidentState.AWAITING_APPROVAL, IncidentState.ESCALATED}
+)
+"""Where an incident waits for people: its status goes to the memo there (and while frozen),
+for reading with no worker running. In the steps between, the search attributes say where
+it is; an ended incident is read from its result. Every memo write is a visibility write."""
+
+
 def publish(status: IncidentStatus, frozen: bool = False) -> None:
-    """Upsert the search attributes, the current details and the memo from the workflow."""
+    """Upsert the search attributes and the current details from the workflow; at a wait for
+    people (or a freeze), the status in the memo too."""
     workflow.upsert_search_attributes(updates_of(status))
     workflow.set_current_details(details_of(status, frozen))
-    if workflow.patched(PUBLISHED_STATUS):
+    if (status.state in MEMO_STATES or frozen) and workflow.patched(PUBLISHED_STATUS):
         workflow.upsert_memo({STATUS_MEMO: published(status)})

@@ -23,13 +23,15 @@ from tests.workflow.doubles import FakeWorld
 async def serve(task_queue: str, journal: Path) -> None:
     client = await connect()
     world = FakeWorld(journal=journal)
-    guard = GuardActivities(client, f"guard-{task_queue}", task_queue)
-    async with Worker(
+    workloads = f"{task_queue}-workloads"  # as `selfheal worker` serves them
+    guard = GuardActivities(client, f"guard-{task_queue}", task_queue, workloads, task_queue)
+    incidents = Worker(
         client,
         task_queue=task_queue,
-        workflows=[WorkloadWorkflow, IncidentWorkflow, *GUARD_WORKFLOWS],
+        workflows=[IncidentWorkflow, *GUARD_WORKFLOWS],
         activities=[*world.activities(), guard.request_permit],
-    ):
+    )
+    async with incidents, Worker(client, task_queue=workloads, workflows=[WorkloadWorkflow]):
         print("ready", flush=True)
         await asyncio.Event().wait()
 

@@ -157,11 +157,12 @@ async def test_each_fix_lands_on_the_cluster_its_alert_names(
         wait_until_oom_killed(us, "checkout")
         before = {name: mutations(sandbox) for name, sandbox in clusters.items()}
         client = dev_server_env.client
+        where = (queue, "http://ui", "prod-eu-1", f"{queue}-workloads")  # as the worker serves
         fixes = [
-            await deliver(client, oom_alert("prod-eu-1", "payments"), queue, "http://ui"),
-            await deliver(client, oom_alert("prod-us-1", "checkout"), queue, "http://ui"),
+            await deliver(client, oom_alert("prod-eu-1", "payments"), *where),
+            await deliver(client, oom_alert("prod-us-1", "checkout"), *where),
         ]
-        unknown = await deliver(client, oom_alert("prod-ap-1", "catalog"), queue, "http://ui")
+        unknown = await deliver(client, oom_alert("prod-ap-1", "catalog"), *where)
 
         ended = await asyncio.gather(
             *(wait_for_state(client, d.incident_id, {IncidentState.RESOLVED}) for d in fixes)

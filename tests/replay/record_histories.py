@@ -137,6 +137,11 @@ async def record() -> None:
             history = await handle.fetch_history()
             (HISTORIES / f"{name}.json").write_text(history.to_json())
             print(f"recorded {name}: {len(history.events)} events")
+            if name == "gitops-approved":  # its workload counted the merge: a permit update
+                workload = client.get_workflow_handle(delivery.workflow_id)
+                counted = await workload.fetch_history()
+                (HISTORIES / "workload-permit.json").write_text(counted.to_json())
+                print(f"recorded workload-permit: {len(counted.events)} events")
         await set_freeze(client, "selfheal-guard", QUEUE, FreezeRequest(by="sre", reason="drill"))
         await set_freeze(client, "selfheal-guard", QUEUE, UnfreezeRequest(by="sre"))
         guard_history = await client.get_workflow_handle("selfheal-guard").fetch_history()

@@ -79,14 +79,21 @@ async def world_queue(dev_server_env: WorkflowEnvironment) -> AsyncIterator[tupl
     """A worker running IncidentWorkflow (and its guard) with activity doubles on a fresh queue."""
     world = FakeWorld()
     queue = f"webhook-{uuid.uuid4().hex[:8]}"
-    guard = GuardActivities(dev_server_env.client, f"guard-{queue}", queue)
-    async with Worker(
+    guard = GuardActivities(
+        dev_server_env.client, f"guard-{queue}", queue, f"{queue}-workloads", queue
+    )
+    incidents = Worker(
         dev_server_env.client,
         task_queue=queue,
-        workflows=[WorkloadWorkflow, IncidentWorkflow, *GUARD_WORKFLOWS],
+        workflows=[IncidentWorkflow, *GUARD_WORKFLOWS],
         activities=[*world.activities(), guard.request_permit],
         max_concurrent_workflow_tasks=200,
-    ):
+    )
+    # The webhook delivers to the workloads' own queue, as `selfheal worker` serves it.
+    workloads = Worker(
+        dev_server_env.client, task_queue=f"{queue}-workloads", workflows=[WorkloadWorkflow]
+    )
+    async with incidents, workloads:
         yield world, queue
 
 

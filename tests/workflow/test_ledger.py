@@ -1,5 +1,6 @@
-"""The guard workflows on the time-skipping server: the per-workload ledger (counting,
-idempotency, refusal, its end once the window is empty) and the switch across continue-as-new."""
+"""The guard workflows on the time-skipping server: the remediation count a workload keeps
+(counting, idempotency, refusal), the ledgers of the earlier kind (the same, and their end
+once the window is empty) and the switch across continue-as-new."""
 
 from __future__ import annotations
 
@@ -13,11 +14,17 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from selfheal.activities.guard import count_remediation, read_freeze, set_freeze
-from selfheal.domain import FreezeRequest, PermitRequest
+from selfheal.activities.guard import (
+    count_on_workload,
+    count_remediation,
+    read_freeze,
+    set_freeze,
+)
+from selfheal.domain import FreezeRequest, PermitRequest, WorkloadRef
 from selfheal.workflows.guard import GUARD_WORKFLOWS, GuardWorkflow
 from selfheal.workflows.guard import HISTORY_LIMIT as GUARD_HISTORY_LIMIT
 from selfheal.workflows.ledger import RemediationLedgerWorkflow, ledger_id
+from selfheal.workflows.workload import WorkloadWorkflow
 
 WINDOW = timedelta(hours=1)
 
@@ -41,7 +48,37 @@ def permit(workload: str, incident: str, limit: int = 2) -> PermitRequest:
     )
 
 
-async def test_the_same_key_is_counted_once_and_the_limit_refuses_naming_the_earlier(
+async def test_a_workload_counts_a_key_once_and_refuses_past_the_limit_naming_the_earlier(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    client = time_skipping_env.client
+    queue = f"workloads-{uuid.uuid4().hex[:8]}"
+    name = f"flappy-{uuid.uuid4().hex[:6]}"
+    target = WorkloadRef(cluster="sandbox", namespace="demo", name=name)
+    calm = WorkloadRef(cluster="sandbox", namespace="demo", name=f"calm-{uuid.uuid4().hex[:6]}")
+
+    def ask(workload: WorkloadRef, incident: str) -> PermitRequest:
+        request = permit(f"{workload.cluster}/{workload.namespace}/{workload.name}", incident)
+        return request.model_copy(update={"target": workload})
+
+    async with Worker(client, task_queue=queue, workflows=[WorkloadWorkflow]):
+        first = await count_on_workload(client, queue, queue, ask(target, "inc-a"))
+        again = await count_on_workload(client, queue, queue, ask(target, "inc-a"))
+        second = await count_on_workload(client, queue, queue, ask(target, "inc-b"))
+        third = await count_on_workload(client, queue, queue, ask(target, "inc-c"))
+        other = await count_on_workload(client, queue, queue, ask(calm, "x"))
+        memory = await client.get_workflow_handle(target.workflow_id).query(WorkloadWorkflow.memory)
+        for workload in (target, calm):
+            await client.get_workflow_handle(workload.workflow_id).terminate("test over")
+    assert first.granted and again.granted and second.granted and other.granted
+    assert again.decided_at == first.decided_at
+    assert not third.granted
+    assert third.refusal.startswith(f"anti-loop: sandbox/demo/{name} was remediated 2 times")
+    assert [record.incident_id for record in third.earlier] == ["inc-a", "inc-b"]
+    assert memory.ledger is not None and len(memory.ledger.records) == 2
+
+
+async def test_an_earlier_ledger_counts_a_key_once_and_refuses_naming_the_earlier(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     client = time_skipping_env.client

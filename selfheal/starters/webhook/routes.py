@@ -33,7 +33,12 @@ def webhook_routes(settings: Settings, link: TemporalLink, services: ServiceMap)
     async def deliver(alerts: list[Alert]) -> Accepted:
         async def deliver_all(client: Client) -> list[Delivery]:
             return await deliver_alerts(
-                client, alerts, settings.task_queue, settings.temporal_ui_url, settings.cluster
+                client,
+                alerts,
+                settings.task_queue,
+                settings.temporal_ui_url,
+                settings.cluster,
+                settings.workload_task_queue(),
             )
 
         deliveries = await link.run(deliver_all)
