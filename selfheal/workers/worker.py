@@ -114,18 +114,18 @@ def guard_worker(client: Client, settings: Settings) -> Worker:
     )
 
 
-WORKLOAD_CACHE = 200
-"""Workload runs kept in memory. A workload waits idle between incidents; evicted, it replays
-its few events when its next alert or its incident's end arrives."""
-
-
 def workload_worker(client: Client, settings: Settings) -> Worker:
-    """The worker for the workloads every alert enters by, on their own task queue."""
+    """The worker for the workloads every alert enters by, on their own task queue.
+
+    It caches as many runs as the incidents' worker (SELFHEAL_WORKFLOW_CACHE): every running
+    incident has its workload, which its permits and its end wake; evicted, a workload
+    replays at each of them (benchmarks/scale.py: 133 s → 117 s for 1,000 incidents).
+    """
     return Worker(
         client,
         task_queue=settings.workload_task_queue(),
         workflows=[WorkloadWorkflow],
-        **workflow_tuning(WORKLOAD_CACHE),
+        **workflow_tuning(settings.workflow_cache),
     )
 
 
