@@ -42,7 +42,6 @@ from temporalio.worker import Worker
 from selfheal.activities.analysis.activities import AnalysisActivities
 from selfheal.activities.analysis.offline import OfflineAnalysisActivities
 from selfheal.activities.fixes import FixActivities
-from selfheal.activities.guard import GuardActivities
 from selfheal.activities.policy import PolicyActivities
 from selfheal.binaries import find_binary
 from selfheal.domain import (
@@ -136,18 +135,17 @@ async def serve_worker(address: str) -> None:
     """Run the benchmark's one worker until killed; print `ready` once polling."""
     # Imported here, not at the top: the sandbox re-imports this module to check BareWorkflow,
     # and the worker module brings every client library along.
-    from selfheal.workers.worker import guard_worker, worker_tuning, workload_worker
+    from selfheal.workers.worker import (
+        guard_activities,
+        guard_worker,
+        worker_tuning,
+        workload_worker,
+    )
 
     settings = load_settings()
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     kubernetes = KubernetesDoubles()
-    guard = GuardActivities(
-        client,
-        settings.guard_workflow_id,
-        settings.guard_task_queue(),
-        settings.workload_task_queue(),
-        settings.task_queue,
-    )
+    guard = guard_activities(client, settings)
     activities: list[Any] = [
         PolicyActivities(settings).load_policy,
         guard.request_permit,

@@ -47,13 +47,7 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
     offline = OfflineAnalysisActivities(kubernetes.gather_context, settings.fix_limits())
     github = GitHubActivities(settings)
     jira = JiraActivities(settings)
-    guard = GuardActivities(
-        client,
-        settings.guard_workflow_id,
-        settings.guard_task_queue(),
-        settings.workload_task_queue(),
-        settings.task_queue,
-    )
+    guard = guard_activities(client, settings)
     return [
         PolicyActivities(settings).load_policy,
         guard.request_permit,
@@ -74,6 +68,17 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
         NotifyActivities(settings).notify,
         *investigation_activities(settings),
     ]
+
+
+def guard_activities(client: Client, settings: Settings) -> GuardActivities:
+    """The permit activity's client side: the kill switch, and the workloads that count."""
+    return GuardActivities(
+        client,
+        settings.guard_workflow_id,
+        settings.guard_task_queue(),
+        settings.workload_task_queue(),
+        settings.task_queue,
+    )
 
 
 def build_workers(
