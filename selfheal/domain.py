@@ -295,13 +295,6 @@ class RemediationAction(BaseModel):
     revision: int | None = Field(default=None, ge=1, description="Rollout revision (kind=rollback)")
     pods: list[str] = Field(default_factory=list, description="Pods to delete (kind=delete_pods)")
 
-    @property
-    def destructive(self) -> bool:
-        """True for actions that remove running capacity or revert code."""
-        return self.kind in {ActionKind.DELETE_PODS, ActionKind.ROLLBACK} or (
-            self.kind == ActionKind.SCALE and self.replicas == 0
-        )
-
 
 class FieldChange(BaseModel):
     """One field a fix changes, for people reading the proposal."""

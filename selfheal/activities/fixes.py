@@ -31,10 +31,10 @@ from selfheal.domain import (
     RemediationAction,
     RiskLevel,
 )
+from selfheal.guardrails import PROTECTED_NAMESPACES, namespace_refusal
 from selfheal.redaction import is_sensitive_name
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-PROTECTED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 PROBE_FIELDS = ("livenessProbe", "readinessProbe", "startupProbe")
 PROBE_SECONDS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds")
 PROBE_THRESHOLDS = ("failureThreshold", "successThreshold")
@@ -565,7 +565,7 @@ def _check_action(action: RemediationAction, view: WorkloadView, limits: FixLimi
     reasons = []
     context = view.context
     if action.namespace in PROTECTED_NAMESPACES:
-        reasons.append(f"action: namespace {action.namespace} is never changed")
+        reasons.append(f"action: {namespace_refusal(action.namespace, ())}")
     if action.namespace != context.namespace:
         reasons.append(
             f"action: namespace {action.namespace} is not the incident's {context.namespace}"
@@ -606,7 +606,7 @@ def validate_proposal(
     view = WorkloadView(context)
     reasons = []
     if context.namespace in PROTECTED_NAMESPACES:
-        reasons.append(f"namespace {context.namespace} is never changed")
+        reasons.append(str(namespace_refusal(context.namespace, ())))
     if proposal.kind == FixKind.NONE:
         if proposal.manifest_patch or (proposal.action and proposal.action.kind != ActionKind.NONE):
             reasons.append("a proposal of kind none must change nothing")

@@ -12,7 +12,6 @@ from temporalio.testing import ActivityEnvironment
 
 from selfheal.activities.analysis import diagnose_context
 from selfheal.activities.fixes import FixActivities, assessed_risk, validate_proposal
-from selfheal.activities.kubernetes.guardrails import is_destructive
 from selfheal.domain import (
     ActionKind,
     ClusterContext,
@@ -23,6 +22,7 @@ from selfheal.domain import (
     RemediationAction,
     RiskLevel,
 )
+from selfheal.guardrails import is_destructive
 from selfheal.snapshots import load_snapshot
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"

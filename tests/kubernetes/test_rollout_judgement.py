@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from selfheal.activities.kubernetes.guardrails import is_destructive
 from selfheal.activities.kubernetes.health import RestartLedger
 from selfheal.activities.kubernetes.rollout import contains, rollout_status, runs_template
 from selfheal.domain import ActionKind, RemediationAction
+from selfheal.guardrails import is_destructive
 
 
 def deployment(desired: int = 3, **status: Any) -> dict[str, Any]:
