@@ -24,65 +24,40 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from selfheal.domain import (
-        ActionKind,
         Alert,
         AlertBatch,
-        AnalysisRequest,
-        AnalyzerChoice,
         Approval,
         ApprovalRecord,
-        ClosePullRequest,
-        ClusterContext,
-        ContextRequest,
-        Diagnosis,
-        DiagnosisRequest,
         FixProposal,
-        FixRequest,
         GuardNotice,
         HealthCheckRequest,
         IncidentInput,
         IncidentPolicy,
         IncidentState,
         IncidentStatus,
-        InvestigationRequest,
-        InvestigationResult,
         ManualResolution,
-        MergeRequest,
         PolicyRequest,
         PullRequestAction,
         PullRequestEvent,
-        PullRequestRef,
         PullRequestRequest,
         Rejection,
-        RemediationAction,
         RemediationMode,
-        RemediationRequest,
         RetryRequest,
-        RevertRequest,
         RolloutRequest,
         SignalAck,
-        TicketRequest,
         TimelineEntry,
-        WorkloadAnalysis,
     )
     from selfheal.workflows import alert_book, judgement, search
     from selfheal.workflows.activity_calls import (
-        ANALYZE_WORKLOAD,
-        APPLY_REMEDIATION,
-        CLOSE_PULL_REQUEST,
-        DIAGNOSE,
-        GATHER_CONTEXT,
-        GET_PULL_REQUEST,
         LOAD_POLICY,
-        MERGE_PULL_REQUEST,
         OPEN_PULL_REQUEST,
-        OPEN_REVERT_PULL_REQUEST,
-        PROPOSE_FIX,
         VERIFY_HEALTH,
         WAIT_ROLLOUT,
         call,
     )
-    from selfheal.workflows.judgement import human, reason
+    from selfheal.workflows.analysis import Analyst, ModelFailed
+    from selfheal.workflows.changes import Changes
+    from selfheal.workflows.judgement import Decision, human, reason
     from selfheal.workflows.permits import Permits
     from selfheal.workflows.ticket_mirror import TicketMirror
     from selfheal.workflows.transitions import (
@@ -106,9 +81,6 @@ with workflow.unsafe.imports_passed_through():
 _SLACK = timedelta(minutes=2)
 """Added to an activity's own deadline so a slow start does not fail it."""
 
-ONE_STEP_ANALYSIS = "one-step-analysis"
-"""Patch: the rules path gathers, diagnoses and proposes in one activity (analyze_workload)."""
-
 TICKET_CATCH_UP = "ticket-catch-up"
 """Patch: an incident that ends without the ticket an outage kept away hands it over."""
 
@@ -117,20 +89,6 @@ WORKLOAD_IDENTITY = "workload-identity"
 and it never closes what it cannot explain: no fault while the alert fires escalates, all
 alerts resolving with nothing changed closes it as resolved by itself, and verification
 waits for the alerts that paged to clear."""
-
-
-class _ModelFailed(Exception):
-    """The model investigation gave no diagnosis and the policy forbids the rules."""
-
-
-class _Decision:
-    """A person's (or the pull request's) answer to the current human wait."""
-
-    def __init__(self, approved: bool, by: str, note: str = "", merged: bool = False) -> None:
-        self.approved = approved
-        self.by = by
-        self.note = note
-        self.merged = merged
 
 
 @workflow.defn
@@ -147,17 +105,16 @@ class IncidentWorkflow:
             self._status.previous_incident = input.previous.incident_id if input.previous else None
         # Set in `run` (patched); the first alert below counts the way an older run did.
         self._honest = False
-        self._decision: _Decision | None = None
+        self._decision: Decision | None = None
         self._followup: RetryRequest | ManualResolution | None = None
-        # Per attempt, until the fix is proposed; re-read after continue-as-new.
-        self._context: ClusterContext | None = None
-        self._analysis: WorkloadAnalysis | None = None
-        self._manifest_path: str | None = None
+        self._analyst = Analyst(
+            self._status, lambda: self._policy_or_default, lambda: self._first_alert, self._note
+        )
         self._tickets = TicketMirror(
             self._status,
             lambda: self._policy_or_default,
-            self._ticket_request,
             self._note,
+            previous=input.previous,
             failed_before=input.status is not None,
         )
         self._permits = Permits(
@@ -166,6 +123,9 @@ class IncidentWorkflow:
             lambda: self._first_alert.target,
             self._note,
             self._wait_for,
+        )
+        self._changes = Changes(
+            self._status, lambda: self._policy_or_default, lambda: self._first_alert, self._permits
         )
         if input.alert is not None:
             self._take_alerts([input.alert], 1)
@@ -231,10 +191,10 @@ class IncidentWorkflow:
 
     async def _analyze(self) -> Transition:
         try:
-            diagnosis = await self._diagnose_workload()
+            diagnosis = await self._analyst.diagnose()
         except ActivityError as err:
             return escalate(f"analysis failed: {reason(err)}")
-        except _ModelFailed as failure:
+        except ModelFailed as failure:
             return escalate(f"model investigation failed and the rules are off: {failure}")
         self._status.diagnosis = diagnosis
         if not diagnosis.fault_found:
@@ -257,17 +217,15 @@ class IncidentWorkflow:
     async def _fix(self) -> Transition:
         assert self._status.diagnosis is not None
         policy = self._policy_or_default
-        analysis, self._analysis = self._analysis, None
+        analysis = self._analyst.proposal()
         if analysis is not None and analysis.no_fix:
             return escalate(f"no safe fix: {analysis.no_fix}")
         try:
-            fix = analysis.fix if analysis and analysis.fix else await self._propose_fix()
+            fix = analysis.fix if analysis and analysis.fix else await self._analyst.propose_fix()
         except ActivityError as err:
             return escalate(f"no safe fix: {reason(err)}")
         self._status.fix = fix
-        # Nothing after the proposal reads the cluster snapshot; a thousand waiting incidents
-        # need not each hold theirs in the worker's memory.
-        self._context = None
+        self._analyst.drop_context()
         if not fix.actionable:
             advice = self._status.diagnosis.recommendation or fix.rationale
             return escalate(f"no safe automatic fix for this failure; {advice}")
@@ -286,7 +244,7 @@ class IncidentWorkflow:
         policy = self._policy_or_default
         if judgement.auto_approves(policy, fix):
             self._record_auto_approval(fix)
-            return await self._apply(fix)
+            return await self._changes.apply(fix)
         self._start_deadline(policy.approval_timeout)
         return Go(
             AWAITING_APPROVAL,
@@ -308,7 +266,7 @@ class IncidentWorkflow:
                     fix=fix,
                     ticket_key=self._status.ticket_key,
                     attempt=self._status.attempt,
-                    manifest_path=self._manifest_path,
+                    manifest_path=self._analyst.manifest_path,
                 ),
             )
         except ActivityError as err:
@@ -316,7 +274,7 @@ class IncidentWorkflow:
         self._status.pr_url, self._status.pr_number = pr.url, pr.number
         if judgement.auto_approves(policy, fix):
             self._record_auto_approval(fix)
-            return await self._merge(approved_by="selfheal (auto-approve policy)")
+            return await self._changes.merge(approved_by="selfheal (auto-approve policy)")
         self._start_deadline(policy.review_timeout)
         return Go(
             AWAITING_REVIEW,
@@ -329,11 +287,11 @@ class IncidentWorkflow:
         while self._decision is None:
             if self._resolved_by_itself():
                 note = judgement.resolved_by_itself(self._status, "before anyone decided")
-                return resolve(await self._close_pull_request(note))
+                return resolve(await self._changes.close_pull_request(note))
             remaining = self._remaining()
             if remaining <= timedelta(0):
                 return escalate(
-                    await self._close_pull_request(
+                    await self._changes.close_pull_request(
                         f"review deadline passed: no decision within {human(policy.review_timeout)}"
                     )
                 )
@@ -344,15 +302,18 @@ class IncidentWorkflow:
             if self._decision is None and self._history_is_long():
                 return Stay()
             if self._decision is None and self._remaining() > timedelta(0):
-                await self._poll_pull_request()
+                for event in await self._changes.pull_request_events():
+                    self.pr_event(event)  # as the webhook that may have been lost would
         decision = self._take_decision()
         if not decision.approved:
             return escalate(
-                await self._close_pull_request(f"fix rejected by {decision.by}: {decision.note}")
+                await self._changes.close_pull_request(
+                    f"fix rejected by {decision.by}: {decision.note}"
+                )
             )
         if decision.merged:
             return Go(DEPLOYING, f"pull request merged by {decision.by}")
-        return await self._merge(approved_by=decision.by)
+        return await self._changes.merge(approved_by=decision.by)
 
     async def _await_approval(self) -> Transition:
         policy = self._policy_or_default
@@ -373,7 +334,7 @@ class IncidentWorkflow:
         if not decision.approved:
             return escalate(f"fix rejected by {decision.by}: {decision.note}")
         assert self._status.fix is not None
-        return await self._apply(self._status.fix)
+        return await self._changes.apply(self._status.fix)
 
     async def _deploy(self) -> Transition:
         alert, policy, fix = self._first_alert, self._policy_or_default, self._status.fix
@@ -393,9 +354,11 @@ class IncidentWorkflow:
                 start_to_close=policy.deploy_timeout + _SLACK,
             )
         except ActivityError as err:
-            return await self._undo_and_escalate(f"deploy watch failed: {reason(err)}")
+            return await self._changes.undo_and_escalate(f"deploy watch failed: {reason(err)}")
         if not rollout.complete:
-            return await self._undo_and_escalate(f"the fix did not roll out: {rollout.message}")
+            return await self._changes.undo_and_escalate(
+                f"the fix did not roll out: {rollout.message}"
+            )
         return Go(VERIFYING, f"rollout complete: {rollout.message}")
 
     async def _verify(self) -> Transition:
@@ -414,9 +377,11 @@ class IncidentWorkflow:
                 start_to_close=policy.verify_window + _SLACK,
             )
         except ActivityError as err:
-            return await self._undo_and_escalate(f"verification failed: {reason(err)}")
+            return await self._changes.undo_and_escalate(f"verification failed: {reason(err)}")
         if not report.healthy:
-            return await self._undo_and_escalate(f"still unhealthy after the fix: {report.message}")
+            return await self._changes.undo_and_escalate(
+                f"still unhealthy after the fix: {report.message}"
+            )
         verified = f"verified healthy for {human(policy.verify_window)}: {report.message}"
         if self._honest:
             verified += f"; {await self._alerts_cleared()}"
@@ -480,185 +445,7 @@ class IncidentWorkflow:
         )
         _audit("incident timeline", self._status, state=state.value, note=note, by=by)
 
-    # --- analysis --------------------------------------------------------------------------
-
-    async def _diagnose_workload(self) -> Diagnosis:
-        """Diagnose the alert's workload: the rules in one step, or a model over its context.
-
-        On the rules path the context never enters the workflow (see analysis/offline.py);
-        the fix made alongside the diagnosis waits in `_analysis` for FIXING.
-        """
-        if self._policy_or_default.analyzer == AnalyzerChoice.RULES and workflow.patched(
-            ONE_STEP_ANALYSIS
-        ):
-            self._analysis = await call(
-                ANALYZE_WORKLOAD,
-                AnalysisRequest(alert=self._first_alert, workload=self._context_request()),
-            )
-            self._manifest_path = self._analysis.manifest_path
-            return self._analysis.diagnosis
-        return await self._diagnose(await self._gather_context())
-
-    async def _diagnose(self, context: ClusterContext) -> Diagnosis:
-        """The model's diagnosis when the policy asks for one, else (or if it fails) the rules'."""
-        policy = self._policy_or_default
-        if policy.analyzer != AnalyzerChoice.RULES:
-            result = await workflow.execute_child_workflow(
-                "InvestigationWorkflow",
-                InvestigationRequest(
-                    incident_id=self._status.id,
-                    alert=self._first_alert,
-                    context=context,
-                    model=policy.model,
-                    max_turns=policy.max_model_turns,
-                    max_tokens=policy.max_model_tokens,
-                ),
-                id=f"{self._status.id}-investigation-{self._status.attempt}",
-                result_type=InvestigationResult,
-            )
-            self._status.usage = self._status.usage.add(result.usage)
-            if result.diagnosis is not None:
-                return result.diagnosis
-            if policy.analyzer == AnalyzerChoice.MODEL_ONLY:
-                raise _ModelFailed(result.failure)
-            self._note(
-                ANALYZING,
-                f"model investigation failed ({result.failure}); diagnosing with the offline rules",
-                None,
-            )
-        return await call(
-            DIAGNOSE,
-            DiagnosisRequest(incident_id=self._status.id, alert=self._first_alert, context=context),
-        )
-
-    async def _propose_fix(self) -> FixProposal:
-        """The fix for the current diagnosis, from the context (gathered again if not held)."""
-        assert self._status.diagnosis is not None
-        return await call(
-            PROPOSE_FIX,
-            FixRequest(
-                incident_id=self._status.id,
-                diagnosis=self._status.diagnosis,
-                context=self._context or await self._gather_context(),
-            ),
-        )
-
-    def _context_request(self) -> ContextRequest:
-        """Which workload's context to read: the one the first alert names, where it runs."""
-        alert = self._first_alert
-        assert alert.namespace and alert.workload
-        return ContextRequest(
-            incident_id=self._status.id,
-            cluster=alert.cluster or "",
-            namespace=alert.namespace,
-            workload=alert.workload,
-        )
-
-    async def _gather_context(self) -> ClusterContext:
-        self._context = await call(GATHER_CONTEXT, self._context_request())
-        self._manifest_path = self._context.manifest_path()
-        return self._context
-
-    # --- changes ---------------------------------------------------------------------------
-
-    async def _apply(self, fix: FixProposal) -> Transition:
-        assert fix.action is not None
-        refusal = await self._permits.ask(f"apply {fix.kind.value}")
-        if refusal:
-            return escalate(refusal)
-        try:
-            result = await call(
-                APPLY_REMEDIATION,
-                RemediationRequest(
-                    incident_id=self._status.id, action=fix.action, cluster=self._status.cluster
-                ),
-            )
-        except ActivityError as err:
-            return escalate(f"could not apply {fix.kind.value}: {reason(err)}")
-        self._status.actions_taken += 1
-        if self._status.previous_revision is None:
-            self._status.previous_revision = result.previous_revision
-        return Go(DEPLOYING, f"applied {fix.kind.value}: {result.description}")
-
-    async def _merge(self, approved_by: str) -> Transition:
-        number = self._status.pr_number
-        assert number is not None
-        refusal = await self._permits.ask(f"merge pull request #{number}")
-        if refusal:
-            return escalate(refusal)
-        try:
-            await call(
-                MERGE_PULL_REQUEST,
-                MergeRequest(incident_id=self._status.id, number=number, approved_by=approved_by),
-            )
-        except ActivityError as err:
-            return escalate(f"could not merge the pull request: {reason(err)}")
-        self._status.actions_taken += 1
-        return Go(
-            DEPLOYING, f"approved by {approved_by}; merged pull request #{number}", approved_by
-        )
-
-    async def _poll_pull_request(self) -> None:
-        """The fallback for a lost webhook: read the pull request and act as its events would."""
-        assert self._status.pr_number is not None
-        try:
-            pr = await call(
-                GET_PULL_REQUEST,
-                PullRequestRef(incident_id=self._status.id, number=self._status.pr_number),
-            )
-        except ActivityError:
-            return  # polling is a fallback; the next poll or the webhook will tell
-        for event in judgement.pull_request_events(pr):
-            self.pr_event(event)
-
-    async def _close_pull_request(self, reason_: str) -> str:
-        """Close the fix's pull request unmerged, saying why; return the reason, with the
-        failure appended if it stayed open."""
-        if self._status.pr_number is not None:
-            try:
-                await call(
-                    CLOSE_PULL_REQUEST,
-                    ClosePullRequest(
-                        incident_id=self._status.id, number=self._status.pr_number, reason=reason_
-                    ),
-                )
-            except ActivityError as err:
-                reason_ = f"{reason_} (pull request left open: {reason(err)})"
-        return reason_
-
-    async def _undo_and_escalate(self, why: str) -> Transition:
-        """Put the workload back as it was before selfheal changed it, then escalate."""
-        policy, alert, status = self._policy_or_default, self._first_alert, self._status
-        assert alert.namespace and alert.workload
-        undo = "rollback" if policy.mode == RemediationMode.DIRECT else "revert pull request"
-        refusal = await self._permits.ask(undo, counts=False)
-        if refusal:
-            return escalate(f"{why}; {undo} not done: {refusal}")
-        try:
-            if policy.mode == RemediationMode.DIRECT and status.previous_revision:
-                rollback = RemediationAction(
-                    kind=ActionKind.ROLLBACK,
-                    namespace=alert.namespace,
-                    deployment=alert.workload,
-                    revision=status.previous_revision,
-                )
-                result = await call(
-                    APPLY_REMEDIATION,
-                    RemediationRequest(
-                        incident_id=status.id, cluster=status.cluster, action=rollback
-                    ),
-                )
-                status.actions_taken += 1
-                why = f"{why}; rolled back: {result.description}"
-            elif policy.mode == RemediationMode.GITOPS and status.pr_number is not None:
-                revert = await call(
-                    OPEN_REVERT_PULL_REQUEST,
-                    RevertRequest(incident_id=status.id, number=status.pr_number, reason=why),
-                )
-                why = f"{why}; opened revert pull request #{revert.number}: {revert.url}"
-        except ActivityError as err:
-            why = f"{why}; undo failed, the workload may still carry the fix: {reason(err)}"
-        return escalate(why)
+    # --- decisions without a person ------------------------------------------------------
 
     def _record_auto_approval(self, fix: FixProposal) -> None:
         why = f"{judgement.approval_rule(self._policy_or_default)} allows risk {fix.risk.value}"
@@ -792,9 +579,9 @@ class IncidentWorkflow:
         elif event.action == PullRequestAction.CHANGES_REQUESTED:
             self.reject(Rejection(by=by, reason=event.comment or "changes requested on GitHub"))
         elif event.action == PullRequestAction.MERGED:
-            self._decision = _Decision(True, by, "merged on GitHub", merged=True)
+            self._decision = Decision(True, by, "merged on GitHub", merged=True)
         elif event.action == PullRequestAction.CLOSED:
-            self._decision = _Decision(False, by, "pull request closed without merging")
+            self._decision = Decision(False, by, "pull request closed without merging")
 
     @workflow.signal
     def guard_changed(self, notice: GuardNotice) -> None:
@@ -832,7 +619,7 @@ class IncidentWorkflow:
             )
         )
         if refusal is None:
-            self._decision = _Decision(approved, by, comment)
+            self._decision = Decision(approved, by, comment)
 
     def _ack(self, note: str) -> SignalAck:
         return SignalAck(incident_id=self._status.id, state=self._status.state, note=note)
@@ -861,22 +648,7 @@ class IncidentWorkflow:
     def _policy_or_default(self) -> IncidentPolicy:
         return self._policy or IncidentPolicy()
 
-    def _ticket_request(self) -> TicketRequest:
-        alert, previous = self._first_alert, self._previous
-        description = alert.summary
-        if previous is not None:
-            earlier = f" ({previous.ticket_key})" if previous.ticket_key else ""
-            again = judgement.recurrence(previous, workflow.now())
-            description += f"\n\nThis is a recurrence: {again}{earlier}."
-        return TicketRequest(
-            incident_id=self._status.id,
-            summary=f"[selfheal] {alert.workload or 'unmapped'}: {alert.name}",
-            description=description,
-            existing_key=alert.ticket_key,
-            labels=["selfheal", self._status.id],
-        )
-
-    def _take_decision(self) -> _Decision:
+    def _take_decision(self) -> Decision:
         decision, self._decision = self._decision, None
         assert decision is not None
         return decision
@@ -888,7 +660,7 @@ class IncidentWorkflow:
         status.pr_url = status.pr_number = None
         status.escalation_reason = None
         self._decision = None
-        self._context = self._manifest_path = self._analysis = None
+        self._analyst.forget()
 
     def _start_deadline(self, timeout: timedelta) -> None:
         self._status.deadline = workflow.now() + timeout

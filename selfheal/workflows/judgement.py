@@ -7,6 +7,7 @@ Plain functions of plain data (no workflow API), so they are unit-tested without
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
@@ -28,6 +29,16 @@ from selfheal.domain import (
 from selfheal.guardrails import destructive_refusal, namespace_refusal
 
 DECISION_STATES = frozenset({IncidentState.AWAITING_REVIEW, IncidentState.AWAITING_APPROVAL})
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A person's (or the pull request's) answer to the wait for a decision."""
+
+    approved: bool
+    by: str
+    note: str = ""
+    merged: bool = False
 
 
 # --- approval policy ---------------------------------------------------------------------

@@ -16,6 +16,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from selfheal.domain import (
+        IncidentEnding,
         IncidentPolicy,
         IncidentState,
         IncidentStatus,
@@ -26,7 +27,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from selfheal.workflows import search
     from selfheal.workflows.activity_calls import NOTIFY, OPEN_TICKET, UPDATE_TICKET, call
-    from selfheal.workflows.judgement import alerts_summary, permanent, reason, story
+    from selfheal.workflows.judgement import (
+        alerts_summary,
+        permanent,
+        reason,
+        recurrence,
+        story,
+    )
     from selfheal.workflows.ticket_catch_up import TicketCatchUpWorkflow
 
 TICKET_REFUSAL = "ticket-refusal-asked-once"
@@ -53,14 +60,14 @@ class TicketMirror:
         self,
         status: IncidentStatus,
         policy: Callable[[], IncidentPolicy],
-        ticket: Callable[[], TicketRequest],
         note: Note,
+        previous: IncidentEnding | None,
         failed_before: bool,
     ) -> None:
         self._status = status
         self._policy = policy
-        self._ticket = ticket
         self._note = note
+        self._previous = previous
         # A ticket JIRA could not open is retried on later transitions (and after a continue-
         # as-new, where a carried status without a key means the first try failed).
         self._failed = failed_before
@@ -111,6 +118,24 @@ class TicketMirror:
                 await call(NOTIFY, Notification(incident_id=status.id, state=state, text=note))
             except ActivityError as err:
                 self._note(state, f"notification not sent: {reason(err)}", None)
+
+    def _ticket(self) -> TicketRequest:
+        """The ticket to open (or find, or link): the first alert's, naming any recurrence."""
+        status, previous = self._status, self._previous
+        alert = status.first_alert
+        assert alert is not None
+        description = alert.summary
+        if previous is not None:
+            earlier = f" ({previous.ticket_key})" if previous.ticket_key else ""
+            again = recurrence(previous, workflow.now())
+            description += f"\n\nThis is a recurrence: {again}{earlier}."
+        return TicketRequest(
+            incident_id=status.id,
+            summary=f"[selfheal] {alert.workload or 'unmapped'}: {alert.name}",
+            description=description,
+            existing_key=alert.ticket_key,
+            labels=["selfheal", status.id],
+        )
 
     async def hand_over(self) -> None:
         """The incident has ended without its ticket: a workflow of its own opens it later."""

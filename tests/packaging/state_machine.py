@@ -1,10 +1,11 @@
 """The transitions IncidentWorkflow really makes, read from its source.
 
-`run` maps each state to the private method that handles it; a method moves the incident
-to the state it names in `self._next(IncidentState.X, ...)`, to ESCALATED through
-`self._escalation(...)`, to RESOLVED through `self._resolution(...)`, or through another
-private method it calls. The first state is the one `_start_incident` enters; the run ends
-at the state its loop stops on and in any state whose handler sets `self._done`.
+`run` maps each state to the method that handles it; a method moves the incident to the state
+it names in `Go(STATE, ...)`, to ESCALATED through `escalate(...)`, to RESOLVED through
+`resolve(...)`, or through another method it calls on the workflow or on one of its
+collaborators (`self._changes.apply(...)` reads `Changes.apply` in changes.py). The first
+state is the one `_start_incident` enters; the run ends at the state its loop stops on and in
+any state whose handler returns `Closed(...)`.
 """
 
 from __future__ import annotations
@@ -17,65 +18,79 @@ from selfheal.domain import IncidentState
 START = "[*]"
 Transition = tuple[str, str]
 
-_HELPER_TARGETS = {"_escalation": IncidentState.ESCALATED, "_resolution": IncidentState.RESOLVED}
+_HELPERS = {"escalate": IncidentState.ESCALATED, "resolve": IncidentState.RESOLVED}
 
 
-def _workflow_class(source: Path) -> ast.ClassDef:
+def _classes(source: Path) -> dict[str, ast.ClassDef]:
     tree = ast.parse(source.read_text())
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == "IncidentWorkflow":
-            return node
-    raise LookupError(f"no IncidentWorkflow in {source}")
+    return {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
 
 
 def _state_of(node: ast.expr) -> IncidentState | None:
-    """`IncidentState.X` -> X."""
-    if (
-        isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Name)
-        and node.value.id == "IncidentState"
-    ):
-        return IncidentState[node.attr]
+    """`IncidentState.X` or a bare `X` naming a state -> X."""
+    named = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+    if named and node.value.id == "IncidentState":  # type: ignore[attr-defined]
+        return IncidentState[node.attr]  # type: ignore[attr-defined]
+    if isinstance(node, ast.Name) and node.id in IncidentState.__members__:
+        return IncidentState[node.id]
     return None
 
 
-def _self_calls(method: ast.AST) -> list[ast.Call]:
-    return [
-        node
-        for node in ast.walk(method)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == "self"
-    ]
+def _methods(cls: ast.ClassDef) -> dict[str, ast.AST]:
+    return {
+        node.name: node
+        for node in cls.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
 
 
 class _Targets:
-    """Which states each method of the workflow can move the incident to."""
+    """Which states each method of the workflow (and of its collaborators) can move it to."""
 
-    def __init__(self, cls: ast.ClassDef) -> None:
-        self.methods = {
-            node.name: node
-            for node in cls.body
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        }
-        self._memo: dict[str, set[IncidentState]] = {}
+    def __init__(self, workflow: ast.ClassDef, collaborators: dict[str, ast.ClassDef]) -> None:
+        self.methods = _methods(workflow)
+        self._collaborators = {attr: _methods(cls) for attr, cls in collaborators.items()}
+        self._memo: dict[tuple[str, str], set[IncidentState]] = {}
 
-    def of(self, name: str, visiting: frozenset[str] = frozenset()) -> set[IncidentState]:
-        if name in self._memo:
-            return self._memo[name]
+    def of(
+        self, name: str, owner: str = "", visiting: frozenset[str] = frozenset()
+    ) -> set[IncidentState]:
+        key = (owner, name)
+        if key in self._memo:
+            return self._memo[key]
+        methods = self._collaborators[owner] if owner else self.methods
         found: set[IncidentState] = set()
-        for call in _self_calls(self.methods[name]):
-            assert isinstance(call.func, ast.Attribute)
-            callee = call.func.attr
-            if callee in _HELPER_TARGETS:
-                found.add(_HELPER_TARGETS[callee])
-            elif callee == "_next" and call.args and (state := _state_of(call.args[0])):
-                found.add(state)
-            elif callee in self.methods and callee not in visiting and callee != "_enter":
-                found |= self.of(callee, visiting | {name})
-        self._memo[name] = found
+        for call in (n for n in ast.walk(methods[name]) if isinstance(n, ast.Call)):
+            found |= self._targets_of(call, owner, methods, visiting | {f"{owner}.{name}"})
+        self._memo[key] = found
         return found
+
+    def _targets_of(
+        self, call: ast.Call, owner: str, methods: dict[str, ast.AST], visiting: frozenset[str]
+    ) -> set[IncidentState]:
+        func = call.func
+        if isinstance(func, ast.Name) and func.id in _HELPERS:
+            return {_HELPERS[func.id]}
+        if isinstance(func, ast.Name) and func.id == "Go" and call.args:
+            state = _state_of(call.args[0])
+            return {state} if state else set()
+        if not isinstance(func, ast.Attribute):
+            return set()
+        target = func.value
+        if isinstance(target, ast.Name) and target.id == "self" and func.attr in methods:
+            if func.attr == "_enter" or f"{owner}.{func.attr}" in visiting:
+                return set()
+            return self.of(func.attr, owner, visiting)
+        # self._changes.apply(...): a collaborator's method
+        if (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "self"
+            and target.attr in self._collaborators
+            and func.attr in self._collaborators[target.attr]
+        ):
+            return self.of(func.attr, target.attr, visiting)
+        return set()
 
 
 def _steps(run: ast.AST) -> dict[IncidentState, str]:
@@ -95,8 +110,8 @@ def _steps(run: ast.AST) -> dict[IncidentState, str]:
 def _entered_at_start(method: ast.AST) -> set[IncidentState]:
     return {
         state
-        for call in _self_calls(method)
-        if isinstance(call.func, ast.Attribute) and call.func.attr == "_enter"
+        for call in ast.walk(method)
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "Go"
         for state in [_state_of(call.args[0])]
         if state is not None
     }
@@ -104,19 +119,21 @@ def _entered_at_start(method: ast.AST) -> set[IncidentState]:
 
 def workflow_transitions(source: Path) -> set[Transition]:
     """Every (from, to) the workflow can make, with `[*]` for its start and its ends."""
-    cls = _workflow_class(source)
-    targets = _Targets(cls)
+    classes = _classes(source)
+    changes = _classes(source.parent / "changes.py")["Changes"]
+    targets = _Targets(classes["IncidentWorkflow"], {"_changes": changes})
     transitions: set[Transition] = {
         (START, state.value) for state in _entered_at_start(targets.methods["_start_incident"])
     }
-    for state, handler in _steps(targets.methods["run"]).items():
+    steps = _steps(targets.methods["run"])
+    for state, handler in steps.items():
         transitions |= {(state.value, target.value) for target in targets.of(handler)}
-    transitions |= {(state.value, START) for state in _final_states(targets)}
+    transitions |= {(state.value, START) for state in _final_states(targets, steps)}
     return transitions
 
 
-def _final_states(targets: _Targets) -> set[IncidentState]:
-    """States the run ends in: the one its loop stops at, and any whose handler sets `_done`."""
+def _final_states(targets: _Targets, steps: dict[IncidentState, str]) -> set[IncidentState]:
+    """States the run ends in: the one its loop stops at, and any whose handler may close."""
     run = targets.methods["run"]
     final = {
         state
@@ -127,10 +144,9 @@ def _final_states(targets: _Targets) -> set[IncidentState]:
         for state in [_state_of(compare.comparators[0])]
         if state is not None
     }
-    for state, handler in _steps(run).items():
+    for state, handler in steps.items():
         for node in ast.walk(targets.methods[handler]):
-            if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Attribute) and t.attr == "_done" for t in node.targets
-            ):
+            func = node.func if isinstance(node, ast.Call) else None
+            if isinstance(func, ast.Name) and func.id == "Closed":
                 final.add(state)
     return final

@@ -15,6 +15,7 @@ from selfheal.domain import IncidentState, IncidentStatus
 from selfheal.settings import Settings
 from selfheal.starters.listing import IncidentSummary
 from selfheal.starters.webhook import create_app
+from selfheal.workflows.transitions import EDGES
 from tests.packaging.env_names import ROOT, settings_env_names
 from tests.packaging.state_machine import START, workflow_transitions
 
@@ -60,6 +61,14 @@ def test_diagram_draws_exactly_the_transitions_the_workflow_makes(
     real = workflow_transitions(INCIDENT)
     assert real - drawn == set(), "the workflow makes transitions the diagram lacks"
     assert drawn - real == set(), "the diagram draws transitions the workflow never makes"
+
+
+def test_the_declared_edges_are_the_ones_drawn_and_made(drawn: set[tuple[str, str]]) -> None:
+    declared = {(source.value, target.value) for source, ends in EDGES.items() for target in ends}
+    inner = {(a, b) for a, b in drawn if START not in (a, b)}
+    assert declared == inner, "transitions.EDGES and the diagram differ"
+    made = {(a, b) for a, b in workflow_transitions(INCIDENT) if START not in (a, b)}
+    assert made == declared, "the workflow's moves and transitions.EDGES differ"
 
 
 def test_transition_reader_sees_the_main_paths() -> None:

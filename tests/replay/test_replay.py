@@ -10,8 +10,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from selfheal.workflows.analysis import ONE_STEP_ANALYSIS
 from selfheal.workflows.guard import GUARD_WORKFLOWS
-from selfheal.workflows.incident import ONE_STEP_ANALYSIS, WORKLOAD_IDENTITY, IncidentWorkflow
+from selfheal.workflows.incident import WORKLOAD_IDENTITY, IncidentWorkflow
 from selfheal.workflows.workload import WorkloadWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
