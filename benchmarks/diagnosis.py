@@ -17,8 +17,8 @@ from pathlib import Path
 import yaml
 
 from selfheal.activities.analysis import diagnose_context
-from selfheal.activities.fixes import FixLimits, propose_fix
-from selfheal.domain import Alert, Diagnosis, FixProposal
+from selfheal.activities.fixes.registry import propose_fix
+from selfheal.domain import Alert, Diagnosis, FixLimits, FixProposal
 from selfheal.snapshots import load_snapshot
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "tests" / "scenarios"

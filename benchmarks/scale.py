@@ -40,9 +40,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from selfheal.activities.analysis.activities import AnalysisActivities
-from selfheal.activities.analysis.offline import OfflineAnalysisActivities
-from selfheal.activities.fixes import FixActivities
 from selfheal.activities.policy import PolicyActivities
+from selfheal.activities.remedy import FixActivities, OfflineAnalysisActivities
 from selfheal.binaries import find_binary
 from selfheal.domain import (
     Alert,

@@ -249,6 +249,24 @@ class TokenUsage(BaseModel):
         )
 
 
+class ProbeHint(BaseModel):
+    """A failing probe the rules can cure, and how it fails."""
+
+    container: str
+    probe: str = Field(description="liveness, readiness or startup")
+    mode: str = Field(description="wrong_path, timeout or slow_start")
+    good_path: str | None = Field(default=None, description="The path that answered before")
+
+
+class FixHint(BaseModel):
+    """What the analysis saw that a fix needs, so the fix does not read the cluster again."""
+
+    probes: list[ProbeHint] = Field(default_factory=list)
+    replicas_before: int | None = Field(
+        default=None, description="The most replicas the workload ran before now"
+    )
+
+
 class Diagnosis(BaseModel):
     """What is wrong with a workload, with the evidence for it."""
 
@@ -269,6 +287,7 @@ class Diagnosis(BaseModel):
     proposed_fix: FixProposal | None = Field(
         default=None, description="A model's own proposal, unchecked until fix generation"
     )
+    hint: FixHint | None = Field(default=None, description="What the fix needs to know")
 
 
 class ActionKind(StrEnum):

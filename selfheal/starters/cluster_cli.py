@@ -245,7 +245,7 @@ def diagnose(
 ) -> None:
     """Diagnose a snapshot, or a live Deployment, with the offline rules; propose the fix."""
     from selfheal.activities.analysis import diagnose_context
-    from selfheal.activities.fixes import propose_fix
+    from selfheal.activities.fixes.registry import propose_fix
     from selfheal.activities.kubernetes import KubernetesActivities
     from selfheal.domain import ContextRequest
     from selfheal.snapshots import load_snapshot

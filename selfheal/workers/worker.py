@@ -16,15 +16,14 @@ from temporalio.worker import Interceptor, PollerBehaviorAutoscaling, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from selfheal.activities.analysis.activities import AnalysisActivities
-from selfheal.activities.analysis.offline import OfflineAnalysisActivities
 from selfheal.activities.claude import investigation_activities
-from selfheal.activities.fixes import FixActivities
 from selfheal.activities.github import GitHubActivities
 from selfheal.activities.guard import GuardActivities
 from selfheal.activities.jira import JiraActivities
 from selfheal.activities.kubernetes import KubernetesActivities
 from selfheal.activities.notify import NotifyActivities
 from selfheal.activities.policy import PolicyActivities
+from selfheal.activities.remedy import FixActivities, OfflineAnalysisActivities
 from selfheal.connection import connect
 from selfheal.observability import LogContextInterceptor, tracing_interceptors
 from selfheal.settings import Settings

@@ -78,7 +78,7 @@ VERIFY_HEALTH = ActivityCall("verify_health", HealthReport, timedelta(minutes=30
 
 DIAGNOSE = ActivityCall("diagnose", Diagnosis, timedelta(minutes=5))
 ANALYZE_WORKLOAD = ActivityCall("analyze_workload", WorkloadAnalysis, timedelta(minutes=2))
-"""The rules path: gather, diagnose and propose in one activity (analysis/offline.py)."""
+"""The rules path: gather, diagnose and propose in one activity (activities/remedy.py)."""
 PROPOSE_FIX = ActivityCall("propose_fix", FixProposal, timedelta(seconds=30))
 
 OPEN_PULL_REQUEST = ActivityCall("open_pull_request", PullRequestInfo, timedelta(seconds=90))

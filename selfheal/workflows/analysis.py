@@ -2,7 +2,7 @@
 
 A collaborator of IncidentWorkflow (workflow code: it calls activities and a child). On the
 rules path one activity gathers, diagnoses and proposes where the context is read, so the
-context never enters the workflow (activities/analysis/offline.py); with a model, the context
+context never enters the workflow (activities/remedy.py); with a model, the context
 is gathered into the workflow for the child InvestigationWorkflow, and the rules stand in
 when the model gives no diagnosis (unless the policy forbids them).
 """

@@ -12,20 +12,15 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from selfheal.activities.analysis import diagnose_context
-from selfheal.activities.fixes import (
-    FixActivities,
-    FixLimits,
-    check_proposal,
-    format_cpu,
-    format_memory,
-    parse_quantity,
-    propose_fix,
-    validate_proposal,
-)
+from selfheal.activities.fixes.allow_list import validate_proposal
+from selfheal.activities.fixes.building import format_cpu, format_memory, parse_quantity
+from selfheal.activities.fixes.registry import propose_fix
+from selfheal.activities.remedy import FixActivities, check_proposal
 from selfheal.domain import (
     ActionKind,
     ClusterContext,
     FixKind,
+    FixLimits,
     FixProposal,
     FixRequest,
     RemediationAction,

@@ -8,8 +8,7 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from selfheal.activities.analysis import diagnose_context
-from selfheal.activities.analysis.offline import OfflineAnalysisActivities
-from selfheal.activities.fixes import safe_fix
+from selfheal.activities.remedy import OfflineAnalysisActivities, safe_fix
 from selfheal.domain import (
     MANIFEST_ANNOTATION,
     Alert,

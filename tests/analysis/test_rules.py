@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from selfheal.activities.analysis import diagnose_context
-from selfheal.activities.fixes import FixLimits, propose_fix
-from selfheal.domain import ActionKind, Alert, DiagnosisCategory, FixKind
+from selfheal.activities.fixes.registry import propose_fix
+from selfheal.domain import ActionKind, Alert, DiagnosisCategory, FixKind, FixLimits
 from selfheal.snapshots import load_snapshot
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"

@@ -9,12 +9,13 @@ import pytest
 from kubernetes import client
 
 from selfheal.activities.analysis import diagnose_context
-from selfheal.activities.fixes import FixLimits, propose_fix, validate_proposal
+from selfheal.activities.fixes.allow_list import validate_proposal
+from selfheal.activities.fixes.registry import propose_fix
 from selfheal.activities.kubernetes.client import ClusterConnection
 from selfheal.activities.kubernetes.context import collect_workload_objects
 from selfheal.chaos.injection import inject
 from selfheal.chaos.scenarios import SCENARIOS
-from selfheal.domain import Diagnosis, FixProposal
+from selfheal.domain import Diagnosis, FixLimits, FixProposal
 from selfheal.sandbox.kube import KubeSandbox, Timing
 from selfheal.snapshots import context_from_objects
 

@@ -6,7 +6,7 @@ import json
 
 from temporalio.testing import WorkflowEnvironment
 
-from selfheal.activities.fixes import validate_proposal
+from selfheal.activities.fixes.allow_list import validate_proposal
 from selfheal.domain import DiagnosisCategory, FixKind, FixLimits, RiskLevel
 from selfheal.sandbox.anthropic_fake import submit, text, tool_use
 from tests.claude import incident

@@ -11,7 +11,9 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from selfheal.activities.analysis import diagnose_context
-from selfheal.activities.fixes import FixActivities, assessed_risk, validate_proposal
+from selfheal.activities.fixes.allow_list import validate_proposal
+from selfheal.activities.fixes.risk import assessed_risk
+from selfheal.activities.remedy import FixActivities
 from selfheal.domain import (
     ActionKind,
     ClusterContext,

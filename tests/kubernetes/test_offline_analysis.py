@@ -7,8 +7,8 @@ from collections.abc import Callable
 from kubernetes import client
 from temporalio.testing import ActivityEnvironment
 
-from selfheal.activities.analysis.offline import OfflineAnalysisActivities
 from selfheal.activities.kubernetes import KubernetesActivities
+from selfheal.activities.remedy import OfflineAnalysisActivities
 from selfheal.domain import (
     MANIFEST_ANNOTATION,
     Alert,

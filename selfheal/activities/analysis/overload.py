@@ -11,7 +11,7 @@ import re
 
 from selfheal.activities.analysis.replica_shortage import replica_history
 from selfheal.activities.analysis.workload import WorkloadView
-from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixKind
+from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixHint, FixKind
 
 _OVERLOAD = re.compile(
     r"overload|saturat|shedding load|load shed|queue (?:is )?full|backlog"
@@ -79,6 +79,7 @@ class Overload:
             confidence=0.8 if history and history[0] > desired else 0.65,
             containers=view.container_order(containers),
             suggested_fix=FixKind.SCALE_UP,
+            hint=FixHint(replicas_before=history[0] if history else None),
             recommendation=(
                 "Add replicas (and check an HorizontalPodAutoscaler's maxReplicas, if one "
                 "manages this Deployment); then find what raised the traffic."

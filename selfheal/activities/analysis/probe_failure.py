@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from selfheal.activities.analysis.workload import WorkloadView
-from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixKind
+from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixHint, FixKind, ProbeHint
 
 PROBES = ("startup", "liveness", "readiness")
 KUBELET_KILL_CODES = {0, 137, 143}
@@ -240,4 +240,13 @@ class ProbeFailure:
             containers=view.container_order({p.container for p in problems}),
             suggested_fix=FixKind.RELAX_PROBE if main.fixable else FixKind.NONE,
             recommendation=_ADVICE[main.mode].format(good=good),
+            hint=FixHint(
+                probes=[
+                    ProbeHint(
+                        container=p.container, probe=p.probe, mode=p.mode, good_path=p.good_path
+                    )
+                    for p in problems
+                    if p.fixable
+                ]
+            ),
         )

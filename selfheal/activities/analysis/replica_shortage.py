@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from selfheal.activities.analysis.workload import WorkloadView
-from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixKind
+from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixHint, FixKind
 
 _QUOTA = re.compile(r"exceeded quota|forbidden|denied the request|admission webhook", re.I)
 
@@ -90,6 +90,7 @@ class ReplicaShortage:
             confidence=0.6 if desired else 0.75,
             containers=containers,
             suggested_fix=FixKind.SCALE_UP,
+            hint=FixHint(replicas_before=before),
             recommendation=(
                 f"Scale back to {before} replicas if the reduction was not intended; if an "
                 "HorizontalPodAutoscaler manages this Deployment, raise its minReplicas instead."

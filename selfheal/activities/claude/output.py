@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from selfheal.activities.claude.conversation import SUBMIT_TOOL
-from selfheal.activities.fixes import RISK
+from selfheal.activities.fixes.risk import RISK
 from selfheal.domain import (
     ActionKind,
     ClusterContext,

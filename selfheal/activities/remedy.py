@@ -1,0 +1,109 @@
+"""From a diagnosis to a checked fix, above both the rules and the fixes.
+
+The analysis names the failure and hands on what its fix needs (the diagnosis' hint); the fix
+kind's module builds the proposal; the allow-list refuses anything unsafe, whole; the risk is
+judged by what the proposal really changes. Two activities compose them:
+
+- `analyze_workload` (the rules path) gathers the context, diagnoses and proposes in one
+  step, so the context (tens to hundreds of KB) never crosses the workflow, its history or
+  the worker's cache; a thousand concurrent analyses cost what their answers cost;
+- `propose_fix` (the model path) proposes for a diagnosis made elsewhere: a model's own
+  proposal is held to the same allow-list as the rules'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from selfheal.activities.analysis.engine import diagnose_context
+from selfheal.activities.analysis.hints import hint_for
+from selfheal.activities.analysis.workload import WorkloadView
+from selfheal.activities.fixes.allow_list import validate_proposal
+from selfheal.activities.fixes.registry import propose_fix
+from selfheal.activities.fixes.risk import assessed_risk
+from selfheal.domain import (
+    AnalysisRequest,
+    ClusterContext,
+    ContextRequest,
+    Diagnosis,
+    FixKind,
+    FixLimits,
+    FixProposal,
+    FixRequest,
+    WorkloadAnalysis,
+)
+
+HINTED = frozenset({FixKind.RELAX_PROBE, FixKind.SCALE_UP})
+"""Fix kinds that build on the analysis' hint (a model's diagnosis comes without one)."""
+
+ContextSource = Callable[[ContextRequest], ClusterContext]
+"""Reads a workload's context: the Kubernetes activity's `gather_context`, or a snapshot."""
+
+
+def safe_fix(diagnosis: Diagnosis, context: ClusterContext, limits: FixLimits) -> FixProposal:
+    """The diagnosis's fix (the model's own, else the fix kind's), checked and with its risk
+    assessed. Raises a non-retryable `UnsafeProposal` ApplicationError when any part is
+    refused."""
+    if diagnosis.hint is None and diagnosis.suggested_fix in HINTED and context.deployment:
+        diagnosis = diagnosis.model_copy(update={"hint": hint_for(WorkloadView(context))})
+    proposal = diagnosis.proposed_fix or propose_fix(diagnosis, context, limits)
+    check_proposal(proposal, context, limits)
+    return proposal.model_copy(update={"risk": assessed_risk(proposal)})
+
+
+def check_proposal(proposal: FixProposal, context: ClusterContext, limits: FixLimits) -> None:
+    """Raise a non-retryable `UnsafeProposal` ApplicationError naming every refused field."""
+    reasons = validate_proposal(proposal, context, limits)
+    if reasons:
+        raise ApplicationError(
+            f"fix proposal refused for {context.namespace}/{context.workload}: "
+            + "; ".join(reasons),
+            type="UnsafeProposal",
+            non_retryable=True,
+        )
+
+
+class FixActivities:
+    """Fix generation as an activity; pure computation, so it needs no client."""
+
+    def __init__(self, limits: FixLimits | None = None) -> None:
+        self.limits = limits or FixLimits()
+
+    @activity.defn(name="propose_fix")
+    async def propose_fix(self, request: FixRequest) -> FixProposal:
+        """Return the fix for the request's diagnosis; refuse (non-retryable) an unsafe one.
+
+        A model's own proposal is held to the same allow-list as the rules' and is refused
+        whole, never trimmed, when any part of it is outside it.
+        """
+        return safe_fix(request.diagnosis, request.context, self.limits)
+
+
+class OfflineAnalysisActivities:
+    """`analyze_workload`, built once in the worker around the context source it reads."""
+
+    def __init__(self, gather: ContextSource, limits: FixLimits) -> None:
+        self._gather = gather
+        self._limits = limits
+
+    @activity.defn(name="analyze_workload")
+    def analyze_workload(self, request: AnalysisRequest) -> WorkloadAnalysis:
+        """Return the rules' diagnosis of the workload and the safe fix for it, if any.
+
+        Read-only, so a retry simply reads the cluster again. A fix the generator refuses is
+        an answer (`no_fix`), not a failure: the diagnosis stands and the incident escalates
+        with the refusal as its reason.
+        """
+        context = self._gather(request.workload)
+        diagnosis = diagnose_context(request.alert, context)
+        analysis = WorkloadAnalysis(diagnosis=diagnosis, manifest_path=context.manifest_path())
+        if not diagnosis.fault_found:
+            return analysis
+        try:
+            analysis.fix = safe_fix(diagnosis, context, self._limits)
+        except ApplicationError as refusal:
+            analysis.no_fix = f"{refusal.message} [{refusal.type or 'refused'}]"
+        return analysis
