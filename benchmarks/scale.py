@@ -43,7 +43,6 @@ from selfheal.activities.analysis.activities import AnalysisActivities
 from selfheal.activities.analysis.offline import OfflineAnalysisActivities
 from selfheal.activities.fixes import FixActivities
 from selfheal.activities.policy import PolicyActivities
-from selfheal.binaries import find_binary
 from selfheal.domain import (
     Alert,
     AlertSource,
@@ -67,6 +66,7 @@ from selfheal.starters.incidents import deliver_alert, incident_handle
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.investigation import InvestigationWorkflow
 from selfheal.workflows.search import ALL_KEYS
+from selfheal_lab.binaries import find_binary
 
 QUEUE = "scale-benchmark"
 WORKLOADS = f"{QUEUE}-workloads"
