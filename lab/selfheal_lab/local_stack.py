@@ -145,7 +145,7 @@ class StackLayout:
 
 @dataclass
 class StackInfo:
-    """The content of `.selfheal/stack.json` (DESIGN §9)."""
+    """The content of `.selfheal/stack.json` (docs/cli.md, `selfheal up`)."""
 
     temporal: dict[str, str] = field(default_factory=dict)
     webhook: dict[str, str] = field(default_factory=dict)

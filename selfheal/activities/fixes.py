@@ -1,8 +1,8 @@
 """Fix generation: a Diagnosis becomes a FixProposal limited to an allow-list of fields.
 
-The allow-list (DESIGN §3): memory/CPU within a multiplier and a cap, replicas within a cap,
-probe timings and paths, non-secret env, and an image rollback only to an image the workload
-ran before. `validate_proposal` enforces it on any proposal, ours or a language model's;
+The allow-list (docs/security.md): memory/CPU within a multiplier and a cap, replicas within
+a cap, probe timings and paths, non-secret env, and an image rollback only to an image the
+workload ran before. `validate_proposal` enforces it on any proposal, ours or a language model's;
 anything outside it is refused and the incident escalates.
 """
 

@@ -1223,7 +1223,7 @@ def _reason(err: ActivityError) -> str:
 
 
 def _permanent(err: ActivityError) -> bool:
-    """True when the activity's final failure says retrying will not help (DESIGN §3)."""
+    """True when the activity's final failure says retrying will not help (docs/reliability.md)."""
     cause = _root_cause(err)
     return isinstance(cause, ApplicationError) and cause.non_retryable
 

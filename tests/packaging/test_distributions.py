@@ -153,3 +153,20 @@ def test_product_imports_nothing_of_the_lab() -> None:
         if any(name.split(".")[0] == "selfheal_lab" for name in _imported_modules(path))
     ]
     assert importers == []
+
+
+def test_image_installs_only_the_product() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text().splitlines()
+    copied = [
+        line.split()[1:-1]
+        for line in dockerfile
+        if line.startswith("COPY ") and "--from" not in line
+    ]
+    assert sorted(source for sources in copied for source in sources) == [
+        "README.md",
+        "pyproject.toml",
+        "selfheal",
+    ]
+    assert any(line.strip().endswith("pip install .") for line in dockerfile)
+    context = (ROOT / ".dockerignore").read_text().splitlines()
+    assert not [line for line in context if line.startswith("!") and "lab" in line]

@@ -9,7 +9,8 @@ back.
 `refusal`: one stand-in answers 403 to everything from then on. An integration selfheal
 needs (Kubernetes, GitHub) must end the incident ESCALATED with a reason that names the
 refusal, after a handful of requests, not a retry storm. JIRA mirrors the incident and is
-optional (DESIGN §3): its refusal is recorded on the timeline and the incident still resolves.
+optional (docs/integrations/jira.md): its refusal is recorded on the timeline and the
+incident still resolves.
 """
 
 from __future__ import annotations

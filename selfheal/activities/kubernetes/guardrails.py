@@ -1,4 +1,4 @@
-"""What selfheal refuses to change, whatever the proposal says (DESIGN §6)."""
+"""What selfheal refuses to change, whatever the proposal says (docs/security.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A Kubernetes API stand-in with simulated controllers and kubelet (DESIGN §9)."""
+"""A Kubernetes API stand-in with simulated controllers and kubelet (`selfheal up`)."""
 
 from selfheal_lab.sandbox.kube.demo import DEMO_NAMESPACE, baseline_manifests, demo_secrets
 from selfheal_lab.sandbox.kube.kubeconfig import write_kubeconfig

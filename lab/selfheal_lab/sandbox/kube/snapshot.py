@@ -1,4 +1,4 @@
-"""Load a cluster snapshot (DESIGN §3) into the sandbox cluster, so it can be remediated offline.
+"""Load a snapshot (as `selfheal snapshot` writes it) into the sandbox cluster, to remediate it.
 
 A snapshot directory holds `objects.yaml` (a `kind: List` as `kubectl get -o yaml` prints it)
 and `logs/<pod>/<container>.txt` / `.previous.txt`. Objects are created through the API with
