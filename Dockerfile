@@ -6,6 +6,7 @@ FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
+# The product only: the lab (lab/: stand-ins, local stack, demo) never enters the image.
 COPY pyproject.toml README.md ./
 COPY selfheal ./selfheal
 # A virtualenv keeps the installed package self-contained, so the runtime stage copies one tree.

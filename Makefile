@@ -1,4 +1,5 @@
-# Two commands on a fresh machine: `make demo` and `make test`. Both build .venv first.
+# Two commands on a fresh machine: `make demo` and `make test`. Both build .venv first, with
+# the product (.) and the lab (./lab: stand-ins, local stack, demo) installed editable.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,18 +7,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint install clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml lab/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./lab
 	touch $(STAMP)
 
 install: $(STAMP)
 
 lint: install
-	$(BIN)/ruff check selfheal tests benchmarks
-	$(BIN)/ruff format --check selfheal tests benchmarks
-	$(BIN)/mypy selfheal benchmarks
+	$(BIN)/ruff check selfheal lab tests benchmarks
+	$(BIN)/ruff format --check selfheal lab tests benchmarks
+	$(BIN)/mypy selfheal lab/selfheal_lab benchmarks
 
 test: lint
 	$(BIN)/pytest -q

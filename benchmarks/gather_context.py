@@ -19,9 +19,9 @@ from selfheal.activities.kubernetes import KubernetesActivities
 from selfheal.activities.kubernetes.client import ClusterConnection
 from selfheal.activities.kubernetes.context import collect_workload_objects
 from selfheal.domain import ContextRequest
-from selfheal.sandbox.kube import KubeSandbox, Timing
-from selfheal.sandbox.kube.images import DEMO_REPOSITORY
 from selfheal.settings import Settings
+from selfheal_lab.sandbox.kube import KubeSandbox, Timing
+from selfheal_lab.sandbox.kube.images import DEMO_REPOSITORY
 
 NAMESPACE = "bench"
 

@@ -18,11 +18,11 @@ import asyncio
 import os
 import sys
 
-from selfheal.chaos.experiments import drive
-from selfheal.chaos.experiments.stack import private_stack
 from selfheal.chaos.scenarios import SCENARIOS
 from selfheal.domain import IncidentState
-from selfheal.starters import watch
+from selfheal_lab import watch
+from selfheal_lab.experiments import drive
+from selfheal_lab.experiments.stack import private_stack
 
 AIM_SECONDS = 10.0
 

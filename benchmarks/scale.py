@@ -42,7 +42,6 @@ from temporalio.worker import Worker
 from selfheal.activities.analysis.activities import AnalysisActivities
 from selfheal.activities.policy import PolicyActivities
 from selfheal.activities.remedy import FixActivities, OfflineAnalysisActivities
-from selfheal.binaries import find_binary
 from selfheal.domain import (
     Alert,
     AlertSource,
@@ -66,6 +65,7 @@ from selfheal.starters.incidents import deliver_alert, incident_handle
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.investigation import InvestigationWorkflow
 from selfheal.workflows.search import ALL_KEYS
+from selfheal_lab.binaries import find_binary
 
 QUEUE = "scale-benchmark"
 WORKLOADS = f"{QUEUE}-workloads"

@@ -1,4 +1,4 @@
-"""The `selfheal` command: run the stack, send alerts, and make decisions on incidents.
+"""The `selfheal` command: run the processes, send alerts, and make decisions on incidents.
 
 Exit codes: 0 done, 1 refused (the reason on stderr), 2 usage.
 """
@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
-from temporalio.service import RPCError
 
 from selfheal.activities.guard import read_freeze
 from selfheal.connection import connect
@@ -32,11 +30,11 @@ from selfheal.domain import (
 )
 from selfheal.settings import Settings, load_settings
 from selfheal.starters import decisions, kill_switch
-from selfheal.starters.cluster_cli import chaos_app, diagnose, sandbox_app, snapshot
-from selfheal.starters.decisions import Refused
+from selfheal.starters.cluster_cli import chaos_app, diagnose, snapshot
 from selfheal.starters.incidents import deliver_alert, incident_ui_url, wait_until_open
 from selfheal.starters.listing import list_incidents, worker_last_seen, worker_silent
 from selfheal.starters.render import incident_table, print_status
+from selfheal.starters.terminal import err, finish, out, run, settings_or_exit
 
 app = typer.Typer(
     name="selfheal",
@@ -44,44 +42,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
-
-T = TypeVar("T")
-
-
-def _finish(code: int = 0) -> NoReturn:
-    """Flush and leave at once: the SDK can crash at interpreter exit (sdk-python#300)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-def _refuse(message: str) -> NoReturn:
-    err.print(f"[red]refused:[/] {message}", markup=True, highlight=False)
-    _finish(1)
-
-
-def _run(work: Callable[[], Awaitable[T]]) -> T:
-    """Run async work; turn refusals and an unreachable Temporal into exit code 1."""
-    try:
-        return asyncio.run(work())  # type: ignore[arg-type]
-    except Refused as refusal:
-        _refuse(str(refusal))
-    except RPCError as rpc:
-        _refuse(f"Temporal answered {rpc.status.name if rpc.status else 'an error'}: {rpc}")
-    except RuntimeError as failure:
-        if "connect" in str(failure).lower():
-            _refuse(f"cannot reach Temporal: {failure}")
-        raise
 
 
 def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ValidationError as invalid:
-        err.print(f"invalid configuration:\n{invalid}", markup=False)
-        _finish(2)
+    return settings_or_exit(load_settings)
 
 
 def _print_json(data: Any) -> None:
@@ -106,7 +70,7 @@ def trigger(
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in invalid.errors()
         )
         err.print(f"invalid alert in {file}: {problems}", markup=False)
-        _finish(2)
+        finish(2)
 
     async def send() -> None:
         client = await connect()
@@ -129,8 +93,8 @@ def trigger(
             )
         out.print(f"UI: {delivery.ui_url}")
 
-    _run(send)
-    _finish(0)
+    run(send)
+    finish(0)
 
 
 @app.command("list")
@@ -164,8 +128,8 @@ def list_command(
             )
         out.print(incident_table(incidents))
 
-    _run(fetch)
-    _finish(0)
+    run(fetch)
+    finish(0)
 
 
 @app.command()
@@ -194,8 +158,8 @@ def show(
         ui = incident_ui_url(settings.temporal_ui_url, client.namespace, incident_id)
         print_status(out, reading.status, ui)
 
-    _run(fetch)
-    _finish(0)
+    run(fetch)
+    finish(0)
 
 
 def _decide(incident_id: str, send: Callable[[Any], Awaitable[Any]], done: str) -> None:
@@ -206,8 +170,8 @@ def _decide(incident_id: str, send: Callable[[Any], Awaitable[Any]], done: str) 
         if ack.note and ack.note not in ("approved", "rejected", "retrying", "resolving"):
             out.print(ack.note, markup=False)
 
-    _run(act)
-    _finish(0)
+    run(act)
+    finish(0)
 
 
 @app.command()
@@ -275,8 +239,8 @@ def freeze(
         )
         out.print(f"[bold red]remediation frozen[/] by {state.by}; {told} running incident(s) told")
 
-    _run(act)
-    _finish(0)
+    run(act)
+    finish(0)
 
 
 @app.command()
@@ -291,8 +255,8 @@ def unfreeze(by: By) -> None:
         )
         out.print(f"[green]remediation unfrozen[/] by {state.by}; {told} running incident(s) told")
 
-    _run(act)
-    _finish(0)
+    run(act)
+    finish(0)
 
 
 # --- processes -------------------------------------------------------------------------------
@@ -307,33 +271,7 @@ def worker() -> None:
     settings = _settings()
     configure_logging(settings.log_format)
     asyncio.run(run_worker(settings))
-    _finish(0)
-
-
-@app.command()
-def up(
-    sandbox: Annotated[
-        bool, typer.Option(help="Start the sandbox cluster, GitHub and JIRA stand-ins")
-    ] = True,
-) -> None:
-    """Start the local stack (Temporal dev server, sandbox, worker, webhook), or reuse it."""
-    from selfheal.stack.local import LocalStack, StackError, StackPorts, stack_environment
-
-    settings = _settings()
-    stack = LocalStack(settings.home, StackPorts.from_settings(settings))
-    env = stack_environment(stack.layout.env_file, with_sandbox=sandbox)
-    try:
-        info = stack.up(with_sandbox=sandbox, with_webhook=True, env=env)
-    except StackError as failure:
-        _refuse(str(failure))
-    out.print(f"Temporal UI   {info.temporal['ui']}")
-    out.print(f"Temporal      {info.temporal['address']}")
-    for name in ("kubernetes", "github", "jira", "webhook"):
-        part = getattr(info, name)
-        if part:
-            out.print(f"{name:<13} {part.get('url', '')}")
-    out.print(f"stack file    {stack.layout.stack_file}")
-    _finish(0)
+    finish(0)
 
 
 @app.command()
@@ -345,85 +283,40 @@ def webhook() -> None:
         serve(_settings())
     except (WebhookConfigError, ServiceMapError) as refused:
         err.print(f"webhook not started: {refused}", markup=False)
-        _finish(2)
-    _finish(0)
+        finish(2)
+    finish(0)
 
 
-@app.command()
-def demo(
-    scenario: Annotated[str, typer.Option("--scenario", help="See `selfheal chaos list`")] = "oom",
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the end")] = 300,
-) -> None:
-    """The whole loop on the sandbox; exit 0 only when the incident is RESOLVED."""
-    from github import Auth, Github
-    from kubernetes import config as kube_config
-
-    from selfheal.chaos.injection import DEFAULT_NAMESPACE as DEMO_NAMESPACE
-    from selfheal.chaos.injection import ChaosRefused
-    from selfheal.chaos.scenarios import get_scenario
-    from selfheal.chaos.through_git import inject_through_repository
-    from selfheal.stack.local import LocalStack, StackError, StackPorts, stack_environment
-    from selfheal.starters.demo import follow_incident, now
-
-    settings = _settings()
-    try:
-        get_scenario(scenario)
-    except KeyError as unknown:
-        err.print(str(unknown.args[0]), markup=False)
-        _finish(2)
-    stack = LocalStack(settings.home, StackPorts.from_settings(settings))
-    env = stack_environment(stack.layout.env_file, with_sandbox=True)
-    reused = stack.current() is not None
-    try:
-        info = stack.up(with_sandbox=True, with_webhook=True, env=env)
-        if reused:
-            out.print("reusing the running stack; starting the sandbox afresh")
-            info = stack.restart_sandbox(env)
-    except StackError as failure:
-        _refuse(str(failure))
-    out.print(f"Temporal UI: {info.temporal['ui']}")
-    closed = _run(lambda: _close_stale(DEMO_NAMESPACE))
-    if closed:
-        out.print(f"terminated {closed} open incident(s) left by an earlier demo run")
-    api = kube_config.new_client_from_config(config_file=info.kubernetes["kubeconfig"])
-    github = Github(base_url=info.github["url"], auth=Auth.Token("sandbox-developer"))
-    since = now()
-    try:
-        injected = inject_through_repository(api, github.get_repo(info.github["repo"]), scenario)
-    except ChaosRefused as refused:
-        _refuse(str(refused))
-    out.print(f"injected chaos [bold]{scenario}[/] into {injected.namespace}/{injected.deployment}")
-
-    async def follow() -> bool:
-        client = await connect()
-        outcome = await follow_incident(client, settings, out, injected.deployment, since, timeout)
-        style = "bold green" if outcome.resolved else "bold red"
-        out.print(f"\n[{style}]{outcome.message}[/]")
-        return outcome.resolved
-
-    _finish(0 if _run(follow) else 1)
-
-
-async def _close_stale(namespace: str) -> int:
-    from selfheal.starters.demo import close_stale_incidents
-
-    return await close_stale_incidents(await connect(), namespace)
-
-
-@app.command()
-def down() -> None:
-    """Stop the local stack (the Temporal database is kept)."""
-    from selfheal.stack.local import LocalStack
-
-    stopped = LocalStack(_settings().home).down()
-    out.print(f"stopped: {', '.join(stopped)}" if stopped else "no local stack is running")
-    _finish(0)
-
-
-app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(chaos_app, name="chaos")
 app.command()(snapshot)
 app.command()(diagnose)
+
+
+# --- commands of other installed distributions -----------------------------------------------
+
+COMMANDS_GROUP = "selfheal.commands"
+"""The entry-point group through which an installed distribution adds commands: the lab adds
+`up`, `down`, `demo` and `sandbox` under `selfheal`, and `experiment` under `selfheal.chaos`."""
+
+
+def add_installed_commands() -> None:
+    """Add the commands each installed distribution declares in `COMMANDS_GROUP`.
+
+    An entry point's name is the command group it joins (`selfheal` or `selfheal.chaos`) and
+    it resolves to a Typer app whose commands are added there. With only the product
+    installed there are none, and `up`, `demo` and the rest are simply absent.
+    """
+    groups = {"selfheal": app, "selfheal.chaos": chaos_app}
+    for entry in entry_points(group=COMMANDS_GROUP):
+        group = groups.get(entry.name)
+        if group is None:
+            raise RuntimeError(
+                f"{entry.value} adds commands to {entry.name!r}, which is none of {sorted(groups)}"
+            )
+        group.add_typer(entry.load())
+
+
+add_installed_commands()
 
 
 def main() -> None:

@@ -172,11 +172,6 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     service_map: Path | None = None
 
-    # Sandbox stand-ins (selfheal up)
-    sandbox_kubernetes_port: int = 8441
-    sandbox_github_port: int = 8442
-    sandbox_jira_port: int = 8443
-
     # Worker
     metrics_port: int = Field(default=9464, description="Prometheus endpoint; 0 disables it")
     max_concurrent_activities: int = Field(default=200, ge=1)

@@ -1,4 +1,4 @@
-"""Capture a Deployment's cluster state into a snapshot directory (DESIGN §3).
+"""Capture a Deployment's cluster state into a snapshot directory (docs/cli.md, `snapshot`).
 
 Reads exactly what `gather_context` reads, through the same code, so a snapshot diagnoses
 the same as the live cluster did; `selfheal.snapshots.write_snapshot` removes Secret and

@@ -10,8 +10,8 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from selfheal.binaries import find_binary
 from selfheal.workflows.search import ALL_KEYS
+from selfheal_lab.binaries import find_binary
 from tests.e2e.stack import RunningStack, start_stack
 
 

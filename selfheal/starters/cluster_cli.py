@@ -1,4 +1,4 @@
-"""CLI commands about clusters: the sandbox, chaos scenarios, snapshots and offline diagnosis."""
+"""CLI commands about clusters: chaos scenarios, snapshots and offline diagnosis."""
 
 from __future__ import annotations
 
@@ -17,9 +17,6 @@ from selfheal.settings import load_settings
 out = Console()
 err = Console(stderr=True)
 
-sandbox_app = typer.Typer(
-    help="The local stand-ins (Kubernetes, GitHub, JIRA).", no_args_is_help=True
-)
 chaos_app = typer.Typer(
     help="Break a workload on purpose (sandbox or a real cluster).", no_args_is_help=True
 )
@@ -40,55 +37,6 @@ def _api_client(kubeconfig: Path | None):  # type: ignore[no-untyped-def]
 Kubeconfig = Annotated[
     Path | None, typer.Option("--kubeconfig", help="Default: KUBECONFIG or .selfheal/kubeconfig")
 ]
-
-
-@sandbox_app.command("serve")
-def sandbox_serve(
-    ready_file: Annotated[
-        Path | None, typer.Option(help="Written with the URLs once serving")
-    ] = None,
-) -> None:
-    """Run every stand-in in this process until SIGTERM (`selfheal up` starts it for you)."""
-    from selfheal.observability import configure_logging
-    from selfheal.sandbox.stack import SandboxPorts, SandboxStack, serve
-
-    settings = load_settings()
-    configure_logging(settings.log_format)
-    settings.home.mkdir(parents=True, exist_ok=True)
-    secret = settings.github_webhook_secret
-    token = settings.webhook_token
-    stack = SandboxStack(
-        settings.home.resolve(),
-        webhook_url=f"http://127.0.0.1:{settings.webhook_port}",
-        webhook_token=token.get_secret_value() if token else None,
-        github_webhook_secret=secret.get_secret_value() if secret else None,
-        ports=SandboxPorts(
-            kubernetes=settings.sandbox_kubernetes_port,
-            github=settings.sandbox_github_port,
-            jira=settings.sandbox_jira_port,
-        ),
-        cluster=settings.cluster,
-    )
-    serve(stack, ready_file)
-
-
-@sandbox_app.command("load")
-def sandbox_load(
-    directory: Annotated[
-        Path, typer.Argument(help="A snapshot directory", exists=True, file_okay=False)
-    ],
-) -> None:
-    """Load a snapshot into the running sandbox cluster (pods keep their captured status)."""
-    from selfheal.sandbox.kube.snapshot import load_snapshot
-    from selfheal.stack.local import StackInfo
-
-    settings = load_settings()
-    info = StackInfo.read(settings.home / "stack.json")
-    if info is None or not info.kubernetes:
-        err.print("the sandbox is not running: `selfheal up` first", markup=False)
-        raise typer.Exit(1)
-    loaded = load_snapshot(directory, info.kubernetes["url"])
-    out.print(f"loaded {loaded}")
 
 
 @chaos_app.command("list")
@@ -161,11 +109,10 @@ def chaos_inject(
 
 def _manifest_repository():  # type: ignore[no-untyped-def]
     """The GitOps manifest repository chaos commits to in gitops mode, or None: GITHUB_REPO
-    when set, else the sandbox's when `selfheal up` runs."""
+    when set, else the sandbox's while the local stack (`selfheal up`) runs."""
     from github import Auth, Github
 
     from selfheal.domain import RemediationMode
-    from selfheal.stack.local import StackInfo
 
     settings = load_settings()
     if settings.mode != RemediationMode.GITOPS:
@@ -174,11 +121,19 @@ def _manifest_repository():  # type: ignore[no-untyped-def]
         token = settings.github_token.get_secret_value() if settings.github_token else None
         auth = Auth.Token(token) if token else None
         return Github(base_url=settings.github_api_url, auth=auth).get_repo(settings.github_repo)
-    info = StackInfo.read(settings.home / "stack.json")
-    if info is None or not info.github:
+    sandbox = _local_stack_github(settings.home / "stack.json")
+    if sandbox is None:
         return None
-    sandbox = Github(base_url=info.github["url"], auth=Auth.Token("sandbox-developer"))
-    return sandbox.get_repo(info.github["repo"])
+    github = Github(base_url=sandbox["url"], auth=Auth.Token("sandbox-developer"))
+    return github.get_repo(sandbox["repo"])
+
+
+def _local_stack_github(stack_file: Path) -> dict[str, str] | None:
+    """The `github` entry (`url`, `repo`) of the stack file `selfheal up` writes, if any."""
+    if not stack_file.exists():
+        return None
+    github = json.loads(stack_file.read_text()).get("github")
+    return github if github and {"url", "repo"} <= set(github) else None
 
 
 @chaos_app.command("clear")
@@ -196,22 +151,6 @@ def chaos_clear(
         err.print(f"refused: {refused}", markup=False)
         raise typer.Exit(1) from refused
     out.print(f"cleared {cleared}")
-
-
-@chaos_app.command(
-    "experiment",
-    context_settings={
-        "allow_extra_args": True,
-        "ignore_unknown_options": True,
-        "help_option_names": [],  # --help goes to the experiment's own parser
-    },
-)
-def chaos_experiment(ctx: typer.Context) -> None:
-    """Chaos against selfheal itself on a private stack: worker-kill, temporal-restart,
-    outage, refusal, storm (options: `selfheal chaos experiment NAME --help`)."""
-    from selfheal.chaos.experiments.__main__ import main as run_experiment
-
-    raise typer.Exit(run_experiment(list(ctx.args)))
 
 
 def snapshot(

@@ -39,7 +39,7 @@ from selfheal.workflows.workload import WorkloadWorkflow
 
 
 class Delivery(BaseModel):
-    """The webhook's answer for one alert (DESIGN §4)."""
+    """The webhook's answer for one alert (docs/webhook.md, Answers)."""
 
     incident_id: str
     workflow_id: str

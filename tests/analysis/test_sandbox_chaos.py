@@ -16,8 +16,8 @@ from selfheal.activities.kubernetes.context import collect_workload_objects
 from selfheal.chaos.injection import inject
 from selfheal.chaos.scenarios import SCENARIOS
 from selfheal.domain import Diagnosis, FixLimits, FixProposal
-from selfheal.sandbox.kube import KubeSandbox, Timing
 from selfheal.snapshots import context_from_objects
+from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 
 
 @pytest.fixture

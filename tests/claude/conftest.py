@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from selfheal.sandbox.anthropic_fake import FakeAnthropic
-from selfheal.sandbox.serving import ServedApp
+from selfheal_lab.sandbox.anthropic_fake import FakeAnthropic
+from selfheal_lab.sandbox.serving import ServedApp
 from tests.claude.fake_model import FakeModel
 
 

@@ -10,10 +10,10 @@ from temporalio.worker import Worker
 
 from selfheal.activities.claude import investigation_activities
 from selfheal.domain import InvestigationRequest, InvestigationResult
-from selfheal.sandbox.anthropic_fake import FakeAnthropic
-from selfheal.sandbox.serving import ServedApp
 from selfheal.settings import Settings
 from selfheal.workflows.investigation import InvestigationWorkflow
+from selfheal_lab.sandbox.anthropic_fake import FakeAnthropic
+from selfheal_lab.sandbox.serving import ServedApp
 
 TEST_KEY = "test-key-not-a-secret"
 

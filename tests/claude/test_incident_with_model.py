@@ -17,12 +17,12 @@ from selfheal.domain import (
     IncidentState,
     IncidentStatus,
 )
-from selfheal.sandbox.anthropic_fake import submit
 from selfheal.starters.incidents import incident_handle
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.investigation import InvestigationWorkflow
 from selfheal.workflows.workload import WorkloadWorkflow
+from selfheal_lab.sandbox.anthropic_fake import submit
 from tests.claude import incident
 from tests.claude.fake_model import FakeModel
 from tests.delivery import deliver

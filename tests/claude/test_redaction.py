@@ -7,7 +7,7 @@ import logging
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from selfheal.sandbox.anthropic_fake import submit, tool_use
+from selfheal_lab.sandbox.anthropic_fake import submit, tool_use
 from tests.claude import incident
 from tests.claude.fake_model import FakeModel
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from selfheal.domain import DiagnosisCategory
-from selfheal.sandbox.anthropic_fake import submit, tool_use
 from selfheal.workflows.investigation import InvestigationWorkflow
+from selfheal_lab.sandbox.anthropic_fake import submit, tool_use
 from tests.claude import incident
 from tests.claude.fake_model import TEST_KEY, FakeModel
 

@@ -15,7 +15,7 @@ from kubernetes import client
 
 from selfheal.chaos.injection import inject
 from selfheal.chaos.scenarios import list_scenarios
-from selfheal.sandbox.kube import KubeSandbox, Timing
+from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "tests" / "scenarios"

@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from selfheal.domain import IncidentState, IncidentStatus
 from selfheal.starters.decisions import Refused, read_status
-from selfheal.starters.watch import eventually
+from selfheal_lab.watch import eventually
 
 T = TypeVar("T")
 

@@ -20,9 +20,9 @@ from kubernetes import client as k8s
 from kubernetes import config as kube_config
 from temporalio.client import Client
 
-from selfheal.chaos.experiments.standins import StandIn
 from selfheal.connection import connect
-from selfheal.stack.local import (
+from selfheal_lab.experiments.standins import StandIn
+from selfheal_lab.local_stack import (
     LocalStack,
     StackInfo,
     StackPorts,

@@ -17,10 +17,10 @@ from fastapi.responses import JSONResponse
 from kubernetes import client
 
 from selfheal.chaos.injection import clear, inject
-from selfheal.sandbox.kube import KubeSandbox, Timing
-from selfheal.sandbox.monitor import AlertMonitor, alerts_for
-from selfheal.sandbox.serving import ServedApp
 from selfheal.starters.webhook.alertmanager import AlertmanagerPayload
+from selfheal_lab.sandbox.kube import KubeSandbox, Timing
+from selfheal_lab.sandbox.monitor import AlertMonitor, alerts_for
+from selfheal_lab.sandbox.serving import ServedApp
 
 TOKEN = "monitor-test-token"
 PENDING, REPEAT, RESOLVE_AFTER = 4.0, 30.0, 8.0

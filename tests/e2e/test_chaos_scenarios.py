@@ -17,8 +17,8 @@ from selfheal.chaos.scenarios import get_scenario, list_scenarios
 from selfheal.chaos.through_git import inject_through_repository
 from selfheal.domain import Approval, IncidentState, IncidentStatus
 from selfheal.starters import decisions
-from selfheal.starters.demo import now
-from selfheal.starters.watch import incident_about
+from selfheal_lab.demo import now
+from selfheal_lab.watch import incident_about
 from tests.e2e.follow import FINAL_STATES, deployment_health, wait_for_state, wait_until_healthy
 from tests.e2e.oncall import read_manifest, revert_and_resolve
 from tests.e2e.stack import RunningStack

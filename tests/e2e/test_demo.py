@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from selfheal.sandbox.kube.demo import baseline_manifests
+from selfheal_lab.sandbox.kube.demo import baseline_manifests
 from tests.e2e.follow import wait_until_healthy
 from tests.e2e.oncall import manifest_path, revert_and_resolve
 from tests.e2e.stack import RunningStack

@@ -2,7 +2,7 @@
 with a reason a person can act on; 5xx answers are retried with backoff and the loop completes.
 
 Faults are injected into the sandbox's GitHub stand-in through its control routes
-(selfheal/sandbox/control.py), which also count the requests it served.
+(lab/selfheal_lab/sandbox/control.py), which also count the requests it served.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from selfheal.chaos.injection import clear, inject
 from selfheal.chaos.through_git import inject_through_repository
 from selfheal.domain import Approval, IncidentState
 from selfheal.starters import decisions
-from selfheal.starters.demo import now
-from selfheal.starters.watch import incident_about
+from selfheal_lab.demo import now
+from selfheal_lab.watch import incident_about
 from tests.e2e.follow import wait_for_state, wait_until_healthy
 from tests.e2e.oncall import (
     manifest_path,

@@ -12,8 +12,8 @@ import re
 
 from selfheal.chaos.through_git import inject_through_repository
 from selfheal.domain import FixKind, IncidentState
-from selfheal.starters.demo import now
-from selfheal.starters.watch import eventually, incident_about
+from selfheal_lab.demo import now
+from selfheal_lab.watch import eventually, incident_about
 from tests.e2e.follow import wait_for_state, wait_until_healthy
 from tests.e2e.oncall import manifest_path, read_manifest
 from tests.e2e.stack import RunningStack

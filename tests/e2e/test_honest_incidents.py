@@ -15,9 +15,9 @@ import httpx
 
 from selfheal.chaos.through_git import inject_through_repository
 from selfheal.domain import IncidentState
-from selfheal.starters.demo import now
 from selfheal.starters.listing import list_incidents
-from selfheal.starters.watch import eventually, incident_about
+from selfheal_lab.demo import now
+from selfheal_lab.watch import eventually, incident_about
 from tests.e2e.alerting import PromAlert, post_alerts
 from tests.e2e.follow import wait_for_state, wait_until_healthy
 from tests.e2e.stack import RunningStack

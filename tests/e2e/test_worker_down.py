@@ -15,9 +15,9 @@ import os
 import signal
 
 from selfheal.domain import IncidentState
-from selfheal.stack.local import pid_alive
-from selfheal.starters.demo import now
-from selfheal.starters.watch import incident_about
+from selfheal_lab.demo import now
+from selfheal_lab.local_stack import pid_alive
+from selfheal_lab.watch import incident_about
 from tests.e2e.follow import wait_for_state, wait_until_healthy
 from tests.e2e.oncall import read_manifest
 from tests.e2e.stack import RunningStack

@@ -20,9 +20,9 @@ from schemathesis import GenerationMode
 from temporalio.testing import WorkflowEnvironment
 
 from selfheal.connection import connect
-from selfheal.sandbox.serving import ServedApp
 from selfheal.settings import Settings
 from selfheal.starters.webhook import create_app
+from selfheal_lab.sandbox.serving import ServedApp
 
 TOKEN = "fuzz-token"
 

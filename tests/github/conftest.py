@@ -20,8 +20,8 @@ from selfheal.domain import (
     PullRequestRequest,
     RiskLevel,
 )
-from selfheal.sandbox.github import GitHubSandbox
 from selfheal.settings import Settings
+from selfheal_lab.sandbox.github import GitHubSandbox
 from tests.github.samples import CHECKOUT, SERVICE, memory_limit
 
 REPO = "acme/infra"

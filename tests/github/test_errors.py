@@ -13,7 +13,7 @@ from temporalio.testing import ActivityEnvironment
 
 from selfheal.activities.github import GitHubActivities
 from selfheal.activities.github.errors import translate
-from selfheal.sandbox.github import GitHubSandbox
+from selfheal_lab.sandbox.github import GitHubSandbox
 from tests.github.conftest import REPO, fix_request, github_settings
 
 

@@ -7,7 +7,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from selfheal.activities.github import GitHubActivities
-from selfheal.sandbox.github import GitHubSandbox, demo_manifests
+from selfheal_lab.sandbox.github import GitHubSandbox, demo_manifests
 from tests.github.conftest import INCIDENT, REPO, fix_request, github_settings
 from tests.github.samples import CHECKOUT, SERVICE, memory_limit
 

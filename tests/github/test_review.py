@@ -15,7 +15,7 @@ from selfheal.domain import (
     PullRequestRef,
     RevertRequest,
 )
-from selfheal.sandbox.github import GitHubSandbox
+from selfheal_lab.sandbox.github import GitHubSandbox
 from tests.github.conftest import INCIDENT, REPO, fix_request
 from tests.github.samples import CHECKOUT, memory_limit
 

@@ -14,8 +14,8 @@ from temporalio.worker import Worker
 
 from selfheal.activities.github import GitHubActivities
 from selfheal.domain import PullRequestInfo, PullRequestRequest
-from selfheal.sandbox.github import GitHubSandbox
 from selfheal.workflows.activity_calls import OPEN_PULL_REQUEST, call
+from selfheal_lab.sandbox.github import GitHubSandbox
 from tests.github.conftest import REPO, fix_request, github_settings
 from tests.github.samples import memory_limit
 

@@ -19,8 +19,8 @@ from kubernetes.client.exceptions import ApiException
 from temporalio.client import Client
 
 from selfheal.domain import IncidentState, IncidentStatus
-from selfheal.sandbox.control import MUTATING
 from selfheal.starters.incidents import incident_status
+from selfheal_lab.sandbox.control import MUTATING
 from tests.e2e.stack import RunningStack
 
 NAMESPACE = "drill"

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from selfheal.domain import IncidentState, IncidentStatus
-from selfheal.sandbox.anthropic_fake import FakeAnthropic, submit
-from selfheal.sandbox.kube.demo import SECRET_CANARIES
-from selfheal.sandbox.serving import ServedApp
+from selfheal_lab.sandbox.anthropic_fake import FakeAnthropic, submit
+from selfheal_lab.sandbox.kube.demo import SECRET_CANARIES
+from selfheal_lab.sandbox.serving import ServedApp
 from tests.claude.fake_model import TEST_KEY, FakeModel
 from tests.e2e.stack import RunningStack, start_stack
 from tests.guardrails.drill import (

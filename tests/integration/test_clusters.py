@@ -28,8 +28,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from selfheal.chaos.injection import inject
 from selfheal.domain import Alert, AlertSource, IncidentState
-from selfheal.sandbox.control import MUTATING
-from selfheal.sandbox.kube import KubeSandbox, Timing
+from selfheal_lab.sandbox.control import MUTATING
+from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 from tests.delivery import deliver
 from tests.e2e.follow import wait_for_state
 

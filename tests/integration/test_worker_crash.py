@@ -14,7 +14,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from selfheal.binaries import find_binary
+from selfheal_lab.binaries import find_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from selfheal.sandbox.serving import free_port
+from selfheal_lab.sandbox.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,8 +12,8 @@ from temporalio.testing import ActivityEnvironment
 
 from selfheal.activities.jira import JiraActivities
 from selfheal.domain import TicketRequest
-from selfheal.sandbox.jira import JiraSandbox
 from selfheal.settings import Settings
+from selfheal_lab.sandbox.jira import JiraSandbox
 
 INCIDENT = "inc-checkout-oomkilled-1a2b3c4d"
 

@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from selfheal.activities.jira import NOT_CONFIGURED, JiraActivities
 from selfheal.domain import IncidentState, TicketUpdate
-from selfheal.sandbox.jira import JiraSandbox
+from selfheal_lab.sandbox.jira import JiraSandbox
 from tests.jira.conftest import INCIDENT, execution, jira_settings, ticket_request
 
 

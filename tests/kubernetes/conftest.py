@@ -10,8 +10,8 @@ import pytest
 from kubernetes import client, config
 
 from selfheal.activities.kubernetes import KubernetesActivities
-from selfheal.sandbox.kube import KubeSandbox, Timing
 from selfheal.settings import Settings
+from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 from tests.kubernetes.workloads import create
 
 FAST = Timing(tick=0.05, scale=0.02)

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from kubernetes import client, utils
 
-from selfheal.sandbox.kube.images import DEMO_REPOSITORY
+from selfheal_lab.sandbox.kube.images import DEMO_REPOSITORY
 
 T = TypeVar("T")
 

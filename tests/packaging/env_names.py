@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import AliasChoices
 
 from selfheal.settings import Settings
+from selfheal_lab.settings import LabSettings
 
 TEMPORAL_ENVCONFIG = frozenset(
     {
@@ -34,11 +35,11 @@ TEMPORAL_ENVCONFIG = frozenset(
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def settings_env_names() -> set[str]:
-    """Every env name the Settings class reads: SELFHEAL_<FIELD>, or the field's own alias."""
-    prefix = str(Settings.model_config.get("env_prefix", ""))
+def settings_env_names(settings: type[Settings] = Settings) -> set[str]:
+    """Every env name a settings class reads: SELFHEAL_<FIELD>, or the field's own alias."""
+    prefix = str(settings.model_config.get("env_prefix", ""))
     names: set[str] = set()
-    for field_name, field in Settings.model_fields.items():
+    for field_name, field in settings.model_fields.items():
         alias = field.validation_alias
         if isinstance(alias, AliasChoices):
             names.update(str(choice).upper() for choice in alias.choices)
@@ -52,6 +53,11 @@ def settings_env_names() -> set[str]:
 def known_env_names() -> set[str]:
     """Names a selfheal process understands: its settings plus Temporal's own."""
     return settings_env_names() | TEMPORAL_ENVCONFIG
+
+
+def lab_env_names() -> set[str]:
+    """Names only the lab reads (`selfheal up`'s sandbox ports), never a production process."""
+    return settings_env_names(LabSettings) - settings_env_names()
 
 
 _ASSIGNMENT = re.compile(r"^\s*#?\s*([A-Z][A-Z0-9_]*)=")

@@ -38,7 +38,6 @@ from selfheal.domain import (
     WorkloadAnalysis,
 )
 from selfheal.observability import incident_of, tracing_interceptors
-from selfheal.sandbox.serving import free_port
 from selfheal.starters.incidents import incident_handle, incident_status
 from selfheal.workers.metrics import (
     DECISIONS,
@@ -51,6 +50,7 @@ from selfheal.workers.worker import metrics_runtime, worker_interceptors
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.workload import WorkloadWorkflow
+from selfheal_lab.sandbox.serving import free_port
 from tests.delivery import deliver
 from tests.workflow.doubles import FailingInvestigation, FakeWorld
 

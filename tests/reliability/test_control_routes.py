@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from atlassian import Jira
 
-from selfheal.chaos.experiments.standins import StandIn
-from selfheal.sandbox.jira import JiraSandbox
+from selfheal_lab.experiments.standins import StandIn
+from selfheal_lab.sandbox.jira import JiraSandbox
 
 
 def test_a_fault_set_over_http_fails_the_client_until_healed():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from selfheal.chaos.experiments import standin_faults
+from selfheal_lab.experiments import standin_faults
 
 
 async def test_kubernetes_refusal_escalates_with_the_reason_and_no_retry_storm():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from selfheal.chaos.experiments import storm
+from selfheal_lab.experiments import storm
 
 
 async def test_storm_of_2000_alerts_opens_one_incident_per_workload_and_counts_them_all():

@@ -1,6 +1,6 @@
 """SIGKILL of the worker mid-incident: a new worker carries the incident to RESOLVED.
 
-The full sweep over every state is `python -m selfheal.chaos.experiments worker-kill`;
+The full sweep over every state is `python -m selfheal_lab.experiments worker-kill`;
 these two states recover fastest (nothing in flight; a heartbeating activity).
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from selfheal.chaos.experiments import worker_kill
 from selfheal.domain import IncidentState
+from selfheal_lab.experiments import worker_kill
 
 
 @pytest.mark.parametrize("state", [IncidentState.AWAITING_REVIEW, IncidentState.VERIFYING])

@@ -18,7 +18,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from selfheal.activities.guard import GuardActivities, set_freeze
-from selfheal.binaries import find_binary
 from selfheal.domain import (
     Alert,
     AlertStatus,
@@ -36,6 +35,7 @@ from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.search import ALL_KEYS
 from selfheal.workflows.workload import WorkloadWorkflow
+from selfheal_lab.binaries import find_binary
 from tests.delivery import deliver
 from tests.workflow.doubles import FakeWorld, oom_diagnosis
 

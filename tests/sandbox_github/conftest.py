@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI, HTTPException, Request
 from github import Auth, Github
 
-from selfheal.sandbox.github import GitHubSandbox
-from selfheal.sandbox.serving import ServedApp
+from selfheal_lab.sandbox.github import GitHubSandbox
+from selfheal_lab.sandbox.serving import ServedApp
 
 # Written the way people write manifests (comments, quoting, flow maps) so that an edit that
 # rewrites the file instead of changing one line shows up in the diff.

@@ -9,7 +9,7 @@ import requests
 from github import GithubException
 from github.GithubRetry import GithubRetry
 
-from selfheal.sandbox.github import GitHubSandbox
+from selfheal_lab.sandbox.github import GitHubSandbox
 from tests.sandbox_github.conftest import BOT_TOKEN, client
 
 

@@ -11,12 +11,12 @@ import pytest
 from github import Github
 from kubernetes import client as k8s
 
-from selfheal.sandbox.github import GitHubSandbox
-from selfheal.sandbox.github.history import signature
-from selfheal.sandbox.gitops import GitOpsSync, kube_client
-from selfheal.sandbox.kube.demo import baseline_manifests
-from selfheal.sandbox.kube.kubelet import Timing
-from selfheal.sandbox.kube.sandbox import KubeSandbox
+from selfheal_lab.sandbox.github import GitHubSandbox
+from selfheal_lab.sandbox.github.history import signature
+from selfheal_lab.sandbox.gitops import GitOpsSync, kube_client
+from selfheal_lab.sandbox.kube.demo import baseline_manifests
+from selfheal_lab.sandbox.kube.kubelet import Timing
+from selfheal_lab.sandbox.kube.sandbox import KubeSandbox
 from tests.sandbox_github.conftest import BOT_TOKEN, REVIEWER_TOKEN, client
 
 PATH = "apps/checkout/deployment.yaml"

@@ -6,7 +6,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from selfheal.sandbox.github.history import GitError, History, seeded_history, signature
+from selfheal_lab.sandbox.github.history import GitError, History, seeded_history, signature
 
 
 def test_commit_and_tree_shas_match_git(tmp_path: Path) -> None:

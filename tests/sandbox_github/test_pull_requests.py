@@ -6,7 +6,7 @@ import pytest
 import requests
 from github import Github, GithubException, UnknownObjectException
 
-from selfheal.sandbox.github import GitHubSandbox
+from selfheal_lab.sandbox.github import GitHubSandbox
 from tests.sandbox_github.conftest import BOT_TOKEN, MANIFESTS, REVIEWER_TOKEN, client
 
 PATH = "apps/checkout/deployment.yaml"

@@ -9,7 +9,7 @@ import time
 
 from github import Github
 
-from selfheal.sandbox.github import GitHubSandbox
+from selfheal_lab.sandbox.github import GitHubSandbox
 from tests.sandbox_github.conftest import WEBHOOK_SECRET, Receiver
 from tests.sandbox_github.test_pull_requests import open_fix_branch
 

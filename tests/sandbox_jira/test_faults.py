@@ -6,7 +6,7 @@ import pytest
 from atlassian import Jira
 from requests import HTTPError
 
-from selfheal.sandbox.jira import JiraSandbox
+from selfheal_lab.sandbox.jira import JiraSandbox
 from tests.sandbox_jira.conftest import answer, status
 
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import pytest
 from kubernetes import client
 
-from selfheal.sandbox.kube import KubeSandbox, Timing
+from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 
 FAST = Timing(tick=0.05, scale=0.02)
 T = TypeVar("T")

@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from selfheal.sandbox.kube import STATIC_ANNOTATION, KubeSandbox, create_pods
+from selfheal_lab.sandbox.kube import STATIC_ANNOTATION, KubeSandbox, create_pods
 from tests.sandbox_kube.conftest import wait_for
 
 NS = "demo"

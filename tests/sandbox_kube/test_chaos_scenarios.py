@@ -9,7 +9,7 @@ from kubernetes import client
 
 from selfheal.chaos import ChaosRefused, clear, inject, injected, list_scenarios
 from selfheal.chaos.scenarios import CATEGORIES, FIX_KINDS
-from selfheal.sandbox.kube import KubeSandbox
+from selfheal_lab.sandbox.kube import KubeSandbox
 from tests.sandbox_kube.conftest import wait_for
 
 NS = "demo"

@@ -13,7 +13,7 @@ import yaml
 from kubernetes import client
 
 from selfheal.chaos import inject
-from selfheal.sandbox.kube import STATIC_ANNOTATION, KubeSandbox, load_snapshot
+from selfheal_lab.sandbox.kube import STATIC_ANNOTATION, KubeSandbox, load_snapshot
 from tests.sandbox_kube.conftest import FAST, wait_for
 
 NS = "demo"

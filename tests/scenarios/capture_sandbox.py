@@ -19,8 +19,8 @@ from selfheal.activities.kubernetes.client import ClusterConnection
 from selfheal.activities.kubernetes.context import collect_workload_objects
 from selfheal.chaos.injection import inject
 from selfheal.chaos.scenarios import SCENARIOS
-from selfheal.sandbox.kube import KubeSandbox, Timing
 from selfheal.snapshots import write_snapshot
+from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 
 ROOT = Path(__file__).parent
 NAMESPACE = "demo"

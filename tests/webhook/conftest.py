@@ -19,12 +19,12 @@ from temporalio.worker import Worker
 
 from selfheal.activities.guard import GuardActivities
 from selfheal.connection import connect
-from selfheal.sandbox.serving import ServedApp
 from selfheal.settings import Settings
 from selfheal.starters.webhook import create_app
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.workload import WorkloadWorkflow
+from selfheal_lab.sandbox.serving import ServedApp
 from tests.workflow.doubles import FakeWorld
 
 PAYLOADS = Path(__file__).parent / "payloads"

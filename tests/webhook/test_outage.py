@@ -10,11 +10,11 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from selfheal.binaries import find_binary
 from selfheal.connection import connect
-from selfheal.sandbox.serving import ServedApp, free_port
 from selfheal.starters.webhook import create_app
 from selfheal.workflows.search import ALL_KEYS
+from selfheal_lab.binaries import find_binary
+from selfheal_lab.sandbox.serving import ServedApp, free_port
 from tests.webhook.conftest import bearer, sample, unique, webhook_settings
 
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from selfheal.sandbox.serving import ServedApp
 from selfheal.starters.webhook import WebhookConfigError, create_app
+from selfheal_lab.sandbox.serving import ServedApp
 from tests.webhook.conftest import (
     JSON,
     PAGERDUTY_SECRET,

@@ -1,4 +1,4 @@
-"""What the webhook answers (DESIGN §4), as documented response models."""
+"""What the webhook answers (docs/webhook.md, Answers), as documented response models."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Error answers: every refusal is JSON naming what was wrong, as DESIGN §4 lists them."""
+"""Error answers: every refusal is JSON naming what was wrong, as docs/webhook.md lists them."""
 
 from __future__ import annotations
 

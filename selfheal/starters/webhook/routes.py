@@ -27,7 +27,7 @@ log = structlog.get_logger("selfheal.webhook")
 
 
 def webhook_routes(settings: Settings, link: TemporalLink, services: ServiceMap) -> APIRouter:
-    """The five webhook routes of DESIGN §4 plus health, bound to one Temporal link."""
+    """The five webhook routes of docs/webhook.md plus health, bound to one Temporal link."""
     router = APIRouter()
 
     async def deliver(alerts: list[Alert]) -> Accepted:

@@ -1,0 +1,125 @@
+"""The sandbox cluster's nodes and the scheduler's fit check against them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from selfheal_lab.sandbox.kube.quantity import cpu_millis, memory_mib
+from selfheal_lab.sandbox.kube.store import Obj, now_rfc3339
+
+NODE_NAMES = ("sandbox-worker", "sandbox-worker2", "sandbox-worker3")
+NODE_CPU = "4"
+NODE_MEMORY = "16Gi"
+NODE_PODS = 110
+
+
+def node_objects() -> list[Obj]:
+    """Return the Node objects the sandbox cluster starts with."""
+    stamp = now_rfc3339()
+    nodes = []
+    for index, name in enumerate(NODE_NAMES):
+        capacity = {"cpu": NODE_CPU, "memory": NODE_MEMORY, "pods": str(NODE_PODS)}
+        nodes.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": name,
+                    "labels": {
+                        "kubernetes.io/hostname": name,
+                        "kubernetes.io/os": "linux",
+                        "kubernetes.io/arch": "amd64",
+                    },
+                },
+                "spec": {"podCIDR": f"10.244.{index + 1}.0/24"},
+                "status": {
+                    "capacity": capacity,
+                    "allocatable": capacity,
+                    "addresses": [
+                        {"type": "InternalIP", "address": f"172.18.0.{index + 2}"},
+                        {"type": "Hostname", "address": name},
+                    ],
+                    "conditions": [
+                        {
+                            "type": "Ready",
+                            "status": "True",
+                            "reason": "KubeletReady",
+                            "message": "kubelet is posting ready status",
+                            "lastHeartbeatTime": stamp,
+                            "lastTransitionTime": stamp,
+                        }
+                    ],
+                    "nodeInfo": {
+                        "kubeletVersion": "v1.32.4",
+                        "containerRuntimeVersion": "containerd://1.7.24",
+                        "osImage": "Debian GNU/Linux 12 (bookworm)",
+                        "operatingSystem": "linux",
+                        "architecture": "amd64",
+                    },
+                },
+            }
+        )
+    return nodes
+
+
+@dataclass(frozen=True)
+class Requests:
+    cpu_millis: float = 0.0
+    memory_mib: float = 0.0
+
+
+def pod_requests(pod: Obj) -> Requests:
+    """Return what a pod asks the scheduler for (a limit stands in for a missing request)."""
+    cpu = memory = 0.0
+    for container in pod.get("spec", {}).get("containers") or []:
+        resources = container.get("resources") or {}
+        wanted = {**(resources.get("limits") or {}), **(resources.get("requests") or {})}
+        if "cpu" in wanted:
+            cpu += cpu_millis(wanted["cpu"])
+        if "memory" in wanted:
+            memory += memory_mib(wanted["memory"])
+    return Requests(cpu, memory)
+
+
+def choose_node(pod: Obj, nodes: list[Obj], bound: Iterable[Obj]) -> tuple[str | None, str]:
+    """Return (node name, "") for the least loaded node that fits, or (None, scheduler message)."""
+    used: dict[str, Requests] = {}
+    counts: dict[str, int] = {}
+    for other in bound:
+        node = other.get("spec", {}).get("nodeName")
+        if not node or other.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        have, add = used.get(node, Requests()), pod_requests(other)
+        used[node] = Requests(have.cpu_millis + add.cpu_millis, have.memory_mib + add.memory_mib)
+        counts[node] = counts.get(node, 0) + 1
+    want = pod_requests(pod)
+    selector = pod.get("spec", {}).get("nodeSelector") or {}
+    reasons: dict[str, int] = {}
+    fitting: list[tuple[float, str]] = []
+    for node in nodes:
+        name = node["metadata"]["name"]
+        labels = node["metadata"].get("labels") or {}
+        allocatable = node.get("status", {}).get("allocatable") or {}
+        have = used.get(name, Requests())
+        problems = []
+        if any(labels.get(k) != v for k, v in selector.items()):
+            problems.append("node(s) didn't match Pod's node affinity/selector")
+        if want.cpu_millis + have.cpu_millis > cpu_millis(allocatable.get("cpu", "0")):
+            problems.append("Insufficient cpu")
+        if want.memory_mib + have.memory_mib > memory_mib(allocatable.get("memory", "0")):
+            problems.append("Insufficient memory")
+        if counts.get(name, 0) + 1 > int(allocatable.get("pods", NODE_PODS)):
+            problems.append("Too many pods")
+        for problem in problems:
+            reasons[problem] = reasons.get(problem, 0) + 1
+        if not problems:
+            fitting.append((have.memory_mib + 10 * counts.get(name, 0), name))
+    if fitting:
+        return min(fitting)[1], ""
+    total = len(nodes)
+    detail = ", ".join(f"{count} {problem}" for problem, count in sorted(reasons.items()))
+    return None, (
+        f"0/{total} nodes are available: {detail}. preemption: 0/{total} nodes are available: "
+        f"{total} No preemption victims found for incoming pod."
+    )

@@ -1,6 +1,0 @@
-"""A JIRA REST v2 stand-in for atlassian-python-api: issues, workflow, comments, JQL search."""
-
-from selfheal.sandbox.jira.sandbox import JiraSandbox
-from selfheal.sandbox.jira.state import Comment, Issue
-
-__all__ = ["Comment", "Issue", "JiraSandbox"]
