@@ -18,7 +18,8 @@ import yaml
 
 from selfheal.activities.analysis import diagnose_context
 from selfheal.activities.fixes.registry import propose_fix
-from selfheal.domain import Alert, Diagnosis, FixLimits, FixProposal
+from selfheal.model.alerts import Alert
+from selfheal.model.diagnosis import Diagnosis, FixLimits, FixProposal
 from selfheal.snapshots import load_snapshot
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "tests" / "scenarios"

@@ -15,10 +15,10 @@ from pathlib import Path
 from kubernetes import client, config, utils
 from temporalio.testing import ActivityEnvironment
 
-from selfheal.activities.kubernetes import KubernetesActivities
+from selfheal.activities.kubernetes.activities import KubernetesActivities
 from selfheal.activities.kubernetes.client import ClusterConnection
 from selfheal.activities.kubernetes.context import collect_workload_objects
-from selfheal.domain import ContextRequest
+from selfheal.contracts.kubernetes import ContextRequest
 from selfheal.settings import Settings
 from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 from selfheal_lab.sandbox.kube.images import DEMO_REPOSITORY

@@ -33,7 +33,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from selfheal.domain import Alert, AlertSource
+from selfheal.model.alerts import Alert, AlertSource
 from selfheal.settings import load_settings
 from selfheal.starters.incidents import deliver_alert
 from selfheal.starters.webhook import serve

@@ -19,7 +19,7 @@ import os
 import sys
 
 from selfheal.chaos.scenarios import SCENARIOS
-from selfheal.domain import IncidentState
+from selfheal.model.incident import IncidentState
 from selfheal_lab import watch
 from selfheal_lab.experiments import drive
 from selfheal_lab.experiments.stack import private_stack

@@ -42,23 +42,19 @@ from temporalio.worker import Worker
 from selfheal.activities.analysis.activities import AnalysisActivities
 from selfheal.activities.policy import PolicyActivities
 from selfheal.activities.remedy import FixActivities, OfflineAnalysisActivities
-from selfheal.domain import (
-    Alert,
-    AlertSource,
+from selfheal.contracts.jira import TicketRef, TicketRequest, TicketUpdate
+from selfheal.contracts.kubernetes import (
     ClusterContext,
     ContextRequest,
     HealthCheckRequest,
     HealthReport,
-    Notification,
-    NotificationResult,
     RemediationRequest,
     RemediationResult,
     RolloutRequest,
     RolloutResult,
-    TicketRef,
-    TicketRequest,
-    TicketUpdate,
 )
+from selfheal.contracts.notify import Notification, NotificationResult
+from selfheal.model.alerts import Alert, AlertSource
 from selfheal.settings import load_settings
 from selfheal.snapshots import load_snapshot
 from selfheal.starters.incidents import deliver_alert, incident_handle

@@ -19,15 +19,9 @@ from pydantic import ValidationError
 
 from selfheal.activities.guard import read_freeze
 from selfheal.connection import connect
-from selfheal.domain import (
-    Alert,
-    Approval,
-    FreezeRequest,
-    ManualResolution,
-    Rejection,
-    RetryRequest,
-    UnfreezeRequest,
-)
+from selfheal.model.alerts import Alert
+from selfheal.model.decisions import Approval, ManualResolution, Rejection, RetryRequest
+from selfheal.model.guard import FreezeRequest, UnfreezeRequest
 from selfheal.settings import Settings, load_settings
 from selfheal.starters import decisions, kill_switch
 from selfheal.starters.cluster_cli import chaos_app, diagnose, snapshot

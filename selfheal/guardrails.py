@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from selfheal.domain import ActionKind, RemediationAction
+from selfheal.model.diagnosis import ActionKind, RemediationAction
 
 PROTECTED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 """The cluster's own namespaces: never changed, whatever SELFHEAL_NAMESPACES says."""

@@ -16,13 +16,8 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from selfheal.domain import (
-    AnalyzerChoice,
-    AutoApprovePolicy,
-    FixLimits,
-    IncidentPolicy,
-    RemediationMode,
-)
+from selfheal.model.diagnosis import FixLimits
+from selfheal.model.policy import AnalyzerChoice, AutoApprovePolicy, IncidentPolicy, RemediationMode
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}

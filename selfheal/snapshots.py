@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from selfheal.domain import ClusterContext
+from selfheal.contracts.kubernetes import ClusterContext
 from selfheal.redaction import REDACTED, redact_object, redact_text
 
 DEFAULT_MAX_BYTES = 256 * 1024

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from selfheal.domain import Alert
+from selfheal.model.alerts import Alert
 from selfheal.starters.incidents import Delivery, deliver_alert, wait_until_open
 
 

@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from rich.console import Console
 from temporalio.client import Client
 
-from selfheal.domain import Approval, IncidentState, IncidentStatus
+from selfheal.model.decisions import Approval
+from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal.settings import Settings
 from selfheal.starters import decisions
 from selfheal.starters.incidents import incident_ui_url

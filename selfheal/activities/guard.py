@@ -15,7 +15,10 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from selfheal.domain import (
+from selfheal.contracts.guard import REQUEST_PERMIT
+from selfheal.contracts.spec import implements
+from selfheal.model.alerts import WorkloadRef
+from selfheal.model.guard import (
     FreezeRequest,
     FreezeState,
     GuardState,
@@ -23,9 +26,8 @@ from selfheal.domain import (
     Permit,
     PermitRequest,
     UnfreezeRequest,
-    WorkloadInput,
-    WorkloadRef,
 )
+from selfheal.model.workload import WorkloadInput
 from selfheal.workflows.guard import FREEZE_MEMO, GuardWorkflow
 from selfheal.workflows.ledger import RemediationLedgerWorkflow, ledger_id
 from selfheal.workflows.workload import WorkloadWorkflow
@@ -153,7 +155,7 @@ class GuardActivities:
         self._incident_task_queue = incident_task_queue or task_queue
         self._in_flight = asyncio.Semaphore(LEDGER_CALLS)
 
-    @activity.defn
+    @implements(REQUEST_PERMIT)
     async def request_permit(self, request: PermitRequest) -> Permit:
         """Ask before changing anything: wait while frozen, refuse past the anti-loop limit.
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import httpx
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from selfheal.domain import Notification, NotificationResult
+from selfheal.contracts.notify import NOTIFY, Notification, NotificationResult
+from selfheal.contracts.spec import implements
 from selfheal.redaction import redact_text
 from selfheal.settings import Settings
 
@@ -24,7 +24,7 @@ class NotifyActivities:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    @activity.defn
+    @implements(NOTIFY)
     async def notify(self, notification: Notification) -> NotificationResult:
         """Post one message; say plainly when Slack is not configured instead of pretending."""
         webhook = self._settings.slack_webhook_url

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from temporalio import activity
-
-from selfheal.domain import IncidentPolicy, PolicyRequest
+from selfheal.contracts.policy import LOAD_POLICY, PolicyRequest
+from selfheal.contracts.spec import implements
+from selfheal.model.policy import IncidentPolicy
 from selfheal.settings import Settings
 
 
@@ -14,7 +14,7 @@ class PolicyActivities:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    @activity.defn
+    @implements(LOAD_POLICY)
     async def load_policy(self, request: PolicyRequest) -> IncidentPolicy:
         """Return the incident's policy: its namespace may override the approval policy, and
         the alert's `selfheal_mode` label may pick the mode."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from selfheal.activities.analysis.engine import diagnose_context
@@ -24,17 +23,16 @@ from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.activities.fixes.allow_list import validate_proposal
 from selfheal.activities.fixes.registry import propose_fix
 from selfheal.activities.fixes.risk import assessed_risk
-from selfheal.domain import (
+from selfheal.contracts.analysis import (
+    ANALYZE_WORKLOAD,
+    PROPOSE_FIX,
     AnalysisRequest,
-    ClusterContext,
-    ContextRequest,
-    Diagnosis,
-    FixKind,
-    FixLimits,
-    FixProposal,
     FixRequest,
     WorkloadAnalysis,
 )
+from selfheal.contracts.kubernetes import ClusterContext, ContextRequest
+from selfheal.contracts.spec import implements
+from selfheal.model.diagnosis import Diagnosis, FixKind, FixLimits, FixProposal
 
 HINTED = frozenset({FixKind.RELAX_PROBE, FixKind.SCALE_UP})
 """Fix kinds that build on the analysis' hint (a model's diagnosis comes without one)."""
@@ -72,7 +70,7 @@ class FixActivities:
     def __init__(self, limits: FixLimits | None = None) -> None:
         self.limits = limits or FixLimits()
 
-    @activity.defn(name="propose_fix")
+    @implements(PROPOSE_FIX)
     async def propose_fix(self, request: FixRequest) -> FixProposal:
         """Return the fix for the request's diagnosis; refuse (non-retryable) an unsafe one.
 
@@ -89,7 +87,7 @@ class OfflineAnalysisActivities:
         self._gather = gather
         self._limits = limits
 
-    @activity.defn(name="analyze_workload")
+    @implements(ANALYZE_WORKLOAD)
     def analyze_workload(self, request: AnalysisRequest) -> WorkloadAnalysis:
         """Return the rules' diagnosis of the workload and the safe fix for it, if any.
 

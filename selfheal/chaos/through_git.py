@@ -22,7 +22,7 @@ from selfheal.chaos.injection import (
     scenario_values,
 )
 from selfheal.chaos.scenarios import get_scenario
-from selfheal.domain import MANIFEST_ANNOTATION
+from selfheal.contracts.kubernetes import MANIFEST_ANNOTATION
 
 
 def inject_through_repository(

@@ -112,7 +112,7 @@ def _manifest_repository():  # type: ignore[no-untyped-def]
     when set, else the sandbox's while the local stack (`selfheal up`) runs."""
     from github import Auth, Github
 
-    from selfheal.domain import RemediationMode
+    from selfheal.model.policy import RemediationMode
 
     settings = load_settings()
     if settings.mode != RemediationMode.GITOPS:
@@ -185,8 +185,8 @@ def diagnose(
     """Diagnose a snapshot, or a live Deployment, with the offline rules; propose the fix."""
     from selfheal.activities.analysis import diagnose_context
     from selfheal.activities.fixes.registry import propose_fix
-    from selfheal.activities.kubernetes import KubernetesActivities
-    from selfheal.domain import ContextRequest
+    from selfheal.activities.kubernetes.activities import KubernetesActivities
+    from selfheal.contracts.kubernetes import ContextRequest
     from selfheal.snapshots import load_snapshot
 
     settings = load_settings()

@@ -14,15 +14,8 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from selfheal.domain import (
-    Approval,
-    IncidentState,
-    IncidentStatus,
-    ManualResolution,
-    Rejection,
-    RetryRequest,
-    SignalAck,
-)
+from selfheal.model.decisions import Approval, ManualResolution, Rejection, RetryRequest, SignalAck
+from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal.starters.incidents import incident_handle
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.search import STATE, STATUS_MEMO

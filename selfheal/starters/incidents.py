@@ -25,14 +25,9 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from selfheal.domain import (
-    Alert,
-    AlertBatch,
-    AlertStatus,
-    IncidentStatus,
-    WorkloadInput,
-    WorkloadRef,
-)
+from selfheal.model.alerts import Alert, AlertBatch, AlertStatus, WorkloadRef
+from selfheal.model.incident import IncidentStatus
+from selfheal.model.workload import WorkloadInput
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.search import summary_of
 from selfheal.workflows.workload import WorkloadWorkflow

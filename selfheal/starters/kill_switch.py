@@ -9,7 +9,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from selfheal.activities.guard import set_freeze
-from selfheal.domain import FreezeRequest, FreezeState, GuardNotice, UnfreezeRequest
+from selfheal.model.guard import FreezeRequest, FreezeState, GuardNotice, UnfreezeRequest
 from selfheal.workflows.incident import IncidentWorkflow
 
 RUNNING_INCIDENTS = "WorkflowType = 'IncidentWorkflow' AND ExecutionStatus = 'Running'"

@@ -28,7 +28,8 @@ from temporalio.worker import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.domain import IncidentState, IncidentStatus, TokenUsage
+    from selfheal.model.diagnosis import TokenUsage
+    from selfheal.model.incident import IncidentState, IncidentStatus
 
 INCIDENT_WORKFLOW = "IncidentWorkflow"
 

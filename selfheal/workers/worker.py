@@ -16,11 +16,11 @@ from temporalio.worker import Interceptor, PollerBehaviorAutoscaling, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from selfheal.activities.analysis.activities import AnalysisActivities
-from selfheal.activities.claude import investigation_activities
-from selfheal.activities.github import GitHubActivities
+from selfheal.activities.claude.activities import investigation_activities
+from selfheal.activities.github.activities import GitHubActivities
 from selfheal.activities.guard import GuardActivities
-from selfheal.activities.jira import JiraActivities
-from selfheal.activities.kubernetes import KubernetesActivities
+from selfheal.activities.jira.activities import JiraActivities
+from selfheal.activities.kubernetes.activities import KubernetesActivities
 from selfheal.activities.notify import NotifyActivities
 from selfheal.activities.policy import PolicyActivities
 from selfheal.activities.remedy import FixActivities, OfflineAnalysisActivities

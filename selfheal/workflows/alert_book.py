@@ -6,13 +6,8 @@ Plain functions over the IncidentStatus (no workflow API): the workflow calls th
 
 from __future__ import annotations
 
-from selfheal.domain import (
-    RESOLVING_SOURCES,
-    Alert,
-    AlertStatus,
-    AlertTrack,
-    IncidentStatus,
-)
+from selfheal.model.alerts import RESOLVING_SOURCES, Alert, AlertStatus, AlertTrack
+from selfheal.model.incident import IncidentStatus
 
 ALERT_NAMES_KEPT = 20
 """Distinct alert names an incident lists (and notes in its timeline)."""

@@ -14,30 +14,22 @@ from collections.abc import Callable
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.domain import (
-        Alert,
-        AnalysisRequest,
-        AnalyzerChoice,
-        ClusterContext,
-        ContextRequest,
-        Diagnosis,
-        DiagnosisRequest,
-        FixProposal,
-        FixRequest,
-        IncidentPolicy,
-        IncidentState,
-        IncidentStatus,
-        InvestigationRequest,
-        InvestigationResult,
-        WorkloadAnalysis,
-    )
-    from selfheal.workflows.activity_calls import (
+    from selfheal.contracts.analysis import (
         ANALYZE_WORKLOAD,
         DIAGNOSE,
-        GATHER_CONTEXT,
         PROPOSE_FIX,
-        call,
+        AnalysisRequest,
+        DiagnosisRequest,
+        FixRequest,
+        WorkloadAnalysis,
     )
+    from selfheal.contracts.claude import InvestigationRequest, InvestigationResult
+    from selfheal.contracts.kubernetes import GATHER_CONTEXT, ClusterContext, ContextRequest
+    from selfheal.model.alerts import Alert
+    from selfheal.model.diagnosis import Diagnosis, FixProposal
+    from selfheal.model.incident import IncidentState, IncidentStatus
+    from selfheal.model.policy import AnalyzerChoice, IncidentPolicy
+    from selfheal.workflows.activity_calls import call
     from selfheal.workflows.ticket_mirror import Note
 
 ONE_STEP_ANALYSIS = "one-step-analysis"

@@ -12,29 +12,23 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.domain import (
-        ActionKind,
-        Alert,
-        ClosePullRequest,
-        FixProposal,
-        IncidentPolicy,
-        IncidentStatus,
-        MergeRequest,
-        PullRequestEvent,
-        PullRequestRef,
-        RemediationAction,
-        RemediationMode,
-        RemediationRequest,
-        RevertRequest,
-    )
-    from selfheal.workflows.activity_calls import (
-        APPLY_REMEDIATION,
+    from selfheal.contracts.github import (
         CLOSE_PULL_REQUEST,
         GET_PULL_REQUEST,
         MERGE_PULL_REQUEST,
         OPEN_REVERT_PULL_REQUEST,
-        call,
+        ClosePullRequest,
+        MergeRequest,
+        PullRequestRef,
+        RevertRequest,
     )
+    from selfheal.contracts.kubernetes import APPLY_REMEDIATION, RemediationRequest
+    from selfheal.model.alerts import Alert
+    from selfheal.model.decisions import PullRequestEvent
+    from selfheal.model.diagnosis import ActionKind, FixProposal, RemediationAction
+    from selfheal.model.incident import IncidentStatus
+    from selfheal.model.policy import IncidentPolicy, RemediationMode
+    from selfheal.workflows.activity_calls import call
     from selfheal.workflows.judgement import pull_request_events, reason
     from selfheal.workflows.permits import Permits
     from selfheal.workflows.transitions import DEPLOYING, Go, Transition, escalate

@@ -17,7 +17,7 @@ import asyncio
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.domain import (
+    from selfheal.model.guard import (
         FreezeRequest,
         FreezeState,
         GuardNotice,

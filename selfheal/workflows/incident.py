@@ -23,38 +23,36 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.domain import (
-        Alert,
-        AlertBatch,
-        Approval,
-        ApprovalRecord,
-        FixProposal,
-        GuardNotice,
-        HealthCheckRequest,
-        IncidentInput,
-        IncidentPolicy,
-        IncidentState,
-        IncidentStatus,
-        ManualResolution,
-        PolicyRequest,
-        PullRequestAction,
-        PullRequestEvent,
-        PullRequestRequest,
-        Rejection,
-        RemediationMode,
-        RetryRequest,
-        RolloutRequest,
-        SignalAck,
-        TimelineEntry,
-    )
-    from selfheal.workflows import alert_book, judgement, search
-    from selfheal.workflows.activity_calls import (
-        LOAD_POLICY,
-        OPEN_PULL_REQUEST,
+    from selfheal.contracts.github import OPEN_PULL_REQUEST, PullRequestRequest
+    from selfheal.contracts.kubernetes import (
         VERIFY_HEALTH,
         WAIT_ROLLOUT,
-        call,
+        HealthCheckRequest,
+        RolloutRequest,
     )
+    from selfheal.contracts.policy import LOAD_POLICY, PolicyRequest
+    from selfheal.model.alerts import Alert, AlertBatch
+    from selfheal.model.decisions import (
+        Approval,
+        ManualResolution,
+        PullRequestAction,
+        PullRequestEvent,
+        Rejection,
+        RetryRequest,
+        SignalAck,
+    )
+    from selfheal.model.diagnosis import FixProposal
+    from selfheal.model.guard import GuardNotice
+    from selfheal.model.incident import (
+        ApprovalRecord,
+        IncidentInput,
+        IncidentState,
+        IncidentStatus,
+        TimelineEntry,
+    )
+    from selfheal.model.policy import IncidentPolicy, RemediationMode
+    from selfheal.workflows import alert_book, judgement, search
+    from selfheal.workflows.activity_calls import call
     from selfheal.workflows.analysis import Analyst, ModelFailed
     from selfheal.workflows.changes import Changes
     from selfheal.workflows.judgement import Decision, human, reason

@@ -14,42 +14,25 @@ without a diagnosis is an InvestigationResult with `failure` saying why.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.activities.claude.conversation import (
+    from selfheal.contracts.claude import (
+        INVESTIGATION_TOOL,
+        MODEL_TURN,
+        InvestigationRequest,
+        InvestigationResult,
         ModelTurn,
         ModelTurnRequest,
         ToolAnswer,
         ToolCall,
         ToolRequest,
     )
-    from selfheal.domain import InvestigationRequest, InvestigationResult, TokenUsage
-    from selfheal.workflows.activity_calls import BEST_EFFORT, ActivityCall, call
-
-MODEL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=4,
-)
-"""Overload and server errors: a few attempts with backoff, then the rules take over."""
-
-MODEL_TURN = ActivityCall(
-    "model_turn",
-    ModelTurn,
-    timedelta(minutes=3),
-    retry=MODEL_RETRY,
-    heartbeat=timedelta(seconds=10),
-)
-INVESTIGATION_TOOL = ActivityCall(
-    "investigation_tool", ToolAnswer, timedelta(seconds=60), retry=BEST_EFFORT
-)
+    from selfheal.model.diagnosis import TokenUsage
+    from selfheal.workflows.activity_calls import call
 
 
 @workflow.defn(name="InvestigationWorkflow")

@@ -12,21 +12,12 @@ from datetime import datetime, timedelta
 
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
-from selfheal.domain import (
-    AutoApprovePolicy,
-    Diagnosis,
-    FixProposal,
-    IncidentEnding,
-    IncidentPolicy,
-    IncidentState,
-    IncidentStatus,
-    PullRequestAction,
-    PullRequestEvent,
-    PullRequestState,
-    RemediationMode,
-    RiskLevel,
-)
+from selfheal.contracts.github import PullRequestState
 from selfheal.guardrails import destructive_refusal, namespace_refusal
+from selfheal.model.decisions import PullRequestAction, PullRequestEvent
+from selfheal.model.diagnosis import Diagnosis, FixProposal, RiskLevel
+from selfheal.model.incident import IncidentEnding, IncidentState, IncidentStatus
+from selfheal.model.policy import AutoApprovePolicy, IncidentPolicy, RemediationMode
 
 DECISION_STATES = frozenset({IncidentState.AWAITING_REVIEW, IncidentState.AWAITING_APPROVAL})
 

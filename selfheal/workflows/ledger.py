@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.domain import LedgerState, Permit, PermitRequest, RemediationRecord
+    from selfheal.model.guard import LedgerState, Permit, PermitRequest, RemediationRecord
 
 HISTORY_LIMIT = 2000
 

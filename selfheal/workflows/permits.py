@@ -14,16 +14,13 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.domain import (
-        FreezeState,
-        GuardNotice,
-        IncidentPolicy,
-        IncidentStatus,
-        PermitRequest,
-        WorkloadRef,
-    )
+    from selfheal.contracts.guard import REQUEST_PERMIT
+    from selfheal.model.alerts import WorkloadRef
+    from selfheal.model.guard import FreezeState, GuardNotice, PermitRequest
+    from selfheal.model.incident import IncidentStatus
+    from selfheal.model.policy import IncidentPolicy
     from selfheal.workflows import search
-    from selfheal.workflows.activity_calls import REQUEST_PERMIT, call
+    from selfheal.workflows.activity_calls import call
     from selfheal.workflows.judgement import reason
     from selfheal.workflows.ticket_mirror import Note
 

@@ -11,7 +11,8 @@ from temporalio.common import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.domain import Alert, IncidentState, IncidentStatus
+    from selfheal.model.alerts import Alert
+    from selfheal.model.incident import IncidentState, IncidentStatus
 
 STATE = SearchAttributeKey.for_keyword("IncidentState")
 SERVICE = SearchAttributeKey.for_keyword("IncidentService")

@@ -13,8 +13,13 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.domain import TicketCatchUp, TicketUpdate
-    from selfheal.workflows.activity_calls import OPEN_TICKET_LATER, UPDATE_TICKET_LATER, call
+    from selfheal.contracts.jira import (
+        OPEN_TICKET_LATER,
+        UPDATE_TICKET_LATER,
+        TicketCatchUp,
+        TicketUpdate,
+    )
+    from selfheal.workflows.activity_calls import call
 
 
 @workflow.defn

@@ -15,18 +15,18 @@ from temporalio.exceptions import ActivityError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.domain import (
-        IncidentEnding,
-        IncidentPolicy,
-        IncidentState,
-        IncidentStatus,
-        Notification,
+    from selfheal.contracts.jira import (
+        OPEN_TICKET,
+        UPDATE_TICKET,
         TicketCatchUp,
         TicketRequest,
         TicketUpdate,
     )
+    from selfheal.contracts.notify import NOTIFY, Notification
+    from selfheal.model.incident import IncidentEnding, IncidentState, IncidentStatus
+    from selfheal.model.policy import IncidentPolicy
     from selfheal.workflows import search
-    from selfheal.workflows.activity_calls import NOTIFY, OPEN_TICKET, UPDATE_TICKET, call
+    from selfheal.workflows.activity_calls import call
     from selfheal.workflows.judgement import (
         alerts_summary,
         permanent,

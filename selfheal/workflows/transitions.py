@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.domain import IncidentState
+    from selfheal.model.incident import IncidentState
 
 RECEIVED = IncidentState.RECEIVED
 ANALYZING = IncidentState.ANALYZING

@@ -32,20 +32,10 @@ from temporalio.exceptions import ChildWorkflowError, FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.domain import (
-        Alert,
-        AlertBatch,
-        AlertStatus,
-        IncidentEnding,
-        IncidentInput,
-        IncidentState,
-        IncidentStatus,
-        LedgerState,
-        Permit,
-        PermitRequest,
-        WorkloadInput,
-        WorkloadState,
-    )
+    from selfheal.model.alerts import Alert, AlertBatch, AlertStatus
+    from selfheal.model.guard import LedgerState, Permit, PermitRequest
+    from selfheal.model.incident import IncidentEnding, IncidentInput, IncidentState, IncidentStatus
+    from selfheal.model.workload import WorkloadInput, WorkloadState
     from selfheal.workflows import search
     from selfheal.workflows.ledger import RemediationLedger
 

@@ -16,13 +16,13 @@ from selfheal.activities.fixes.allow_list import validate_proposal
 from selfheal.activities.fixes.building import format_cpu, format_memory, parse_quantity
 from selfheal.activities.fixes.registry import propose_fix
 from selfheal.activities.remedy import FixActivities, check_proposal
-from selfheal.domain import (
+from selfheal.contracts.analysis import FixRequest
+from selfheal.contracts.kubernetes import ClusterContext
+from selfheal.model.diagnosis import (
     ActionKind,
-    ClusterContext,
     FixKind,
     FixLimits,
     FixProposal,
-    FixRequest,
     RemediationAction,
     RiskLevel,
 )

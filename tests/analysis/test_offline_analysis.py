@@ -9,15 +9,10 @@ from temporalio.testing import ActivityEnvironment
 
 from selfheal.activities.analysis import diagnose_context
 from selfheal.activities.remedy import OfflineAnalysisActivities, safe_fix
-from selfheal.domain import (
-    MANIFEST_ANNOTATION,
-    Alert,
-    AlertSource,
-    AnalysisRequest,
-    ClusterContext,
-    ContextRequest,
-    FixLimits,
-)
+from selfheal.contracts.analysis import AnalysisRequest
+from selfheal.contracts.kubernetes import MANIFEST_ANNOTATION, ClusterContext, ContextRequest
+from selfheal.model.alerts import Alert, AlertSource
+from selfheal.model.diagnosis import FixLimits
 from selfheal.snapshots import load_snapshot
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"

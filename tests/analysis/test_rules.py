@@ -6,7 +6,8 @@ from pathlib import Path
 
 from selfheal.activities.analysis import diagnose_context
 from selfheal.activities.fixes.registry import propose_fix
-from selfheal.domain import ActionKind, Alert, DiagnosisCategory, FixKind, FixLimits
+from selfheal.model.alerts import Alert
+from selfheal.model.diagnosis import ActionKind, DiagnosisCategory, FixKind, FixLimits
 from selfheal.snapshots import load_snapshot
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"

@@ -15,7 +15,7 @@ from selfheal.activities.kubernetes.client import ClusterConnection
 from selfheal.activities.kubernetes.context import collect_workload_objects
 from selfheal.chaos.injection import inject
 from selfheal.chaos.scenarios import SCENARIOS
-from selfheal.domain import Diagnosis, FixLimits, FixProposal
+from selfheal.model.diagnosis import Diagnosis, FixLimits, FixProposal
 from selfheal.snapshots import context_from_objects
 from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 

@@ -10,7 +10,8 @@ import yaml
 from selfheal.activities.analysis import diagnose_context
 from selfheal.activities.fixes.allow_list import validate_proposal
 from selfheal.activities.fixes.registry import propose_fix
-from selfheal.domain import Alert, DiagnosisCategory, FixKind, FixLimits
+from selfheal.model.alerts import Alert
+from selfheal.model.diagnosis import DiagnosisCategory, FixKind, FixLimits
 from selfheal.snapshots import load_snapshot
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"

@@ -10,7 +10,9 @@ from temporalio.testing import ActivityEnvironment
 
 from selfheal.activities.analysis import diagnose_context
 from selfheal.activities.analysis.activities import AnalysisActivities
-from selfheal.domain import Alert, DiagnosisCategory, DiagnosisRequest
+from selfheal.contracts.analysis import DiagnosisRequest
+from selfheal.model.alerts import Alert
+from selfheal.model.diagnosis import DiagnosisCategory
 from selfheal.settings import Settings
 from selfheal.snapshots import (
     context_from_objects,

@@ -8,8 +8,8 @@ from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from selfheal.activities.claude import investigation_activities
-from selfheal.domain import InvestigationRequest, InvestigationResult
+from selfheal.activities.claude.activities import investigation_activities
+from selfheal.contracts.claude import InvestigationRequest, InvestigationResult
 from selfheal.settings import Settings
 from selfheal.workflows.investigation import InvestigationWorkflow
 from selfheal_lab.sandbox.anthropic_fake import FakeAnthropic

@@ -10,7 +10,9 @@ import base64
 import json
 from typing import Any
 
-from selfheal.domain import Alert, ClusterContext, InvestigationRequest
+from selfheal.contracts.claude import InvestigationRequest
+from selfheal.contracts.kubernetes import ClusterContext
+from selfheal.model.alerts import Alert
 
 NAMESPACE = "shop"
 WORKLOAD = "checkout"

@@ -12,7 +12,7 @@ import asyncio
 
 from temporalio.worker import Worker
 
-from selfheal.activities.claude import investigation_activities
+from selfheal.activities.claude.activities import investigation_activities
 from selfheal.connection import connect
 from selfheal.settings import load_settings
 from selfheal.workflows.investigation import InvestigationWorkflow

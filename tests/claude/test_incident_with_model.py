@@ -7,16 +7,12 @@ import uuid
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from selfheal.activities.claude import investigation_activities
+from selfheal.activities.claude.activities import investigation_activities
 from selfheal.activities.guard import GuardActivities
-from selfheal.domain import (
-    Alert,
-    AnalyzerChoice,
-    DiagnosisCategory,
-    IncidentPolicy,
-    IncidentState,
-    IncidentStatus,
-)
+from selfheal.model.alerts import Alert
+from selfheal.model.diagnosis import DiagnosisCategory
+from selfheal.model.incident import IncidentState, IncidentStatus
+from selfheal.model.policy import AnalyzerChoice, IncidentPolicy
 from selfheal.starters.incidents import incident_handle
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow

@@ -7,7 +7,7 @@ import json
 from temporalio.testing import WorkflowEnvironment
 
 from selfheal.activities.fixes.allow_list import validate_proposal
-from selfheal.domain import DiagnosisCategory, FixKind, FixLimits, RiskLevel
+from selfheal.model.diagnosis import DiagnosisCategory, FixKind, FixLimits, RiskLevel
 from selfheal_lab.sandbox.anthropic_fake import submit, text, tool_use
 from tests.claude import incident
 from tests.claude.fake_model import TEST_KEY, FakeModel

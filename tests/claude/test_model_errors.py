@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio.testing import WorkflowEnvironment
 
-from selfheal.domain import DiagnosisCategory
+from selfheal.model.diagnosis import DiagnosisCategory
 from selfheal_lab.sandbox.anthropic_fake import api_error, overloaded, submit
 from tests.claude import incident
 from tests.claude.fake_model import FakeModel

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from selfheal.activities.claude.conversation import ToolCall
 from selfheal.activities.claude.output import SubmittedDiagnosis, submit_tool
 from selfheal.activities.claude.tools import answer_tool
+from selfheal.contracts.claude import ToolCall
 from tests.claude import incident
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from selfheal.domain import DiagnosisCategory
+from selfheal.model.diagnosis import DiagnosisCategory
 from selfheal.workflows.investigation import InvestigationWorkflow
 from selfheal_lab.sandbox.anthropic_fake import submit, tool_use
 from tests.claude import incident

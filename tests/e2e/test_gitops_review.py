@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from selfheal.chaos.through_git import inject_through_repository
-from selfheal.domain import IncidentState
+from selfheal.model.incident import IncidentState
 from selfheal_lab.demo import now
 from selfheal_lab.watch import eventually, incident_about
 from tests.e2e.follow import wait_for_state, wait_until_healthy

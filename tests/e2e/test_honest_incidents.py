@@ -14,7 +14,7 @@ from datetime import datetime
 import httpx
 
 from selfheal.chaos.through_git import inject_through_repository
-from selfheal.domain import IncidentState
+from selfheal.model.incident import IncidentState
 from selfheal.starters.listing import list_incidents
 from selfheal_lab.demo import now
 from selfheal_lab.watch import eventually, incident_about

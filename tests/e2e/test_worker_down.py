@@ -14,7 +14,7 @@ import json
 import os
 import signal
 
-from selfheal.domain import IncidentState
+from selfheal.model.incident import IncidentState
 from selfheal_lab.demo import now
 from selfheal_lab.local_stack import pid_alive
 from selfheal_lab.watch import incident_about

@@ -9,15 +9,15 @@ import pytest
 from github import Auth, Github
 from temporalio.testing import ActivityEnvironment
 
-from selfheal.activities.github import GitHubActivities
-from selfheal.domain import (
+from selfheal.activities.github.activities import GitHubActivities
+from selfheal.contracts.github import PullRequestRequest
+from selfheal.model.diagnosis import (
     Diagnosis,
     DiagnosisCategory,
     Evidence,
     FieldChange,
     FixKind,
     FixProposal,
-    PullRequestRequest,
     RiskLevel,
 )
 from selfheal.settings import Settings

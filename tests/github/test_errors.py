@@ -11,7 +11,7 @@ from github import Auth, Github, GithubException
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from selfheal.activities.github import GitHubActivities
+from selfheal.activities.github.activities import GitHubActivities
 from selfheal.activities.github.errors import translate
 from selfheal_lab.sandbox.github import GitHubSandbox
 from tests.github.conftest import REPO, fix_request, github_settings

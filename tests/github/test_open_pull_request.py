@@ -6,7 +6,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from selfheal.activities.github import GitHubActivities
+from selfheal.activities.github.activities import GitHubActivities
 from selfheal_lab.sandbox.github import GitHubSandbox, demo_manifests
 from tests.github.conftest import INCIDENT, REPO, fix_request, github_settings
 from tests.github.samples import CHECKOUT, SERVICE, memory_limit

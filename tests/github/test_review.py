@@ -7,8 +7,8 @@ from github import Github
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from selfheal.activities.github import GitHubActivities
-from selfheal.domain import (
+from selfheal.activities.github.activities import GitHubActivities
+from selfheal.contracts.github import (
     ClosePullRequest,
     MergeRequest,
     PullRequestInfo,

@@ -12,9 +12,9 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from selfheal.activities.github import GitHubActivities
-from selfheal.domain import PullRequestInfo, PullRequestRequest
-from selfheal.workflows.activity_calls import OPEN_PULL_REQUEST, call
+from selfheal.activities.github.activities import GitHubActivities
+from selfheal.contracts.github import OPEN_PULL_REQUEST, PullRequestInfo, PullRequestRequest
+from selfheal.workflows.activity_calls import call
 from selfheal_lab.sandbox.github import GitHubSandbox
 from tests.github.conftest import REPO, fix_request, github_settings
 from tests.github.samples import memory_limit

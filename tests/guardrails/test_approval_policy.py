@@ -5,16 +5,10 @@ from __future__ import annotations
 
 from temporalio.testing import WorkflowEnvironment
 
-from selfheal.domain import (
-    ActionKind,
-    Approval,
-    AutoApprovePolicy,
-    FixKind,
-    FixProposal,
-    IncidentState,
-    RemediationAction,
-    RiskLevel,
-)
+from selfheal.model.decisions import Approval
+from selfheal.model.diagnosis import ActionKind, FixKind, FixProposal, RemediationAction, RiskLevel
+from selfheal.model.incident import IncidentState
+from selfheal.model.policy import AutoApprovePolicy
 from selfheal.starters.incidents import incident_handle
 from selfheal.workflows.incident import IncidentWorkflow
 from tests.delivery import deliver

@@ -14,17 +14,17 @@ from selfheal.activities.analysis import diagnose_context
 from selfheal.activities.fixes.allow_list import validate_proposal
 from selfheal.activities.fixes.risk import assessed_risk
 from selfheal.activities.remedy import FixActivities
-from selfheal.domain import (
+from selfheal.contracts.analysis import FixRequest
+from selfheal.contracts.kubernetes import ClusterContext
+from selfheal.guardrails import is_destructive
+from selfheal.model.diagnosis import (
     ActionKind,
-    ClusterContext,
     FixKind,
     FixLimits,
     FixProposal,
-    FixRequest,
     RemediationAction,
     RiskLevel,
 )
-from selfheal.guardrails import is_destructive
 from selfheal.snapshots import load_snapshot
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"

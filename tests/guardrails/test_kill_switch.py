@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from selfheal.domain import IncidentState, IncidentStatus
+from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal_lab.local_stack import pid_alive, port_open
 from tests.e2e.stack import RunningStack, start_stack
 from tests.guardrails.drill import (

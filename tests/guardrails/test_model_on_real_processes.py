@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from selfheal.domain import IncidentState, IncidentStatus
+from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal_lab.sandbox.anthropic_fake import FakeAnthropic, submit
 from selfheal_lab.sandbox.kube.demo import SECRET_CANARIES
 from selfheal_lab.sandbox.serving import ServedApp

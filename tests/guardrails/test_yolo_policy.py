@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from selfheal.domain import IncidentState
+from selfheal.model.incident import IncidentState
 from tests.e2e.stack import RunningStack, start_stack
 from tests.guardrails.drill import (
     BROKEN_MEMORY,

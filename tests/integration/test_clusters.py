@@ -27,7 +27,8 @@ from kubernetes import config as kube_config
 from temporalio.testing import WorkflowEnvironment
 
 from selfheal.chaos.injection import inject
-from selfheal.domain import Alert, AlertSource, IncidentState
+from selfheal.model.alerts import Alert, AlertSource
+from selfheal.model.incident import IncidentState
 from selfheal_lab.sandbox.control import MUTATING
 from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 from tests.delivery import deliver

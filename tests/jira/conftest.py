@@ -10,8 +10,8 @@ import pytest
 from atlassian import Jira
 from temporalio.testing import ActivityEnvironment
 
-from selfheal.activities.jira import JiraActivities
-from selfheal.domain import TicketRequest
+from selfheal.activities.jira.activities import JiraActivities
+from selfheal.contracts.jira import TicketRequest
 from selfheal.settings import Settings
 from selfheal_lab.sandbox.jira import JiraSandbox
 

@@ -9,8 +9,9 @@ import requests
 from atlassian import Jira
 from temporalio.exceptions import ApplicationError
 
-from selfheal.activities.jira import NOT_CONFIGURED, JiraActivities
-from selfheal.domain import IncidentState, TicketUpdate
+from selfheal.activities.jira.activities import NOT_CONFIGURED, JiraActivities
+from selfheal.contracts.jira import TicketUpdate
+from selfheal.model.incident import IncidentState
 from selfheal_lab.sandbox.jira import JiraSandbox
 from tests.jira.conftest import INCIDENT, execution, jira_settings, ticket_request
 

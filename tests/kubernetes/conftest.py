@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from selfheal.activities.kubernetes import KubernetesActivities
+from selfheal.activities.kubernetes.activities import KubernetesActivities
 from selfheal.settings import Settings
 from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 from tests.kubernetes.workloads import create

@@ -10,8 +10,8 @@ from kubernetes import client
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from selfheal.activities.kubernetes import KubernetesActivities
-from selfheal.domain import ContextRequest
+from selfheal.activities.kubernetes.activities import KubernetesActivities
+from selfheal.contracts.kubernetes import ContextRequest
 from selfheal.settings import Settings
 from tests.kubernetes import workloads
 from tests.kubernetes.workloads import (

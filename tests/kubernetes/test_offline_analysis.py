@@ -7,17 +7,12 @@ from collections.abc import Callable
 from kubernetes import client
 from temporalio.testing import ActivityEnvironment
 
-from selfheal.activities.kubernetes import KubernetesActivities
+from selfheal.activities.kubernetes.activities import KubernetesActivities
 from selfheal.activities.remedy import OfflineAnalysisActivities
-from selfheal.domain import (
-    MANIFEST_ANNOTATION,
-    Alert,
-    AnalysisRequest,
-    ContextRequest,
-    DiagnosisCategory,
-    FixKind,
-    FixLimits,
-)
+from selfheal.contracts.analysis import AnalysisRequest
+from selfheal.contracts.kubernetes import MANIFEST_ANNOTATION, ContextRequest
+from selfheal.model.alerts import Alert
+from selfheal.model.diagnosis import DiagnosisCategory, FixKind, FixLimits
 from tests.kubernetes.workloads import create, deployment, eventually, pods
 
 

@@ -11,14 +11,9 @@ from kubernetes import client
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from selfheal.activities.kubernetes import KubernetesActivities
-from selfheal.domain import (
-    ActionKind,
-    HealthCheckRequest,
-    RemediationAction,
-    RemediationRequest,
-    RolloutRequest,
-)
+from selfheal.activities.kubernetes.activities import KubernetesActivities
+from selfheal.contracts.kubernetes import HealthCheckRequest, RemediationRequest, RolloutRequest
+from selfheal.model.diagnosis import ActionKind, RemediationAction
 from tests.kubernetes.workloads import (
     CRASHING,
     HEALTHY,

@@ -9,8 +9,8 @@ from datetime import timedelta
 from kubernetes import client
 from temporalio.testing import ActivityEnvironment
 
-from selfheal.activities.kubernetes import KubernetesActivities
-from selfheal.domain import HealthCheckRequest, RolloutRequest
+from selfheal.activities.kubernetes.activities import KubernetesActivities
+from selfheal.contracts.kubernetes import HealthCheckRequest, RolloutRequest
 from tests.kubernetes.workloads import (
     CRASHING,
     MISSING,

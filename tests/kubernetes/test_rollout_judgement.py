@@ -6,8 +6,8 @@ from typing import Any
 
 from selfheal.activities.kubernetes.health import RestartLedger
 from selfheal.activities.kubernetes.rollout import contains, rollout_status, runs_template
-from selfheal.domain import ActionKind, RemediationAction
 from selfheal.guardrails import is_destructive
+from selfheal.model.diagnosis import ActionKind, RemediationAction
 
 
 def deployment(desired: int = 3, **status: Any) -> dict[str, Any]:

@@ -9,8 +9,8 @@ import yaml
 from kubernetes import client
 from temporalio.testing import ActivityEnvironment
 
-from selfheal.activities.kubernetes import KubernetesActivities
-from selfheal.domain import ContextRequest
+from selfheal.activities.kubernetes.activities import KubernetesActivities
+from selfheal.contracts.kubernetes import ContextRequest
 from selfheal.snapshot_capture import capture_snapshot
 from selfheal.snapshots import load_snapshot
 from tests.kubernetes.workloads import (

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from selfheal.domain import IncidentState
+from selfheal.model.incident import IncidentState
 
 START = "[*]"
 Transition = tuple[str, str]

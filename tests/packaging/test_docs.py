@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from typer.main import get_command
 
 from selfheal.cli import app
-from selfheal.domain import IncidentState, IncidentStatus
+from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal.settings import Settings
 from selfheal.starters.listing import IncidentSummary
 from selfheal.starters.webhook import create_app

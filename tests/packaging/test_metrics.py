@@ -24,19 +24,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from selfheal.activities.guard import GuardActivities
-from selfheal.domain import (
-    Alert,
-    AnalysisRequest,
-    AnalyzerChoice,
-    Approval,
-    AutoApprovePolicy,
-    IncidentPolicy,
-    IncidentState,
-    IncidentStatus,
-    Rejection,
-    TokenUsage,
-    WorkloadAnalysis,
-)
+from selfheal.contracts.analysis import AnalysisRequest, WorkloadAnalysis
+from selfheal.model.alerts import Alert
+from selfheal.model.decisions import Approval, Rejection
+from selfheal.model.diagnosis import TokenUsage
+from selfheal.model.incident import IncidentState, IncidentStatus
+from selfheal.model.policy import AnalyzerChoice, AutoApprovePolicy, IncidentPolicy
 from selfheal.observability import incident_of, tracing_interceptors
 from selfheal.starters.incidents import incident_handle, incident_status
 from selfheal.workers.metrics import (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from selfheal.domain import IncidentState
+from selfheal.model.incident import IncidentState
 from selfheal_lab.experiments import worker_kill
 
 

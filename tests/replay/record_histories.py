@@ -18,18 +18,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from selfheal.activities.guard import GuardActivities, set_freeze
-from selfheal.domain import (
-    Alert,
-    AlertStatus,
-    Approval,
-    Diagnosis,
-    DiagnosisCategory,
-    FreezeRequest,
-    IncidentState,
-    Rejection,
-    RetryRequest,
-    UnfreezeRequest,
-)
+from selfheal.model.alerts import Alert, AlertStatus
+from selfheal.model.decisions import Approval, Rejection, RetryRequest
+from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory
+from selfheal.model.guard import FreezeRequest, UnfreezeRequest
+from selfheal.model.incident import IncidentState
 from selfheal.starters.incidents import incident_handle, incident_status
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from selfheal.domain import AnalyzerChoice, AutoApprovePolicy, RemediationMode
+from selfheal.model.policy import AnalyzerChoice, AutoApprovePolicy, RemediationMode
 from selfheal.settings import Settings
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from selfheal.domain import AlertStatus
+from selfheal.model.alerts import AlertStatus
 from selfheal.starters.webhook import ServiceMapError
 from selfheal.starters.webhook.alertmanager import workload_of
 from selfheal.starters.webhook.auth import bearer_token, hub_signature, pagerduty_signature

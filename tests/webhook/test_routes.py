@@ -8,7 +8,8 @@ import httpx
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from selfheal.domain import AlertSource, IncidentState, IncidentStatus
+from selfheal.model.alerts import AlertSource
+from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal.starters.incidents import incident_status
 from tests.webhook.conftest import (
     GITHUB_SECRET,

@@ -10,45 +10,47 @@ from typing import Any
 from temporalio import activity, workflow
 from temporalio.exceptions import ApplicationError
 
-from selfheal.domain import (
-    ActionKind,
+from selfheal.contracts.analysis import (
     AnalysisRequest,
-    ClosePullRequest,
-    ClusterContext,
-    ContextRequest,
-    Diagnosis,
-    DiagnosisCategory,
     DiagnosisRequest,
-    Evidence,
-    FixKind,
-    FixProposal,
     FixRequest,
-    HealthCheckRequest,
-    HealthReport,
-    IncidentPolicy,
-    InvestigationRequest,
-    InvestigationResult,
+    WorkloadAnalysis,
+)
+from selfheal.contracts.claude import InvestigationRequest, InvestigationResult
+from selfheal.contracts.github import (
+    ClosePullRequest,
     MergeRequest,
-    Notification,
-    NotificationResult,
-    PolicyRequest,
     PullRequestInfo,
     PullRequestRef,
     PullRequestRequest,
     PullRequestState,
-    RemediationAction,
+    RevertRequest,
+)
+from selfheal.contracts.jira import TicketRef, TicketRequest, TicketUpdate
+from selfheal.contracts.kubernetes import (
+    ClusterContext,
+    ContextRequest,
+    HealthCheckRequest,
+    HealthReport,
     RemediationRequest,
     RemediationResult,
-    RevertRequest,
-    RiskLevel,
     RolloutRequest,
     RolloutResult,
-    TicketRef,
-    TicketRequest,
-    TicketUpdate,
-    TokenUsage,
-    WorkloadAnalysis,
 )
+from selfheal.contracts.notify import Notification, NotificationResult
+from selfheal.contracts.policy import PolicyRequest
+from selfheal.model.diagnosis import (
+    ActionKind,
+    Diagnosis,
+    DiagnosisCategory,
+    Evidence,
+    FixKind,
+    FixProposal,
+    RemediationAction,
+    RiskLevel,
+    TokenUsage,
+)
+from selfheal.model.policy import IncidentPolicy
 
 
 def oom_diagnosis() -> Diagnosis:

@@ -8,18 +8,12 @@ import uuid
 from temporalio.testing import WorkflowEnvironment
 
 from selfheal.activities.guard import set_freeze
-from selfheal.domain import (
-    ActionKind,
-    Alert,
-    Approval,
-    AutoApprovePolicy,
-    FixKind,
-    FixProposal,
-    FreezeRequest,
-    IncidentState,
-    RiskLevel,
-    UnfreezeRequest,
-)
+from selfheal.model.alerts import Alert
+from selfheal.model.decisions import Approval
+from selfheal.model.diagnosis import ActionKind, FixKind, FixProposal, RiskLevel
+from selfheal.model.guard import FreezeRequest, UnfreezeRequest
+from selfheal.model.incident import IncidentState
+from selfheal.model.policy import AutoApprovePolicy
 from selfheal.starters.incidents import incident_handle, incident_status
 from selfheal.workflows.incident import IncidentWorkflow
 from tests.delivery import deliver

@@ -20,23 +20,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from selfheal.activities.guard import GuardActivities
-from selfheal.domain import (
-    Alert,
-    AnalyzerChoice,
-    Approval,
-    AutoApprovePolicy,
-    FixKind,
-    FixProposal,
-    IncidentPolicy,
-    IncidentState,
-    IncidentStatus,
-    ManualResolution,
-    Rejection,
-    RetryRequest,
-    RiskLevel,
-    TicketRef,
-    TicketRequest,
-)
+from selfheal.contracts.jira import TicketRef, TicketRequest
+from selfheal.model.alerts import Alert
+from selfheal.model.decisions import Approval, ManualResolution, Rejection, RetryRequest
+from selfheal.model.diagnosis import FixKind, FixProposal, RiskLevel
+from selfheal.model.incident import IncidentState, IncidentStatus
+from selfheal.model.policy import AnalyzerChoice, AutoApprovePolicy, IncidentPolicy
 from selfheal.starters.incidents import incident_handle, incident_status
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow

@@ -6,19 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from selfheal.domain import (
-    ActionKind,
-    AutoApprovePolicy,
-    FixKind,
-    FixProposal,
-    IncidentPolicy,
-    IncidentState,
-    PullRequestAction,
-    PullRequestState,
-    RemediationAction,
-    RemediationMode,
-    RiskLevel,
-)
+from selfheal.contracts.github import PullRequestState
+from selfheal.model.decisions import PullRequestAction
+from selfheal.model.diagnosis import ActionKind, FixKind, FixProposal, RemediationAction, RiskLevel
+from selfheal.model.incident import IncidentState
+from selfheal.model.policy import AutoApprovePolicy, IncidentPolicy, RemediationMode
 from selfheal.workflows import judgement
 
 

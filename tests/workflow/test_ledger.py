@@ -20,7 +20,8 @@ from selfheal.activities.guard import (
     read_freeze,
     set_freeze,
 )
-from selfheal.domain import FreezeRequest, PermitRequest, WorkloadRef
+from selfheal.model.alerts import WorkloadRef
+from selfheal.model.guard import FreezeRequest, PermitRequest
 from selfheal.workflows.guard import GUARD_WORKFLOWS, GuardWorkflow
 from selfheal.workflows.guard import HISTORY_LIMIT as GUARD_HISTORY_LIMIT
 from selfheal.workflows.ledger import RemediationLedgerWorkflow, ledger_id

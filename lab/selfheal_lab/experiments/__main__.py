@@ -12,7 +12,7 @@ import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from selfheal.domain import IncidentState
+from selfheal.model.incident import IncidentState
 from selfheal_lab.experiments import standin_faults, storm, temporal_restart, worker_kill
 from selfheal_lab.experiments.figures import Figures
 from selfheal_lab.experiments.standins import STANDINS

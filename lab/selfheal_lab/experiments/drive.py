@@ -12,7 +12,8 @@ from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from selfheal.chaos.through_git import inject_through_repository
-from selfheal.domain import Approval, IncidentState, IncidentStatus
+from selfheal.model.decisions import Approval
+from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal.starters import decisions
 from selfheal.starters.decisions import read_status
 from selfheal_lab.experiments.stack import ExperimentStack

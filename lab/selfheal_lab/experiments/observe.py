@@ -16,7 +16,7 @@ from github.Repository import Repository
 from kubernetes import client as k8s
 from temporalio.client import Client
 
-from selfheal.domain import IncidentState, IncidentStatus
+from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal.starters.decisions import read_status
 from selfheal_lab.experiments.figures import Figures
 

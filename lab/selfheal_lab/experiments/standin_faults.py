@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from temporalio.client import Client
 
-from selfheal.domain import IncidentState, IncidentStatus
+from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal.starters.incidents import incident_handle
 from selfheal_lab import watch
 from selfheal_lab.experiments import drive, observe

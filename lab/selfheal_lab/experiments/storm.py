@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import httpx
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from selfheal.domain import IncidentState, IncidentStatus
+from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal_lab import watch
 from selfheal_lab.experiments import observe
 from selfheal_lab.experiments.figures import Figures

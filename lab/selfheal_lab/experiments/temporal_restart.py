@@ -15,7 +15,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from selfheal.domain import IncidentState
+from selfheal.model.incident import IncidentState
 from selfheal_lab import watch
 from selfheal_lab.experiments import drive, observe
 from selfheal_lab.experiments.figures import Figures

@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from selfheal.domain import IncidentState
+from selfheal.model.incident import IncidentState
 from selfheal_lab import watch
 from selfheal_lab.experiments import drive, observe
 from selfheal_lab.experiments.figures import Figures

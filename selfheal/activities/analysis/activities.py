@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from temporalio import activity
-
 from selfheal.activities.analysis.engine import diagnose_context
-from selfheal.domain import Diagnosis, DiagnosisRequest
+from selfheal.contracts.analysis import DIAGNOSE, DiagnosisRequest
+from selfheal.contracts.spec import implements
+from selfheal.model.diagnosis import Diagnosis
 from selfheal.settings import Settings
 
 
@@ -19,7 +19,7 @@ class AnalysisActivities:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    @activity.defn(name="diagnose")
+    @implements(DIAGNOSE)
     async def diagnose(self, request: DiagnosisRequest) -> Diagnosis:
         """Return the rules' diagnosis of the request's (already redacted) cluster context."""
         return diagnose_context(request.alert, request.context)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from selfheal.activities.analysis.workload import WorkloadView, name_of
-from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixKind
+from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
 
 CONFIG_REASONS = {"CreateContainerConfigError", "CreateContainerError"}
 

@@ -9,7 +9,7 @@ from selfheal.activities.analysis.workload import (
     Revision,
     WorkloadView,
 )
-from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixKind
+from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
 
 EXIT_CODES = {
     0: "exits with code 0 although a Deployment expects it to keep running",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from selfheal.activities.analysis.registry import RULES
 from selfheal.activities.analysis.workload import WorkloadView, name_of
-from selfheal.domain import Alert, ClusterContext, Diagnosis, DiagnosisCategory, Evidence, FixKind
+from selfheal.contracts.kubernetes import ClusterContext
+from selfheal.model.alerts import Alert
+from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
 
 TRANSIENT_WAITING = {"ContainerCreating", "PodInitializing"}
 

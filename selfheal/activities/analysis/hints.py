@@ -9,7 +9,7 @@ from __future__ import annotations
 from selfheal.activities.analysis.probe_failure import probe_problems
 from selfheal.activities.analysis.replica_shortage import previous_desired_replicas
 from selfheal.activities.analysis.workload import WorkloadView
-from selfheal.domain import FixHint, ProbeHint
+from selfheal.model.diagnosis import FixHint, ProbeHint
 
 
 def probe_hints(view: WorkloadView) -> list[ProbeHint]:

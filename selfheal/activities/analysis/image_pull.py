@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from selfheal.activities.analysis.workload import ContainerStatus, WorkloadView
-from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixKind
+from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
 
 PULL_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from selfheal.activities.analysis.workload import ContainerStatus, WorkloadView
-from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixKind
+from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
 
 MAX_PODS_CITED = 2
 

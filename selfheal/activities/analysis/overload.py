@@ -11,7 +11,7 @@ import re
 
 from selfheal.activities.analysis.replica_shortage import replica_history
 from selfheal.activities.analysis.workload import WorkloadView
-from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixHint, FixKind
+from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixHint, FixKind
 
 _OVERLOAD = re.compile(
     r"overload|saturat|shedding load|load shed|queue (?:is )?full|backlog"

@@ -11,7 +11,14 @@ import re
 from dataclasses import dataclass, field
 
 from selfheal.activities.analysis.workload import WorkloadView
-from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixHint, FixKind, ProbeHint
+from selfheal.model.diagnosis import (
+    Diagnosis,
+    DiagnosisCategory,
+    Evidence,
+    FixHint,
+    FixKind,
+    ProbeHint,
+)
 
 PROBES = ("startup", "liveness", "readiness")
 KUBELET_KILL_CODES = {0, 137, 143}

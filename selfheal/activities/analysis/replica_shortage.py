@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from selfheal.activities.analysis.workload import WorkloadView
-from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixHint, FixKind
+from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixHint, FixKind
 
 _QUOTA = re.compile(r"exceeded quota|forbidden|denied the request|admission webhook", re.I)
 

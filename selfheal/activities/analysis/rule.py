@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from selfheal.activities.analysis.workload import WorkloadView
-from selfheal.domain import Diagnosis
+from selfheal.model.diagnosis import Diagnosis
 
 
 class Rule(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from selfheal.activities.analysis.workload import Obj, WorkloadView, name_of
-from selfheal.domain import Diagnosis, DiagnosisCategory, Evidence, FixKind
+from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
 
 _CAUSES: list[tuple[str, re.Pattern[str]]] = [
     ("capacity", re.compile(r"Insufficient [\w./-]+|Too many pods", re.I)),

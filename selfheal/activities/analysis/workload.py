@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from selfheal.domain import Alert, ClusterContext, Evidence
+from selfheal.contracts.kubernetes import ClusterContext
+from selfheal.model.alerts import Alert
+from selfheal.model.diagnosis import Evidence
 
 Obj = dict[str, Any]
 

@@ -20,7 +20,12 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from selfheal.activities.claude.conversation import (
+from selfheal.activities.claude.output import SubmittedDiagnosis, describe_errors, to_diagnosis
+from selfheal.activities.claude.prompt import investigation_tools, opening_message, system_blocks
+from selfheal.activities.claude.tools import answer_tool
+from selfheal.contracts.claude import (
+    INVESTIGATION_TOOL,
+    MODEL_TURN,
     SUBMIT_TOOL,
     ModelTurn,
     ModelTurnRequest,
@@ -28,10 +33,8 @@ from selfheal.activities.claude.conversation import (
     ToolCall,
     ToolRequest,
 )
-from selfheal.activities.claude.output import SubmittedDiagnosis, describe_errors, to_diagnosis
-from selfheal.activities.claude.prompt import investigation_tools, opening_message, system_blocks
-from selfheal.activities.claude.tools import answer_tool
-from selfheal.domain import TokenUsage
+from selfheal.contracts.spec import implements
+from selfheal.model.diagnosis import TokenUsage
 from selfheal.redaction import redact_object
 from selfheal.settings import Settings
 
@@ -62,7 +65,7 @@ class ClaudeActivities:
         self.settings = settings
         self._client: anthropic.AsyncAnthropic | None = None
 
-    @activity.defn(name="model_turn")
+    @implements(MODEL_TURN)
     async def model_turn(self, request: ModelTurnRequest) -> ModelTurn:
         """Return the model's next turn: tool calls to run, or its validated diagnosis."""
         client = self._anthropic()
@@ -102,7 +105,7 @@ class ClaudeActivities:
         )
         return turn
 
-    @activity.defn(name="investigation_tool")
+    @implements(INVESTIGATION_TOOL)
     async def investigation_tool(self, request: ToolRequest) -> ToolAnswer:
         """Return the redacted answer to one investigation tool the model asked for."""
         answer = answer_tool(request.call, request.context)

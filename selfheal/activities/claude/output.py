@@ -12,11 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from selfheal.activities.claude.conversation import SUBMIT_TOOL
 from selfheal.activities.fixes.risk import RISK
-from selfheal.domain import (
+from selfheal.contracts.claude import SUBMIT_TOOL
+from selfheal.contracts.kubernetes import ClusterContext
+from selfheal.model.diagnosis import (
     ActionKind,
-    ClusterContext,
     Diagnosis,
     DiagnosisCategory,
     Evidence,

@@ -11,7 +11,8 @@ import json
 from typing import Any
 
 from selfheal.activities.claude.output import submit_tool
-from selfheal.domain import Alert, ClusterContext
+from selfheal.contracts.kubernetes import ClusterContext
+from selfheal.model.alerts import Alert
 from selfheal.redaction import redact_object, redact_text
 
 LOG_TAIL_LINES = 30

@@ -10,9 +10,9 @@ import json
 from typing import Any
 
 from selfheal.activities.analysis.workload import WorkloadView, name_of
-from selfheal.activities.claude.conversation import ToolAnswer, ToolCall
 from selfheal.activities.claude.prompt import clean_object, event_line, tail
-from selfheal.domain import ClusterContext
+from selfheal.contracts.claude import ToolAnswer, ToolCall
+from selfheal.contracts.kubernetes import ClusterContext
 
 DEFAULT_LOG_LINES = 200
 MAX_LOG_LINES = 2000

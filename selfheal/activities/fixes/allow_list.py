@@ -10,15 +10,9 @@ from typing import Any
 from selfheal.activities.analysis.workload import WorkloadView, name_of
 from selfheal.activities.fixes.building import parse_quantity
 from selfheal.activities.fixes.restart import RESTARTED_AT
-from selfheal.domain import (
-    ActionKind,
-    ClusterContext,
-    FixKind,
-    FixLimits,
-    FixProposal,
-    RemediationAction,
-)
+from selfheal.contracts.kubernetes import ClusterContext
 from selfheal.guardrails import PROTECTED_NAMESPACES, namespace_refusal
+from selfheal.model.diagnosis import ActionKind, FixKind, FixLimits, FixProposal, RemediationAction
 from selfheal.redaction import is_sensitive_name
 
 PROBE_FIELDS = ("livenessProbe", "readinessProbe", "startupProbe")

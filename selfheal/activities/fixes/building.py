@@ -10,9 +10,9 @@ from kubernetes.utils import parse_quantity
 
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.activities.fixes.risk import RISK
-from selfheal.domain import (
+from selfheal.contracts.kubernetes import ClusterContext
+from selfheal.model.diagnosis import (
     ActionKind,
-    ClusterContext,
     Diagnosis,
     FieldChange,
     FixKind,

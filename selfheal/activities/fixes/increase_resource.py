@@ -15,7 +15,7 @@ from selfheal.activities.fixes.building import (
     patch_proposal,
     targets,
 )
-from selfheal.domain import Diagnosis, FieldChange, FixKind, FixLimits, FixProposal
+from selfheal.model.diagnosis import Diagnosis, FieldChange, FixKind, FixLimits, FixProposal
 
 
 def increase_resource(

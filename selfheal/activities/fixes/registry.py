@@ -15,7 +15,8 @@ from selfheal.activities.fixes.relax_probe import relax_probe
 from selfheal.activities.fixes.restart import restart
 from selfheal.activities.fixes.rollback_image import rollback_image
 from selfheal.activities.fixes.scale_up import scale_up
-from selfheal.domain import ClusterContext, Diagnosis, FixKind, FixLimits, FixProposal
+from selfheal.contracts.kubernetes import ClusterContext
+from selfheal.model.diagnosis import Diagnosis, FixKind, FixLimits, FixProposal
 
 Fix = Callable[[Diagnosis, WorkloadView, FixLimits], FixProposal]
 

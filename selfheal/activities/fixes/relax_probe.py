@@ -7,7 +7,14 @@ from typing import Any
 
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.activities.fixes.building import containers_patch, no_fix, patch_proposal, targets
-from selfheal.domain import Diagnosis, FieldChange, FixKind, FixLimits, FixProposal, ProbeHint
+from selfheal.model.diagnosis import (
+    Diagnosis,
+    FieldChange,
+    FixKind,
+    FixLimits,
+    FixProposal,
+    ProbeHint,
+)
 
 
 def _relaxed_probe(problem: ProbeHint, probe: dict[str, Any], limits: FixLimits) -> dict[str, Any]:

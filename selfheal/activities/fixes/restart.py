@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.activities.fixes.risk import RISK
-from selfheal.domain import (
+from selfheal.model.diagnosis import (
     ActionKind,
     Diagnosis,
     FieldChange,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from selfheal.domain import ActionKind, FixKind, FixProposal, RiskLevel
+from selfheal.model.diagnosis import ActionKind, FixKind, FixProposal, RiskLevel
 
 RISK = {
     FixKind.INCREASE_MEMORY: RiskLevel.LOW,

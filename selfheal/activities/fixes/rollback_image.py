@@ -7,7 +7,7 @@ from typing import Any
 from selfheal.activities.analysis.workload import Revision, WorkloadView
 from selfheal.activities.fixes.building import containers_patch, no_fix
 from selfheal.activities.fixes.risk import RISK
-from selfheal.domain import (
+from selfheal.model.diagnosis import (
     ActionKind,
     Diagnosis,
     FieldChange,

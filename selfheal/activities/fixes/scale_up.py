@@ -5,7 +5,7 @@ from __future__ import annotations
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.activities.fixes.building import no_fix
 from selfheal.activities.fixes.risk import RISK
-from selfheal.domain import (
+from selfheal.model.diagnosis import (
     ActionKind,
     Diagnosis,
     FieldChange,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from selfheal.domain import PullRequestRequest, RevertRequest
+from selfheal.contracts.github import PullRequestRequest, RevertRequest
 from selfheal.redaction import redact_text
 
 MAX_EVIDENCE = 10

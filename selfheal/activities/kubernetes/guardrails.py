@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from temporalio.exceptions import ApplicationError
 
-from selfheal.domain import RemediationAction
 from selfheal.guardrails import is_destructive, namespace_refusal
+from selfheal.model.diagnosis import RemediationAction
 from selfheal.settings import Settings
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from selfheal.activities.kubernetes.client import ClusterConnection
 from selfheal.activities.kubernetes.rollout import RolloutStatus, pause, rollout_status
 from selfheal.activities.kubernetes.workload import Object, name_of, read_workload, uid_of
-from selfheal.domain import HealthCheckRequest, HealthReport
+from selfheal.contracts.kubernetes import HealthCheckRequest, HealthReport
 
 SAMPLES_PER_WINDOW = 6
 

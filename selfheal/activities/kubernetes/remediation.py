@@ -33,7 +33,8 @@ from selfheal.activities.kubernetes.workload import (
     read_workload,
     revision_of,
 )
-from selfheal.domain import ActionKind, RemediationAction, RemediationRequest, RemediationResult
+from selfheal.contracts.kubernetes import RemediationRequest, RemediationResult
+from selfheal.model.diagnosis import ActionKind, RemediationAction
 from selfheal.settings import Settings
 
 LAST_REMEDIATION = "selfheal.dev/last-remediation"

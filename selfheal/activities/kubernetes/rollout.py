@@ -12,7 +12,7 @@ from temporalio.exceptions import CancelledError
 
 from selfheal.activities.kubernetes.client import ClusterConnection
 from selfheal.activities.kubernetes.workload import Object, read_deployment, revision_of
-from selfheal.domain import RolloutRequest, RolloutResult
+from selfheal.contracts.kubernetes import RolloutRequest, RolloutResult
 
 # Keys strategic merge patch uses to match list items, in the order they are tried.
 MERGE_KEYS = ("name", "containerPort", "mountPath", "devicePath", "ip", "type", "topologyKey")

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from selfheal.domain import Alert, AlertSource, AlertStatus
+from selfheal.model.alerts import Alert, AlertSource, AlertStatus
 
 # Kubernetes generates ReplicaSet hashes and pod suffixes from this alphabet (no vowels).
 _SAFE = "[bcdfghjklmnpqrstvwxz2456789]"

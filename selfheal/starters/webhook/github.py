@@ -6,7 +6,7 @@ import re
 
 from pydantic import BaseModel, Field
 
-from selfheal.domain import PullRequestAction, PullRequestEvent
+from selfheal.model.decisions import PullRequestAction, PullRequestEvent
 
 # The fix branch is `selfheal/<incident-id>`, or `selfheal/<incident-id>-<attempt>` on a retry.
 _FIX_BRANCH = re.compile(r"^selfheal/(?P<incident>inc-.+-[0-9a-f]{8})(?:-\d+)?$")

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from selfheal.domain import Alert, AlertSource
+from selfheal.model.alerts import Alert, AlertSource
 from selfheal.starters.webhook.service_map import ServiceMap, WorkloadRef
 
 HANDLED_EVENT = "jira:issue_created"

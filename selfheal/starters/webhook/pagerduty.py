@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from selfheal.domain import Alert, AlertSource, AlertStatus
+from selfheal.model.alerts import Alert, AlertSource, AlertStatus
 from selfheal.starters.webhook.service_map import ServiceMap
 
 HANDLED_EVENTS = {

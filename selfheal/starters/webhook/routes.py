@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from selfheal.domain import Alert, PullRequestEvent
+from selfheal.model.alerts import Alert
+from selfheal.model.decisions import PullRequestEvent
 from selfheal.settings import Settings
 from selfheal.starters.incidents import Delivery, deliver_alerts, incident_ui_url
 from selfheal.starters.webhook import alertmanager, github, jira, pagerduty

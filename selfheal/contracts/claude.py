@@ -1,17 +1,37 @@
-"""What the investigation workflow and its activities exchange: plain, JSON-able data.
-
-Messages are kept exactly as the Anthropic Messages API takes them (role + content blocks
-as dicts), so the workflow can hand the conversation so far to each model turn unchanged.
-This module does no I/O; the workflow imports it.
-"""
+"""The model-driven investigation: its input and result, and the turn-by-turn activities."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
+from temporalio.common import RetryPolicy
 
-from selfheal.domain import Alert, ClusterContext, Diagnosis, TokenUsage
+from selfheal.contracts.kubernetes import ClusterContext
+from selfheal.contracts.spec import BEST_EFFORT, ActivityCall
+from selfheal.model.alerts import Alert
+from selfheal.model.diagnosis import Diagnosis, TokenUsage
+
+
+class InvestigationRequest(BaseModel):
+    """Input of the model-driven investigation (a child workflow)."""
+
+    incident_id: str
+    alert: Alert
+    context: ClusterContext
+    model: str
+    max_turns: int = 8
+    max_tokens: int = 200_000
+
+
+class InvestigationResult(BaseModel):
+    """The model's diagnosis, or why there is none (the rules then take over)."""
+
+    diagnosis: Diagnosis | None = None
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    failure: str = ""
+
 
 SUBMIT_TOOL = "submit_diagnosis"
 """The tool whose input is the investigation's final answer."""
@@ -78,3 +98,23 @@ class ToolAnswer(BaseModel):
         if self.is_error:
             block["is_error"] = True
         return block
+
+
+MODEL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=4,
+)
+"""Overload and server errors: a few attempts with backoff, then the rules take over."""
+
+MODEL_TURN = ActivityCall(
+    "model_turn",
+    ModelTurn,
+    timedelta(minutes=3),
+    retry=MODEL_RETRY,
+    heartbeat=timedelta(seconds=10),
+)
+INVESTIGATION_TOOL = ActivityCall(
+    "investigation_tool", ToolAnswer, timedelta(seconds=60), retry=BEST_EFFORT
+)
