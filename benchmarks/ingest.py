@@ -33,10 +33,10 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from selfheal.client.incidents import deliver_alert
 from selfheal.model.alerts import Alert, AlertSource
 from selfheal.settings import load_settings
-from selfheal.starters.incidents import deliver_alert
-from selfheal.starters.webhook import serve
+from selfheal.webhook.app import serve
 from selfheal.workflows.search import ALL_KEYS
 from selfheal_lab.binaries import find_binary
 from selfheal_lab.sandbox.serving import free_port

@@ -42,6 +42,7 @@ from temporalio.worker import Worker
 from selfheal.activities.analysis.activities import AnalysisActivities
 from selfheal.activities.policy import PolicyActivities
 from selfheal.activities.remedy import FixActivities, OfflineAnalysisActivities
+from selfheal.client.incidents import deliver_alert, incident_handle
 from selfheal.contracts.jira import TicketRef, TicketRequest, TicketUpdate
 from selfheal.contracts.kubernetes import (
     ClusterContext,
@@ -57,7 +58,6 @@ from selfheal.contracts.notify import Notification, NotificationResult
 from selfheal.model.alerts import Alert, AlertSource
 from selfheal.settings import load_settings
 from selfheal.snapshots import load_snapshot
-from selfheal.starters.incidents import deliver_alert, incident_handle
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.investigation import InvestigationWorkflow
 from selfheal.workflows.search import ALL_KEYS
@@ -131,8 +131,8 @@ async def serve_worker(address: str) -> None:
     # Imported here, not at the top: the sandbox re-imports this module to check BareWorkflow,
     # and the worker module brings every client library along.
     from selfheal.workers.worker import (
-        guard_activities,
         guard_worker,
+        permit_activities,
         worker_tuning,
         workload_worker,
     )
@@ -140,7 +140,7 @@ async def serve_worker(address: str) -> None:
     settings = load_settings()
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     kubernetes = KubernetesDoubles()
-    guard = guard_activities(client, settings)
+    guard = permit_activities(client, settings)
     activities: list[Any] = [
         PolicyActivities(settings).load_policy,
         guard.request_permit,

@@ -1,5 +1,5 @@
 """`python -m selfheal` is the `selfheal` command."""
 
-from selfheal.cli import main
+from selfheal.cli.app import main
 
 main()

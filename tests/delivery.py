@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
+from selfheal.client.incidents import Delivery, deliver_alert, wait_until_open
 from selfheal.model.alerts import Alert
-from selfheal.starters.incidents import Delivery, deliver_alert, wait_until_open
 
 
 async def deliver(

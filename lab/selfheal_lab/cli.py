@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
+from selfheal.cli.terminal import err, finish, out, refuse, run, settings_or_exit
 from selfheal.connection import connect
-from selfheal.starters.terminal import err, finish, out, refuse, run, settings_or_exit
 from selfheal_lab.settings import LabSettings, load_lab_settings
 
 commands = typer.Typer()

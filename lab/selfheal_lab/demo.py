@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from rich.console import Console
 from temporalio.client import Client
 
+from selfheal.cli.render import print_status
+from selfheal.client import decisions
+from selfheal.client.incidents import incident_ui_url
 from selfheal.model.decisions import Approval
 from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal.settings import Settings
-from selfheal.starters import decisions
-from selfheal.starters.incidents import incident_ui_url
-from selfheal.starters.render import print_status
 from selfheal_lab.watch import incident_about
 
 DEMO_APPROVER = "demo-approver"

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from temporalio.client import Client
 
-from selfheal.starters.listing import list_incidents
+from selfheal.client.listing import list_incidents
 
 T = TypeVar("T")
 

@@ -18,10 +18,10 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from selfheal.activities.analysis.activities import AnalysisActivities
 from selfheal.activities.claude.activities import investigation_activities
 from selfheal.activities.github.activities import GitHubActivities
-from selfheal.activities.guard import GuardActivities
 from selfheal.activities.jira.activities import JiraActivities
 from selfheal.activities.kubernetes.activities import KubernetesActivities
 from selfheal.activities.notify import NotifyActivities
+from selfheal.activities.permits import PermitActivities
 from selfheal.activities.policy import PolicyActivities
 from selfheal.activities.remedy import FixActivities, OfflineAnalysisActivities
 from selfheal.connection import connect
@@ -46,7 +46,7 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
     offline = OfflineAnalysisActivities(kubernetes.gather_context, settings.fix_limits())
     github = GitHubActivities(settings)
     jira = JiraActivities(settings)
-    guard = guard_activities(client, settings)
+    guard = permit_activities(client, settings)
     return [
         PolicyActivities(settings).load_policy,
         guard.request_permit,
@@ -69,9 +69,9 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
     ]
 
 
-def guard_activities(client: Client, settings: Settings) -> GuardActivities:
+def permit_activities(client: Client, settings: Settings) -> PermitActivities:
     """The permit activity's client side: the kill switch, and the workloads that count."""
-    return GuardActivities(
+    return PermitActivities(
         client,
         settings.guard_workflow_id,
         settings.guard_task_queue(),

@@ -8,12 +8,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from selfheal.activities.claude.activities import investigation_activities
-from selfheal.activities.guard import GuardActivities
+from selfheal.activities.permits import PermitActivities
+from selfheal.client.incidents import incident_handle
 from selfheal.model.alerts import Alert
 from selfheal.model.diagnosis import DiagnosisCategory
 from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal.model.policy import AnalyzerChoice, IncidentPolicy
-from selfheal.starters.incidents import incident_handle
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.investigation import InvestigationWorkflow
@@ -30,7 +30,7 @@ async def run_incident(
 ) -> IncidentStatus:
     """Run one observe-mode incident to its end with the model investigation on the worker."""
     queue = f"incident-model-{uuid.uuid4().hex[:8]}"
-    guard = GuardActivities(env.client, f"guard-{queue}", queue)
+    guard = PermitActivities(env.client, f"guard-{queue}", queue)
     alert = Alert(
         name="KubePodCrashLooping",
         namespace="demo",

@@ -12,8 +12,8 @@ from typing import TypeVar
 from kubernetes import client as k8s
 from temporalio.client import Client
 
+from selfheal.client.decisions import Refused, read_status
 from selfheal.model.incident import IncidentState, IncidentStatus
-from selfheal.starters.decisions import Refused, read_status
 from selfheal_lab.watch import eventually
 
 T = TypeVar("T")

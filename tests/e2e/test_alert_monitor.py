@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from kubernetes import client
 
 from selfheal.chaos.injection import clear, inject
-from selfheal.starters.webhook.alertmanager import AlertmanagerPayload
+from selfheal.webhook.alertmanager import AlertmanagerPayload
 from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 from selfheal_lab.sandbox.monitor import AlertMonitor, alerts_for
 from selfheal_lab.sandbox.serving import ServedApp

@@ -15,9 +15,9 @@ from github.Repository import Repository
 
 from selfheal.chaos.scenarios import get_scenario, list_scenarios
 from selfheal.chaos.through_git import inject_through_repository
+from selfheal.client import decisions
 from selfheal.model.decisions import Approval
 from selfheal.model.incident import IncidentState, IncidentStatus
-from selfheal.starters import decisions
 from selfheal_lab.demo import now
 from selfheal_lab.watch import incident_about
 from tests.e2e.follow import FINAL_STATES, deployment_health, wait_for_state, wait_until_healthy

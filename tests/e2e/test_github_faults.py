@@ -15,9 +15,9 @@ from temporalio.api.enums.v1 import EventType
 
 from selfheal.chaos.injection import clear, inject
 from selfheal.chaos.through_git import inject_through_repository
+from selfheal.client import decisions
 from selfheal.model.decisions import Approval
 from selfheal.model.incident import IncidentState
-from selfheal.starters import decisions
 from selfheal_lab.demo import now
 from selfheal_lab.watch import incident_about
 from tests.e2e.follow import wait_for_state, wait_until_healthy

@@ -14,8 +14,8 @@ from datetime import datetime
 import httpx
 
 from selfheal.chaos.through_git import inject_through_repository
+from selfheal.client.listing import list_incidents
 from selfheal.model.incident import IncidentState
-from selfheal.starters.listing import list_incidents
 from selfheal_lab.demo import now
 from selfheal_lab.watch import eventually, incident_about
 from tests.e2e.alerting import PromAlert, post_alerts

@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from selfheal.connection import connect
 from selfheal.settings import Settings
-from selfheal.starters.webhook import create_app
+from selfheal.webhook.app import create_app
 from selfheal_lab.sandbox.serving import ServedApp
 
 TOKEN = "fuzz-token"

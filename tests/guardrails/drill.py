@@ -18,8 +18,8 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from temporalio.client import Client
 
+from selfheal.client.incidents import incident_status
 from selfheal.model.incident import IncidentState, IncidentStatus
-from selfheal.starters.incidents import incident_status
 from selfheal_lab.sandbox.control import MUTATING
 from tests.e2e.stack import RunningStack
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from temporalio.testing import WorkflowEnvironment
 
+from selfheal.client.incidents import incident_handle
 from selfheal.model.decisions import Approval
 from selfheal.model.diagnosis import ActionKind, FixKind, FixProposal, RemediationAction, RiskLevel
 from selfheal.model.incident import IncidentState
 from selfheal.model.policy import AutoApprovePolicy
-from selfheal.starters.incidents import incident_handle
 from selfheal.workflows.incident import IncidentWorkflow
 from tests.delivery import deliver
 from tests.workflow.doubles import FakeWorld

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from temporalio.worker import Worker
 
-from selfheal.activities.guard import GuardActivities
+from selfheal.activities.permits import PermitActivities
 from selfheal.connection import connect
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
@@ -24,7 +24,7 @@ async def serve(task_queue: str, journal: Path) -> None:
     client = await connect()
     world = FakeWorld(journal=journal)
     workloads = f"{task_queue}-workloads"  # as `selfheal worker` serves them
-    guard = GuardActivities(client, f"guard-{task_queue}", task_queue, workloads, task_queue)
+    guard = PermitActivities(client, f"guard-{task_queue}", task_queue, workloads, task_queue)
     incidents = Worker(
         client,
         task_queue=task_queue,

@@ -21,7 +21,7 @@ import pytest
 import typer
 from typer.main import get_command
 
-from selfheal.cli import COMMANDS_GROUP, app
+from selfheal.cli.app import COMMANDS_GROUP, app
 from tests.packaging.env_names import ROOT
 
 LAB_COMMANDS = {"up", "down", "demo", "sandbox serve", "sandbox load", "chaos experiment"}
@@ -63,9 +63,11 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, zipfile.ZipFil
 
 def test_product_wheel_contains_no_stand_in(wheels: dict[str, zipfile.ZipFile]) -> None:
     names = wheels["selfheal"].namelist()
-    assert {"selfheal/cli.py", "selfheal/chaos/scenarios.py", "selfheal/chaos/injection.py"} <= set(
-        names
-    )
+    assert {
+        "selfheal/cli/app.py",
+        "selfheal/chaos/scenarios.py",
+        "selfheal/chaos/injection.py",
+    } <= set(names)
     assert all(name.startswith(("selfheal/", "selfheal-0.1.0.dist-info/")) for name in names)
     lab_files = [name for name in names if any(part in name for part in LAB_ONLY_PATHS)]
     assert lab_files == []
@@ -120,7 +122,7 @@ def entry_points(**select):
     return everything(**select)
 metadata.entry_points = entry_points
 from typer.main import get_command
-from selfheal.cli import app
+from selfheal.cli.app import app
 lab = sorted(name for name in sys.modules if name.startswith("selfheal_lab"))
 from tests.packaging.test_distributions import command_names
 print(json.dumps({{"commands": sorted(command_names(get_command(app))), "lab": lab}}))

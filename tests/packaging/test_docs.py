@@ -10,11 +10,11 @@ import pytest
 from pydantic import SecretStr
 from typer.main import get_command
 
-from selfheal.cli import app
+from selfheal.cli.app import app
+from selfheal.client.listing import IncidentSummary
 from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal.settings import Settings
-from selfheal.starters.listing import IncidentSummary
-from selfheal.starters.webhook import create_app
+from selfheal.webhook.app import create_app
 from selfheal.workflows.transitions import EDGES
 from tests.packaging.env_names import ROOT, lab_env_names, settings_env_names
 from tests.packaging.state_machine import START, workflow_transitions

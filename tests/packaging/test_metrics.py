@@ -23,7 +23,8 @@ from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from selfheal.activities.guard import GuardActivities
+from selfheal.activities.permits import PermitActivities
+from selfheal.client.incidents import incident_handle, incident_status
 from selfheal.contracts.analysis import AnalysisRequest, WorkloadAnalysis
 from selfheal.model.alerts import Alert
 from selfheal.model.decisions import Approval, Rejection
@@ -31,7 +32,6 @@ from selfheal.model.diagnosis import TokenUsage
 from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal.model.policy import AnalyzerChoice, AutoApprovePolicy, IncidentPolicy
 from selfheal.observability import incident_of, tracing_interceptors
-from selfheal.starters.incidents import incident_handle, incident_status
 from selfheal.workers.metrics import (
     DECISIONS,
     ESCALATIONS,
@@ -96,7 +96,7 @@ async def selfheal_worker(
 ) -> AsyncIterator[str]:
     """A worker with selfheal's interceptors and `world`'s doubles; yield its task queue."""
     queue = f"metrics-{uuid.uuid4().hex[:8]}"
-    guard = GuardActivities(client, f"guard-{queue}", queue)
+    guard = PermitActivities(client, f"guard-{queue}", queue)
     replaced = {getattr(fn, "__temporal_activity_definition").name for fn in extra}
     doubles = [
         fn

@@ -17,13 +17,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from selfheal.activities.guard import GuardActivities, set_freeze
+from selfheal.activities.permits import PermitActivities, set_freeze
+from selfheal.client.incidents import incident_handle, incident_status
 from selfheal.model.alerts import Alert, AlertStatus
 from selfheal.model.decisions import Approval, Rejection, RetryRequest
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory
 from selfheal.model.guard import FreezeRequest, UnfreezeRequest
 from selfheal.model.incident import IncidentState
-from selfheal.starters.incidents import incident_handle, incident_status
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.search import ALL_KEYS
@@ -107,7 +107,7 @@ async def record() -> None:
     )
     client = env.client
     world = FakeWorld()
-    guard = GuardActivities(client, "selfheal-guard", QUEUE)
+    guard = PermitActivities(client, "selfheal-guard", QUEUE)
     async with Worker(
         client,
         task_queue=QUEUE,

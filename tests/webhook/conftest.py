@@ -17,10 +17,10 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from selfheal.activities.guard import GuardActivities
+from selfheal.activities.permits import PermitActivities
 from selfheal.connection import connect
 from selfheal.settings import Settings
-from selfheal.starters.webhook import create_app
+from selfheal.webhook.app import create_app
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.workload import WorkloadWorkflow
@@ -79,7 +79,7 @@ async def world_queue(dev_server_env: WorkflowEnvironment) -> AsyncIterator[tupl
     """A worker running IncidentWorkflow (and its guard) with activity doubles on a fresh queue."""
     world = FakeWorld()
     queue = f"webhook-{uuid.uuid4().hex[:8]}"
-    guard = GuardActivities(
+    guard = PermitActivities(
         dev_server_env.client, f"guard-{queue}", queue, f"{queue}-workloads", queue
     )
     incidents = Worker(

@@ -10,15 +10,14 @@ import pytest
 from pydantic import SecretStr
 
 from selfheal.model.alerts import AlertStatus
-from selfheal.starters.webhook import ServiceMapError
-from selfheal.starters.webhook.alertmanager import workload_of
-from selfheal.starters.webhook.auth import bearer_token, hub_signature, pagerduty_signature
-from selfheal.starters.webhook.github import incident_of_branch
-from selfheal.starters.webhook.jira import Issue
-from selfheal.starters.webhook.jira import alert_of as jira_alert
-from selfheal.starters.webhook.pagerduty import IncidentData
-from selfheal.starters.webhook.pagerduty import alert_of as pagerduty_alert
-from selfheal.starters.webhook.service_map import ServiceMap, load_service_map
+from selfheal.webhook.alertmanager import workload_of
+from selfheal.webhook.auth import bearer_token, hub_signature, pagerduty_signature
+from selfheal.webhook.github import incident_of_branch
+from selfheal.webhook.jira import Issue
+from selfheal.webhook.jira import alert_of as jira_alert
+from selfheal.webhook.pagerduty import IncidentData
+from selfheal.webhook.pagerduty import alert_of as pagerduty_alert
+from selfheal.webhook.service_map import ServiceMap, ServiceMapError, load_service_map
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from selfheal.connection import connect
-from selfheal.starters.webhook import create_app
+from selfheal.webhook.app import create_app
 from selfheal.workflows.search import ALL_KEYS
 from selfheal_lab.binaries import find_binary
 from selfheal_lab.sandbox.serving import ServedApp, free_port

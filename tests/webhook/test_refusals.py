@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from selfheal.starters.webhook import WebhookConfigError, create_app
+from selfheal.webhook.app import WebhookConfigError, create_app
 from selfheal_lab.sandbox.serving import ServedApp
 from tests.webhook.conftest import (
     JSON,

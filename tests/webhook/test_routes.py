@@ -8,9 +8,9 @@ import httpx
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from selfheal.client.incidents import incident_status
 from selfheal.model.alerts import AlertSource
 from selfheal.model.incident import IncidentState, IncidentStatus
-from selfheal.starters.incidents import incident_status
 from tests.webhook.conftest import (
     GITHUB_SECRET,
     JIRA_SECRET,

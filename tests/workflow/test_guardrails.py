@@ -7,14 +7,14 @@ import uuid
 
 from temporalio.testing import WorkflowEnvironment
 
-from selfheal.activities.guard import set_freeze
+from selfheal.activities.permits import set_freeze
+from selfheal.client.incidents import incident_handle, incident_status
 from selfheal.model.alerts import Alert
 from selfheal.model.decisions import Approval
 from selfheal.model.diagnosis import ActionKind, FixKind, FixProposal, RiskLevel
 from selfheal.model.guard import FreezeRequest, UnfreezeRequest
 from selfheal.model.incident import IncidentState
 from selfheal.model.policy import AutoApprovePolicy
-from selfheal.starters.incidents import incident_handle, incident_status
 from selfheal.workflows.incident import IncidentWorkflow
 from tests.delivery import deliver
 from tests.workflow.doubles import FakeWorld, memory_fix

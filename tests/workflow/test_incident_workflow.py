@@ -19,14 +19,14 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from selfheal.activities.guard import GuardActivities
+from selfheal.activities.permits import PermitActivities
+from selfheal.client.incidents import incident_handle, incident_status
 from selfheal.contracts.jira import TicketRef, TicketRequest
 from selfheal.model.alerts import Alert
 from selfheal.model.decisions import Approval, ManualResolution, Rejection, RetryRequest
 from selfheal.model.diagnosis import FixKind, FixProposal, RiskLevel
 from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal.model.policy import AnalyzerChoice, AutoApprovePolicy, IncidentPolicy
-from selfheal.starters.incidents import incident_handle, incident_status
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.ticket_catch_up import TicketCatchUpWorkflow
@@ -49,7 +49,7 @@ async def running(
     """Run a worker with `world`'s doubles (any of them replaced by an activity of the same
     name in `replacing`) on a fresh task queue; yield the queue."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    guard = GuardActivities(env.client, f"guard-{queue}", queue)
+    guard = PermitActivities(env.client, f"guard-{queue}", queue)
     replaced = {_activity_name(fn) for fn in replacing}
     doubles = [fn for fn in world.activities() if _activity_name(fn) not in replaced]
     async with Worker(

@@ -14,7 +14,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from selfheal.activities.guard import (
+from selfheal.activities.permits import (
     count_on_workload,
     count_remediation,
     read_freeze,

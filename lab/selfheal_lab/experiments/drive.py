@@ -12,10 +12,10 @@ from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from selfheal.chaos.through_git import inject_through_repository
+from selfheal.client import decisions
+from selfheal.client.decisions import read_status
 from selfheal.model.decisions import Approval
 from selfheal.model.incident import IncidentState, IncidentStatus
-from selfheal.starters import decisions
-from selfheal.starters.decisions import read_status
 from selfheal_lab.experiments.stack import ExperimentStack
 from selfheal_lab.watch import eventually
 

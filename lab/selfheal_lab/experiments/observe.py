@@ -16,8 +16,8 @@ from github.Repository import Repository
 from kubernetes import client as k8s
 from temporalio.client import Client
 
+from selfheal.client.decisions import read_status
 from selfheal.model.incident import IncidentState, IncidentStatus
-from selfheal.starters.decisions import read_status
 from selfheal_lab.experiments.figures import Figures
 
 FINAL_STATES = frozenset({IncidentState.RESOLVED, IncidentState.ESCALATED})

@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 from temporalio.client import Client
 
+from selfheal.client.incidents import incident_handle
 from selfheal.model.incident import IncidentState, IncidentStatus
-from selfheal.starters.incidents import incident_handle
 from selfheal_lab import watch
 from selfheal_lab.experiments import drive, observe
 from selfheal_lab.experiments.figures import Figures

@@ -1,6 +1,6 @@
 """Who may post: bearer tokens and HMAC signatures, each compared in constant time.
 
-A guard reads the request headers and the raw body and returns why it refuses the sender,
+A sender check reads the request headers and the raw body and returns why it refuses the sender,
 or None to let the request through.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 from pydantic import SecretStr
 
-Guard = Callable[[Mapping[str, str], bytes], str | None]
+SenderCheck = Callable[[Mapping[str, str], bytes], str | None]
 
 
 def open_door(headers: Mapping[str, str], body: bytes) -> str | None:
@@ -20,7 +20,7 @@ def open_door(headers: Mapping[str, str], body: bytes) -> str | None:
     return None
 
 
-def bearer_token(token: SecretStr | None) -> Guard:
+def bearer_token(token: SecretStr | None) -> SenderCheck:
     """Require `Authorization: Bearer <token>`; with no token configured, refuse everyone."""
     expected = token.get_secret_value().encode() if token else None
 
@@ -41,7 +41,7 @@ def _digest(secret: SecretStr, body: bytes) -> str:
     return hmac.new(secret.get_secret_value().encode(), body, hashlib.sha256).hexdigest()
 
 
-def pagerduty_signature(secret: SecretStr) -> Guard:
+def pagerduty_signature(secret: SecretStr) -> SenderCheck:
     """Require `X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]` with one HMAC-SHA256 matching.
 
     PagerDuty lists one signature per active secret while a secret is being rotated.
@@ -63,7 +63,7 @@ def pagerduty_signature(secret: SecretStr) -> Guard:
     return check
 
 
-def hub_signature(header_name: str, secret: SecretStr) -> Guard:
+def hub_signature(header_name: str, secret: SecretStr) -> SenderCheck:
     """Require `<header_name>: sha256=<hex HMAC-SHA256 of the body>` (GitHub, JIRA)."""
     header_key = header_name.lower()
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from selfheal.model.alerts import Alert, AlertSource, AlertStatus
-from selfheal.starters.webhook.service_map import ServiceMap
+from selfheal.webhook.service_map import ServiceMap
 
 HANDLED_EVENTS = {
     "incident.triggered": AlertStatus.FIRING,

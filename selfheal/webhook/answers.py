@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from selfheal.starters.incidents import Delivery
+from selfheal.client.incidents import Delivery
 
 
 class Accepted(Delivery):

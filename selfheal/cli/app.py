@@ -17,18 +17,18 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from selfheal.activities.guard import read_freeze
+from selfheal.activities.permits import read_freeze
+from selfheal.cli.cluster import chaos_app, diagnose, snapshot
+from selfheal.cli.render import incident_table, print_status
+from selfheal.cli.terminal import err, finish, out, run, settings_or_exit
+from selfheal.client import decisions, kill_switch
+from selfheal.client.incidents import deliver_alert, incident_ui_url, wait_until_open
+from selfheal.client.listing import list_incidents, worker_last_seen, worker_silent
 from selfheal.connection import connect
 from selfheal.model.alerts import Alert
 from selfheal.model.decisions import Approval, ManualResolution, Rejection, RetryRequest
 from selfheal.model.guard import FreezeRequest, UnfreezeRequest
 from selfheal.settings import Settings, load_settings
-from selfheal.starters import decisions, kill_switch
-from selfheal.starters.cluster_cli import chaos_app, diagnose, snapshot
-from selfheal.starters.incidents import deliver_alert, incident_ui_url, wait_until_open
-from selfheal.starters.listing import list_incidents, worker_last_seen, worker_silent
-from selfheal.starters.render import incident_table, print_status
-from selfheal.starters.terminal import err, finish, out, run, settings_or_exit
 
 app = typer.Typer(
     name="selfheal",
@@ -271,7 +271,8 @@ def worker() -> None:
 @app.command()
 def webhook() -> None:
     """Run the webhook server: alerts in (production process)."""
-    from selfheal.starters.webhook import ServiceMapError, WebhookConfigError, serve
+    from selfheal.webhook.app import WebhookConfigError, serve
+    from selfheal.webhook.service_map import ServiceMapError
 
     try:
         serve(_settings())

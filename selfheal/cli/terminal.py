@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from temporalio.service import RPCError
 
+from selfheal.client.decisions import Refused
 from selfheal.settings import Settings
-from selfheal.starters.decisions import Refused
 
 out = Console()
 err = Console(stderr=True)

@@ -14,9 +14,9 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from selfheal.client.incidents import incident_handle
 from selfheal.model.decisions import Approval, ManualResolution, Rejection, RetryRequest, SignalAck
 from selfheal.model.incident import IncidentState, IncidentStatus
-from selfheal.starters.incidents import incident_handle
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.search import STATE, STATUS_MEMO
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from temporalio.service import RPCError
 
-from selfheal.starters.webhook.temporal_link import TemporalUnavailable
+from selfheal.webhook.temporal_link import TemporalUnavailable
 
 log = structlog.get_logger("selfheal.webhook")
 
@@ -61,6 +61,11 @@ async def _invalid_payload(request: Request, exc: Exception) -> JSONResponse:
         },
         status_code=422,
     )
+
+
+def missing(field: str) -> dict[str, object]:
+    """A validation error entry for a required body field the sender left out."""
+    return {"type": "missing", "loc": ("body", field), "msg": "Field required", "input": None}
 
 
 def _message(error: dict[str, Any]) -> str:

@@ -1,5 +1,5 @@
 """The kill switch from the outside: turn it and tell running incidents (read it with
-`selfheal.activities.guard.read_freeze`)."""
+`selfheal.activities.permits.read_freeze`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import asyncio
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from selfheal.activities.guard import set_freeze
+from selfheal.activities.permits import set_freeze
 from selfheal.model.guard import FreezeRequest, FreezeState, GuardNotice, UnfreezeRequest
 from selfheal.workflows.incident import IncidentWorkflow
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from selfheal.client.listing import IncidentSummary
 from selfheal.model.incident import IncidentState, IncidentStatus
-from selfheal.starters.listing import IncidentSummary
 
 STATE_STYLES = {
     IncidentState.RESOLVED: "green",

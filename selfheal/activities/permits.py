@@ -1,4 +1,4 @@
-"""Asking the guardrails for a permit, from inside an incident; turning the kill switch."""
+"""Asking the guard (kill switch and anti-loop ledger) for a permit, from inside an incident."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ own connection until a workflow task answers it; unbounded, they crowd out the p
 would fetch those very tasks."""
 
 
-class GuardActivities:
+class PermitActivities:
     """The incident's door to the guardrails."""
 
     def __init__(

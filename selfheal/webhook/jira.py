@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from selfheal.model.alerts import Alert, AlertSource
-from selfheal.starters.webhook.service_map import ServiceMap, WorkloadRef
+from selfheal.webhook.service_map import ServiceMap, WorkloadRef
 
 HANDLED_EVENT = "jira:issue_created"
 

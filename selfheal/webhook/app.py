@@ -8,18 +8,19 @@ from fastapi import FastAPI
 from selfheal.connection import connect
 from selfheal.observability import configure_logging
 from selfheal.settings import Settings
-from selfheal.starters.webhook.auth import (
-    Guard,
+from selfheal.webhook import alert_routes, health_routes, pull_request_routes
+from selfheal.webhook.auth import (
+    SenderCheck,
     bearer_token,
     hub_signature,
     open_door,
     pagerduty_signature,
 )
-from selfheal.starters.webhook.errors import install_error_answers
-from selfheal.starters.webhook.gate import WebhookGate
-from selfheal.starters.webhook.routes import webhook_routes
-from selfheal.starters.webhook.service_map import load_service_map
-from selfheal.starters.webhook.temporal_link import ClientFactory, TemporalLink
+from selfheal.webhook.deps import AlertDoor
+from selfheal.webhook.errors import install_error_answers
+from selfheal.webhook.gate import WebhookGate
+from selfheal.webhook.service_map import load_service_map
+from selfheal.webhook.temporal_link import ClientFactory, TemporalLink
 
 DESCRIPTION = """\
 Alerts in: Alertmanager, PagerDuty, JIRA and selfheal's own Alert JSON start or join one
@@ -36,7 +37,7 @@ class WebhookConfigError(Exception):
     """The webhook is configured so that anyone could start incidents; the message says the fix."""
 
 
-def sender_guards(settings: Settings) -> dict[str, Guard]:
+def sender_checks(settings: Settings) -> dict[str, SenderCheck]:
     """Which check each webhook route applies to its sender.
 
     Routes with their own signature scheme use it when its secret is set and fall back to the
@@ -53,7 +54,7 @@ def sender_guards(settings: Settings) -> dict[str, Guard]:
             "(and/or SELFHEAL_PAGERDUTY_SECRET, SELFHEAL_GITHUB_WEBHOOK_SECRET, "
             "SELFHEAL_JIRA_WEBHOOK_SECRET), or SELFHEAL_WEBHOOK_INSECURE=1 for a local trial"
         )
-    token: Guard = (
+    token: SenderCheck = (
         open_door
         if settings.webhook_token is None and settings.webhook_insecure
         else bearer_token(settings.webhook_token)
@@ -90,14 +91,18 @@ def create_app(
     insecure), and ServiceMapError when SELFHEAL_SERVICE_MAP cannot be read.
     `call_timeout` bounds each Temporal call before the answer becomes 503.
     """
-    guards = sender_guards(settings)
+    checks = sender_checks(settings)
     services = load_service_map(settings.service_map)
     link = TemporalLink(client_factory, call_timeout=call_timeout, retry_after=retry_after)
     app = FastAPI(title="selfheal webhook", description=DESCRIPTION, version="1")
     install_error_answers(app)
-    app.include_router(webhook_routes(settings, link, services))
-    app.add_middleware(WebhookGate, guards=guards, max_body_bytes=settings.max_body_bytes)
+    for routes in (alert_routes, pull_request_routes, health_routes):
+        app.include_router(routes.router)
+    app.add_middleware(WebhookGate, checks=checks, max_body_bytes=settings.max_body_bytes)
+    app.state.settings = settings
     app.state.temporal = link
+    app.state.services = services
+    app.state.door = AlertDoor(settings, link)
     return app
 
 

@@ -9,7 +9,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from selfheal.starters.webhook.auth import Guard
+from selfheal.webhook.auth import SenderCheck
 
 log = structlog.get_logger("selfheal.webhook")
 
@@ -27,20 +27,23 @@ class BodyTooLarge(Exception):
 
 
 class WebhookGate:
-    """ASGI middleware for the webhook routes: 413 over `max_body_bytes`, 401 when a guard refuses.
+    """ASGI middleware for the webhook routes: 413 over `max_body_bytes`, 401 when a sender
+    check refuses.
 
     The limit is counted on the bytes actually received, so a missing or false Content-Length
     changes nothing; a declared length over the limit is refused without reading the body.
     """
 
-    def __init__(self, app: ASGIApp, guards: Mapping[str, Guard], max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, checks: Mapping[str, SenderCheck], max_body_bytes: int
+    ) -> None:
         self.app = app
-        self.guards = dict(guards)
+        self.checks = dict(checks)
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        guard = self.guards.get(scope["path"]) if scope["type"] == "http" else None
-        if guard is None:
+        check = self.checks.get(scope["path"]) if scope["type"] == "http" else None
+        if check is None:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -51,7 +54,7 @@ class WebhookGate:
                 await self._drain(headers, receive)
             await _refuse(scope, receive, send, 413, self._too_large, {"Connection": "close"})
             return
-        refusal = guard(headers, body)
+        refusal = check(headers, body)
         if refusal is not None:
             log.warning("webhook sender refused", path=scope["path"], reason=refusal)
             await _refuse(scope, receive, send, 401, refusal, {})

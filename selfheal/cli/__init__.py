@@ -1,0 +1,1 @@
+"""The `selfheal` command line: the Typer app (app.py), its rendering and cluster commands."""
