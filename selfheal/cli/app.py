@@ -120,7 +120,7 @@ def list_command(
                 f"[bold red]REMEDIATION FROZEN[/] by {switch.by}"
                 f" since {switch.at:%Y-%m-%d %H:%M} UTC: {switch.reason or 'no reason'}"
             )
-        out.print(incident_table(incidents))
+        out.print(incident_table(incidents, width=out.width))
 
     run(fetch)
     finish(0)

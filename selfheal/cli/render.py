@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from selfheal.client.listing import IncidentSummary
 from selfheal.model.incident import IncidentState, IncidentStatus
@@ -24,22 +27,72 @@ def _state(state: IncidentState | str) -> str:
     return f"[{style}]{state}[/]"
 
 
-def incident_table(incidents: list[IncidentSummary]) -> Table:
-    """One row per incident, newest first."""
-    table = Table(title=f"{len(incidents)} incident(s)")
-    for column in ("incident", "state", "service", "namespace", "severity", "reason", "started"):
-        table.add_column(column, overflow="fold")
-    for incident in incidents:
-        table.add_row(
-            incident.id,
-            _state(incident.state),
-            incident.service,
-            incident.namespace,
-            incident.severity,
-            incident.reason,
-            incident.started_at.strftime("%Y-%m-%d %H:%M:%S") if incident.started_at else "",
-        )
+LIST_COLUMNS = ("INCIDENT", "STATE", "AGE", "NAMESPACE", "REASON")
+GAP = "  "
+WITH_NAMESPACE = 30
+"""Columns left after id, state and age below which the namespace is left out."""
+
+
+def incident_table(
+    incidents: list[IncidentSummary], width: int = 80, now: datetime | None = None
+) -> Text:
+    """One line per incident, newest first, fitted to `width` columns (kubectl's layout).
+
+    The incident id (which names the workload) and the state are never cut: they are what a
+    person scans for and copies. The namespace and the reason give way, cut with an
+    ellipsis; `--json` has every field whole.
+    """
+    now = now or datetime.now(UTC)
+    rows: list[tuple[str, ...]] = [
+        (i.id, i.state, age(i.started_at, now), i.namespace, i.reason) for i in incidents
+    ]
+    columns: tuple[str, ...] = LIST_COLUMNS
+    widths = [max([len(name), *(len(row[n]) for row in rows)]) for n, name in enumerate(columns)]
+    room = width - sum(widths[:3]) - len(GAP) * 3
+    if room >= WITH_NAMESPACE:
+        widths[3] = min(widths[3], room // 3)
+        widths[4] = room - widths[3] - len(GAP)
+    else:  # too narrow for both: the reason matters more than the namespace
+        columns = (*columns[:3], columns[4])
+        rows = [(*row[:3], row[4]) for row in rows]
+        widths = [*widths[:3], max(len("REASON"), room)]
+    table = Text(f"{len(incidents)} incident(s)\n")
+    table.append(_line(columns, widths), style="bold")
+    for row in rows:
+        table.append("\n")
+        line = _line(row, widths)
+        start = len(table) + widths[0] + len(GAP)
+        table.append(line)
+        table.stylize(_style(row[1]), start, start + len(row[1]))
     return table
+
+
+def _line(values: tuple[str, ...], widths: list[int]) -> str:
+    cells = [_cut(value, size).ljust(size) for value, size in zip(values, widths, strict=True)]
+    cells[2] = values[2].rjust(widths[2])
+    return GAP.join(cells).rstrip()
+
+
+def _cut(value: str, size: int) -> str:
+    return value if len(value) <= size else value[: size - 1] + "…"
+
+
+def _style(state: str) -> str:
+    try:
+        return STATE_STYLES.get(IncidentState(state), "cyan")
+    except ValueError:
+        return "cyan"
+
+
+def age(since: datetime | None, now: datetime) -> str:
+    """How long ago, the way kubectl says it: 45s, 12m, 3h, 5d."""
+    if since is None:
+        return "?"
+    seconds = max(0, int((now - since).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def print_status(console: Console, status: IncidentStatus, ui_url: str) -> None:
