@@ -17,6 +17,15 @@ from typing import Any
 import yaml
 
 from selfheal.contracts.kubernetes import ClusterContext
+from selfheal.kube_objects import (
+    Obj,
+    kind_of,
+    name_of,
+    namespace_of,
+    owner_names,
+    pod_specs,
+    selector_matches,
+)
 from selfheal.redaction import REDACTED, redact_object, redact_text
 
 DEFAULT_MAX_BYTES = 256 * 1024
@@ -38,76 +47,9 @@ _API_VERSIONS = {
     "Secret": "v1",
 }
 
-Obj = dict[str, Any]
 
 # libyaml's loader when present: snapshots are large and the pure-Python one is slow.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def kind_of(obj: Obj) -> str:
-    """Return the object's kind, inferred from its shape when `kind` is absent.
-
-    List calls through the Python client return items without `kind`; the shapes of the six
-    kinds a snapshot holds are distinct enough to tell them apart.
-    """
-    if obj.get("kind"):
-        return str(obj["kind"])
-    spec = obj.get("spec") or {}
-    if "involvedObject" in obj or "regarding" in obj:
-        return "Event"
-    if "containers" in spec:
-        return "Pod"
-    if "template" in spec:
-        owners = {ref.get("kind") for ref in obj.get("metadata", {}).get("ownerReferences", [])}
-        if "Deployment" in owners or (
-            "strategy" not in spec and "progressDeadlineSeconds" not in spec
-        ):
-            return "ReplicaSet"
-        return "Deployment"
-    if "type" in obj:
-        return "Secret"
-    if "data" in obj or "binaryData" in obj or "immutable" in obj:
-        return "ConfigMap"
-    return ""
-
-
-def _name(obj: Obj) -> str:
-    return str(obj.get("metadata", {}).get("name", ""))
-
-
-def _namespace(obj: Obj) -> str | None:
-    return obj.get("metadata", {}).get("namespace")
-
-
-def _owner_names(obj: Obj, kind: str) -> set[str]:
-    refs = obj.get("metadata", {}).get("ownerReferences") or []
-    return {ref.get("name", "") for ref in refs if ref.get("kind") == kind}
-
-
-def _matches_selector(labels: dict[str, str], selector: Obj) -> bool:
-    match_labels = selector.get("matchLabels") or {}
-    if any(labels.get(key) != value for key, value in match_labels.items()):
-        return False
-    for expression in selector.get("matchExpressions") or []:
-        key, operator, values = expression["key"], expression["operator"], expression.get("values")
-        if operator == "In" and labels.get(key) not in (values or []):
-            return False
-        if operator == "NotIn" and labels.get(key) in (values or []):
-            return False
-        if operator == "Exists" and key not in labels:
-            return False
-        if operator == "DoesNotExist" and key in labels:
-            return False
-    return bool(match_labels or selector.get("matchExpressions"))
-
-
-def pod_specs(obj: Obj) -> list[Obj]:
-    """Return the pod specs inside a Pod, ReplicaSet or Deployment."""
-    spec = obj.get("spec") or {}
-    if "containers" in spec:
-        return [spec]
-    template_spec = (spec.get("template") or {}).get("spec")
-    return [template_spec] if template_spec else []
 
 
 def referenced_config(specs: Iterable[Obj]) -> tuple[set[str], set[str]]:
@@ -237,7 +179,7 @@ def _pods_to_drop(pods: list[Obj]) -> list[Obj]:
     kept: dict[str, int] = {}
     for pod in pods:
         if _pod_failing(pod):
-            owner = ",".join(sorted(_owner_names(pod, "ReplicaSet")))
+            owner = ",".join(sorted(owner_names(pod, "ReplicaSet")))
             kept[owner] = kept.get(owner, 0) + 1
             if kept[owner] > _FAILING_PODS_KEPT:
                 spare_failing.append(pod)
@@ -254,19 +196,19 @@ def _bound(context: ClusterContext, max_bytes: int) -> ClusterContext:
     if total <= max_bytes:
         return context
     context.truncated = True
-    by_name = {_name(pod): pod for pod in context.pods}
+    by_name = {name_of(pod): pod for pod in context.pods}
 
     def drop(pods: list[Obj], total: int) -> int:
         for pod in pods:
             if total <= max_bytes:
                 break
-            name = _name(pod)
+            name = name_of(pod)
             del by_name[name]
             total -= _json_size(pod) + 1
             for logs in (context.logs, context.previous_logs):
                 for key in [key for key in logs if key.split("/", 1)[0] == name]:
                     total -= _json_size({key: logs.pop(key)})
-        context.pods = [pod for pod in context.pods if _name(pod) in by_name]
+        context.pods = [pod for pod in context.pods if name_of(pod) in by_name]
         return total
 
     total = drop(_pods_to_drop(context.pods), total)
@@ -338,37 +280,37 @@ def context_from_objects(
     """
     by_kind: dict[str, list[Obj]] = {}
     for obj in objects:
-        ns = _namespace(obj)
+        ns = namespace_of(obj)
         if ns is not None and ns != namespace:
             continue
         by_kind.setdefault(kind_of(obj), []).append(obj)
 
-    deployment = next((d for d in by_kind.get("Deployment", []) if _name(d) == workload), None)
+    deployment = next((d for d in by_kind.get("Deployment", []) if name_of(d) == workload), None)
     replicasets = [
-        rs for rs in by_kind.get("ReplicaSet", []) if workload in _owner_names(rs, "Deployment")
+        rs for rs in by_kind.get("ReplicaSet", []) if workload in owner_names(rs, "Deployment")
     ]
-    rs_names = {_name(rs) for rs in replicasets}
+    rs_names = {name_of(rs) for rs in replicasets}
     selector = ((deployment or {}).get("spec") or {}).get("selector") or {}
     pods = [
         pod
         for pod in by_kind.get("Pod", [])
-        if _owner_names(pod, "ReplicaSet") & rs_names
+        if owner_names(pod, "ReplicaSet") & rs_names
         or (
-            not _owner_names(pod, "ReplicaSet")
-            and _matches_selector(pod.get("metadata", {}).get("labels") or {}, selector)
+            not owner_names(pod, "ReplicaSet")
+            and selector_matches(pod.get("metadata", {}).get("labels") or {}, selector)
         )
     ]
     involved = {("Deployment", workload)}
     involved |= {("ReplicaSet", name) for name in rs_names}
-    involved |= {("Pod", _name(pod)) for pod in pods}
+    involved |= {("Pod", name_of(pod)) for pod in pods}
     events = _select_events(by_kind.get("Event", []), involved)
 
     specs = [spec for obj in [deployment or {}, *replicasets, *pods] for spec in pod_specs(obj)]
     configmap_names, secret_names = referenced_config(specs)
-    configmaps = [cm for cm in by_kind.get("ConfigMap", []) if _name(cm) in configmap_names]
-    secrets = [secret for secret in by_kind.get("Secret", []) if _name(secret) in secret_names]
+    configmaps = [cm for cm in by_kind.get("ConfigMap", []) if name_of(cm) in configmap_names]
+    secrets = [secret for secret in by_kind.get("Secret", []) if name_of(secret) in secret_names]
 
-    pod_names = {_name(pod) for pod in pods}
+    pod_names = {name_of(pod) for pod in pods}
 
     def own_logs(source: dict[str, str]) -> dict[str, str]:
         return {
@@ -381,11 +323,11 @@ def context_from_objects(
         namespace=namespace,
         workload=workload,
         deployment=sanitize(deployment) if deployment else None,
-        replicasets=sorted((sanitize(rs) for rs in replicasets), key=_name),
-        pods=sorted((sanitize(pod) for pod in pods), key=_name),
+        replicasets=sorted((sanitize(rs) for rs in replicasets), key=name_of),
+        pods=sorted((sanitize(pod) for pod in pods), key=name_of),
         events=[sanitize(event) for event in events],
-        configmaps=sorted((sanitize(cm) for cm in configmaps), key=_name),
-        secrets=sorted((sanitize(secret) for secret in secrets), key=_name),
+        configmaps=sorted((sanitize(cm) for cm in configmaps), key=name_of),
+        secrets=sorted((sanitize(secret) for secret in secrets), key=name_of),
         logs=own_logs(logs),
         previous_logs=own_logs(previous_logs),
     )
@@ -443,15 +385,15 @@ def load_snapshot(
     if namespace is None or workload is None:
         deployments = [obj for obj in objects if kind_of(obj) == "Deployment"]
         if workload is not None:
-            deployments = [d for d in deployments if _name(d) == workload]
+            deployments = [d for d in deployments if name_of(d) == workload]
         if len(deployments) != 1:
-            names = ", ".join(_name(d) for d in deployments) or "none"
+            names = ", ".join(name_of(d) for d in deployments) or "none"
             raise ValueError(
                 f"snapshot {directory} has {len(deployments)} matching Deployments ({names}); "
                 "name the namespace and deployment"
             )
-        workload = workload or _name(deployments[0])
-        namespace = namespace or _namespace(deployments[0]) or "default"
+        workload = workload or name_of(deployments[0])
+        namespace = namespace or namespace_of(deployments[0]) or "default"
     logs, previous = _read_logs(directory)
     return context_from_objects(objects, logs, previous, namespace, workload, max_bytes)
 

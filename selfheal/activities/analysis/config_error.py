@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from selfheal.activities.analysis.workload import WorkloadView, name_of
+from selfheal.activities.analysis.workload import WorkloadView
+from selfheal.kube_objects import name_of
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
 
 CONFIG_REASONS = {"CreateContainerConfigError", "CreateContainerError"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from selfheal.activities.analysis.workload import (
     ACTIVE_WINDOW,
     ContainerStatus,
-    Obj,
     Revision,
     WorkloadView,
 )
+from selfheal.kube_objects import Obj
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
 
 EXIT_CODES = {

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from selfheal.activities.analysis.registry import RULES
-from selfheal.activities.analysis.workload import WorkloadView, name_of
+from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.contracts.kubernetes import ClusterContext
+from selfheal.kube_objects import name_of
 from selfheal.model.alerts import Alert
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
 

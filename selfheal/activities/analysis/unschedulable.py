@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from selfheal.activities.analysis.workload import Obj, WorkloadView, name_of
+from selfheal.activities.analysis.workload import WorkloadView
+from selfheal.kube_objects import Obj, name_of
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
 
 _CAUSES: list[tuple[str, re.Pattern[str]]] = [

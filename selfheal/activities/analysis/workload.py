@@ -14,15 +14,13 @@ from functools import cached_property
 from typing import Any
 
 from selfheal.contracts.kubernetes import ClusterContext
+from selfheal.kube_objects import REVISION_ANNOTATION, Obj, name_of, parse_time
 from selfheal.model.alerts import Alert
 from selfheal.model.diagnosis import Evidence
-
-Obj = dict[str, Any]
 
 ACTIVE_WINDOW = timedelta(hours=1)
 """A container's last termination counts as a live problem if it ended this recently."""
 
-REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 DESIRED_REPLICAS_ANNOTATION = "deployment.kubernetes.io/desired-replicas"
 
 _FIELD_PATH_CONTAINER = re.compile(r"spec\.(?:initContainers|containers)\{([^}]+)\}")
@@ -31,20 +29,6 @@ _ERROR_LINE = re.compile(
     r"no such|not found|invalid|missing|killed|out of memory|segmentation",
     re.IGNORECASE,
 )
-
-
-def parse_time(value: Any) -> datetime | None:
-    """Return an API timestamp (`2024-05-01T10:00:00Z` or with an offset) as a datetime."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def name_of(obj: Obj) -> str:
-    return str((obj.get("metadata") or {}).get("name", ""))
 
 
 @dataclass(frozen=True)

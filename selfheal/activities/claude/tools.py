@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from selfheal.activities.analysis.workload import WorkloadView, name_of
+from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.activities.claude.prompt import clean_object, event_line, tail
 from selfheal.contracts.claude import ToolAnswer, ToolCall
 from selfheal.contracts.kubernetes import ClusterContext
+from selfheal.kube_objects import name_of
 
 DEFAULT_LOG_LINES = 200
 MAX_LOG_LINES = 2000

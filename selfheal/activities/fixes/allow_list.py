@@ -7,11 +7,12 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from selfheal.activities.analysis.workload import WorkloadView, name_of
+from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.activities.fixes.building import parse_quantity
 from selfheal.activities.fixes.restart import RESTARTED_AT
 from selfheal.contracts.kubernetes import ClusterContext
 from selfheal.guardrails import PROTECTED_NAMESPACES, namespace_refusal
+from selfheal.kube_objects import name_of
 from selfheal.model.diagnosis import ActionKind, FixKind, FixLimits, FixProposal, RemediationAction
 from selfheal.redaction import is_sensitive_name
 

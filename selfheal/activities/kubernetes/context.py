@@ -19,15 +19,9 @@ from selfheal.activities.kubernetes.client import (
     is_not_found,
     kube_errors,
 )
-from selfheal.activities.kubernetes.workload import (
-    Object,
-    Workload,
-    as_object,
-    name_of,
-    read_workload,
-    uid_of,
-)
-from selfheal.snapshots import pod_specs, referenced_config
+from selfheal.activities.kubernetes.workload import Workload, as_object, read_workload
+from selfheal.kube_objects import Obj, name_of, pod_specs, uid_of
+from selfheal.snapshots import referenced_config
 
 METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 """Accept header asking the apiserver for an object's metadata without its data."""
@@ -40,7 +34,7 @@ MAX_HEALTHY_LOG_PODS = 2
 class WorkloadObjects:
     """A Deployment's related objects (kubectl-shaped dicts) and its containers' log tails."""
 
-    objects: list[Object] = field(default_factory=list)
+    objects: list[Obj] = field(default_factory=list)
     logs: dict[str, str] = field(default_factory=dict)
     previous_logs: dict[str, str] = field(default_factory=dict)
 
@@ -63,7 +57,7 @@ def collect_workload_objects(
     return result
 
 
-def related_events(conn: ClusterConnection, workload: Workload) -> list[Object]:
+def related_events(conn: ClusterConnection, workload: Workload) -> list[Obj]:
     """Return the namespace's core/v1 Events about the Deployment, its ReplicaSets or Pods."""
     involved = [workload.deployment, *workload.replicasets, *workload.pods]
     uids = {uid_of(obj) for obj in involved}
@@ -84,7 +78,7 @@ def related_events(conn: ClusterConnection, workload: Workload) -> list[Object]:
     return events
 
 
-def event_time(event: Object) -> str:
+def event_time(event: Obj) -> str:
     """Return the event's latest timestamp as an ISO string, for ordering."""
     return str(
         event.get("lastTimestamp")
@@ -95,7 +89,7 @@ def event_time(event: Object) -> str:
     )
 
 
-def read_configmaps(conn: ClusterConnection, namespace: str, names: list[str]) -> list[Object]:
+def read_configmaps(conn: ClusterConnection, namespace: str, names: list[str]) -> list[Obj]:
     """Return the referenced ConfigMaps that exist (a missing one is itself a finding)."""
     found = []
     for name in names:
@@ -112,7 +106,7 @@ def read_configmaps(conn: ClusterConnection, namespace: str, names: list[str]) -
     return found
 
 
-def read_secret_metadata(conn: ClusterConnection, namespace: str, names: list[str]) -> list[Object]:
+def read_secret_metadata(conn: ClusterConnection, namespace: str, names: list[str]) -> list[Obj]:
     """Return the referenced Secrets that exist, as metadata only: their data is never read."""
     found = []
     for name in names:
@@ -138,7 +132,7 @@ def read_secret_metadata(conn: ClusterConnection, namespace: str, names: list[st
     return found
 
 
-def pods_worth_logs(pods: list[Object]) -> list[Object]:
+def pods_worth_logs(pods: list[Obj]) -> list[Obj]:
     """Return the failing pods (most restarts first) and a couple of healthy ones to compare."""
     failing = [pod for pod in pods if not pod_healthy(pod)]
     failing.sort(key=lambda pod: -restart_count(pod))
@@ -146,7 +140,7 @@ def pods_worth_logs(pods: list[Object]) -> list[Object]:
     return failing[:MAX_FAILING_LOG_PODS] + healthy[:MAX_HEALTHY_LOG_PODS]
 
 
-def pod_healthy(pod: Object) -> bool:
+def pod_healthy(pod: Obj) -> bool:
     """True when the pod is Ready and none of its containers ever restarted."""
     status = pod.get("status") or {}
     ready = any(
@@ -156,7 +150,7 @@ def pod_healthy(pod: Object) -> bool:
     return ready and restart_count(pod) == 0
 
 
-def restart_count(pod: Object) -> int:
+def restart_count(pod: Obj) -> int:
     """Return the sum of the restart counts of the pod's containers."""
     status = pod.get("status") or {}
     return sum(
@@ -167,7 +161,7 @@ def restart_count(pod: Object) -> int:
 
 
 def read_pod_logs(
-    conn: ClusterConnection, pod: Object, tail_lines: int, into: WorkloadObjects
+    conn: ClusterConnection, pod: Obj, tail_lines: int, into: WorkloadObjects
 ) -> None:
     """Add the log tails of the pod's containers that ran; unreadable logs are skipped."""
     status = pod.get("status") or {}
@@ -186,7 +180,7 @@ def read_pod_logs(
 
 
 def _read_log(
-    conn: ClusterConnection, pod: Object, container: str, tail_lines: int, previous: bool
+    conn: ClusterConnection, pod: Obj, container: str, tail_lines: int, previous: bool
 ) -> str | None:
     try:
         # Raw bytes: a log line that happens to be JSON must stay text.

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from selfheal.activities.kubernetes.client import ClusterConnection
 from selfheal.activities.kubernetes.rollout import RolloutStatus, pause, rollout_status
-from selfheal.activities.kubernetes.workload import Object, name_of, read_workload, uid_of
+from selfheal.activities.kubernetes.workload import read_workload
 from selfheal.contracts.kubernetes import HealthCheckRequest, HealthReport
+from selfheal.kube_objects import Obj, name_of, uid_of
 
 SAMPLES_PER_WINDOW = 6
 
@@ -21,7 +22,7 @@ class RestartLedger:
     latest: dict[str, int] = field(default_factory=dict)
     culprits: dict[str, str] = field(default_factory=dict)
 
-    def record(self, pods: list[Object], opening: bool) -> None:
+    def record(self, pods: list[Obj], opening: bool) -> None:
         """Record one sample of the pods' container restart counts."""
         for pod in pods:
             uid = uid_of(pod)
@@ -37,7 +38,7 @@ class RestartLedger:
         return sum(self.latest[uid] - self.baseline[uid] for uid in self.latest)
 
 
-def describe_restart(pod: Object) -> str:
+def describe_restart(pod: Obj) -> str:
     """Return `pod P container C: Reason (exit code N)` for the pod's most restarted container."""
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
     if not statuses:

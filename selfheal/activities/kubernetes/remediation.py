@@ -26,14 +26,9 @@ from selfheal.activities.kubernetes.client import (
 from selfheal.activities.kubernetes.context import pod_healthy
 from selfheal.activities.kubernetes.guardrails import check_destructive, check_namespace
 from selfheal.activities.kubernetes.rollout import contains
-from selfheal.activities.kubernetes.workload import (
-    Object,
-    name_of,
-    read_deployment,
-    read_workload,
-    revision_of,
-)
+from selfheal.activities.kubernetes.workload import read_deployment, read_workload
 from selfheal.contracts.kubernetes import RemediationRequest, RemediationResult
+from selfheal.kube_objects import Obj, name_of, revision_of
 from selfheal.model.diagnosis import ActionKind, RemediationAction
 from selfheal.settings import Settings
 
@@ -123,7 +118,7 @@ def mark_only(conn: ClusterConnection, action: RemediationAction, marks: dict[st
 
 
 def delete_pods(
-    conn: ClusterConnection, deployment: Object, action: RemediationAction, marks: dict[str, str]
+    conn: ClusterConnection, deployment: Obj, action: RemediationAction, marks: dict[str, str]
 ) -> tuple[bool, str]:
     """Delete the named pods, or else the failing ones; their ReplicaSet replaces them."""
     workload = read_workload(conn, action.namespace, action.deployment)
@@ -159,7 +154,7 @@ def delete_pods(
 
 
 def rollout_restart(
-    conn: ClusterConnection, deployment: Object, action: RemediationAction, marks: dict[str, str]
+    conn: ClusterConnection, deployment: Obj, action: RemediationAction, marks: dict[str, str]
 ) -> tuple[bool, str]:
     """Restart every pod through a rolling update, as `kubectl rollout restart` does."""
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -175,7 +170,7 @@ def rollout_restart(
 
 
 def scale(
-    conn: ClusterConnection, deployment: Object, action: RemediationAction, marks: dict[str, str]
+    conn: ClusterConnection, deployment: Obj, action: RemediationAction, marks: dict[str, str]
 ) -> tuple[bool, str]:
     """Set the replica count through the scale subresource."""
     if action.replicas is None:
@@ -201,7 +196,7 @@ def scale(
 
 
 def patch(
-    conn: ClusterConnection, deployment: Object, action: RemediationAction, marks: dict[str, str]
+    conn: ClusterConnection, deployment: Obj, action: RemediationAction, marks: dict[str, str]
 ) -> tuple[bool, str]:
     """Apply the action's strategic-merge patch to the Deployment, mark included."""
     if not action.patch:
@@ -219,7 +214,7 @@ def patch(
 
 
 def rollback(
-    conn: ClusterConnection, deployment: Object, action: RemediationAction, marks: dict[str, str]
+    conn: ClusterConnection, deployment: Obj, action: RemediationAction, marks: dict[str, str]
 ) -> tuple[bool, str]:
     """Put an earlier revision's pod template back, as `kubectl rollout undo --to-revision` does."""
     workload = read_workload(conn, action.namespace, action.deployment)
@@ -278,7 +273,7 @@ def settled_revision(
         time.sleep(0.1)
 
 
-Applier = Callable[[ClusterConnection, Object, RemediationAction, dict[str, str]], tuple[bool, str]]
+Applier = Callable[[ClusterConnection, Obj, RemediationAction, dict[str, str]], tuple[bool, str]]
 
 APPLIERS: dict[ActionKind, Applier] = {
     ActionKind.DELETE_PODS: delete_pods,

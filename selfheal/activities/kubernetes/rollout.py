@@ -11,8 +11,9 @@ from temporalio import activity
 from temporalio.exceptions import CancelledError
 
 from selfheal.activities.kubernetes.client import ClusterConnection
-from selfheal.activities.kubernetes.workload import Object, read_deployment, revision_of
+from selfheal.activities.kubernetes.workload import read_deployment
 from selfheal.contracts.kubernetes import RolloutRequest, RolloutResult
+from selfheal.kube_objects import Obj, revision_of
 
 # Keys strategic merge patch uses to match list items, in the order they are tried.
 MERGE_KEYS = ("name", "containerPort", "mountPath", "devicePath", "ip", "type", "topologyKey")
@@ -30,7 +31,7 @@ class RolloutStatus:
     revision: int | None
 
 
-def rollout_status(deployment: Object) -> RolloutStatus:
+def rollout_status(deployment: Obj) -> RolloutStatus:
     """Return how far the Deployment's rollout has got, with kubectl's wording."""
     metadata, spec = deployment.get("metadata", {}), deployment.get("spec", {})
     status = deployment.get("status") or {}
@@ -70,7 +71,7 @@ def rollout_status(deployment: Object) -> RolloutStatus:
     return reading(f'deployment "{name}" successfully rolled out', complete=True)
 
 
-def runs_template(deployment: Object, expected: dict[str, Any]) -> bool:
+def runs_template(deployment: Obj, expected: dict[str, Any]) -> bool:
     """True when the Deployment already contains `expected`, a strategic-merge patch of it.
 
     A patch whose `spec` names pod-spec fields (containers, volumes, ...) is read as a patch

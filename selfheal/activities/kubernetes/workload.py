@@ -13,70 +13,31 @@ from selfheal.activities.kubernetes.client import (
     is_not_found,
     kube_errors,
 )
+from selfheal.kube_objects import (
+    Obj,
+    controller_uid,
+    label_selector,
+    name_of,
+    revision_of,
+    uid_of,
+)
 
-REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
-Object = dict[str, Any]
-
-
-def as_object(conn: ClusterConnection, model: Any, api_version: str, kind: str) -> Object:
+def as_object(conn: ClusterConnection, model: Any, api_version: str, kind: str) -> Obj:
     """Return a client model as the API's JSON dict, with the apiVersion and kind lists omit."""
-    data: Object = conn.api_client.sanitize_for_serialization(model)
+    data: Obj = conn.api_client.sanitize_for_serialization(model)
     data.pop("apiVersion", None)
     data.pop("kind", None)
     return {"apiVersion": api_version, "kind": kind, **data}
-
-
-def revision_of(obj: Object) -> int | None:
-    """Return the rollout revision recorded on a Deployment or ReplicaSet, if any."""
-    value = (obj.get("metadata", {}).get("annotations") or {}).get(REVISION_ANNOTATION)
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def label_selector(selector: Object | None) -> str:
-    """Return a LabelSelector as the query string the API accepts (`app=x,tier in (a,b)`)."""
-    selector = selector or {}
-    terms = [f"{key}={value}" for key, value in (selector.get("matchLabels") or {}).items()]
-    for expression in selector.get("matchExpressions") or []:
-        key, operator = expression["key"], expression["operator"]
-        values = ",".join(expression.get("values") or [])
-        if operator == "In":
-            terms.append(f"{key} in ({values})")
-        elif operator == "NotIn":
-            terms.append(f"{key} notin ({values})")
-        elif operator == "Exists":
-            terms.append(key)
-        elif operator == "DoesNotExist":
-            terms.append(f"!{key}")
-    return ",".join(terms)
-
-
-def controller_uid(obj: Object) -> str | None:
-    """Return the uid of the object's controlling owner, if it has one."""
-    for ref in obj.get("metadata", {}).get("ownerReferences") or []:
-        if ref.get("controller"):
-            return str(ref.get("uid"))
-    return None
-
-
-def uid_of(obj: Object) -> str:
-    return str(obj.get("metadata", {}).get("uid", ""))
-
-
-def name_of(obj: Object) -> str:
-    return str(obj.get("metadata", {}).get("name", ""))
 
 
 @dataclass
 class Workload:
     """A Deployment and what it controls: ReplicaSets (oldest revision first) and their Pods."""
 
-    deployment: Object
-    replicasets: list[Object] = field(default_factory=list)
-    pods: list[Object] = field(default_factory=list)
+    deployment: Obj
+    replicasets: list[Obj] = field(default_factory=list)
+    pods: list[Obj] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -90,11 +51,11 @@ class Workload:
     def revision(self) -> int | None:
         return revision_of(self.deployment)
 
-    def replicaset_at(self, revision: int) -> Object | None:
+    def replicaset_at(self, revision: int) -> Obj | None:
         """Return the ReplicaSet that holds rollout revision `revision`, if it still exists."""
         return next((rs for rs in self.replicasets if revision_of(rs) == revision), None)
 
-    def current_pods(self) -> list[Object]:
+    def current_pods(self) -> list[Obj]:
         """Return the pods of the current revision's ReplicaSet (all pods if it is unknown)."""
         current = self.replicaset_at(self.revision) if self.revision else None
         if current is None:
@@ -102,7 +63,7 @@ class Workload:
         return [pod for pod in self.pods if controller_uid(pod) == uid_of(current)]
 
 
-def read_deployment(conn: ClusterConnection, namespace: str, name: str) -> Object:
+def read_deployment(conn: ClusterConnection, namespace: str, name: str) -> Obj:
     """Return the Deployment as a dict; non-retryable DeploymentNotFound if it is absent."""
     with kube_errors(f"reading deployment {namespace}/{name}"):
         try:
