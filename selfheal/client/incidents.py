@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -117,7 +118,7 @@ async def _deliver_to(
 ) -> list[Delivery]:
     """Deliver the alerts about one workload in one signal; the answer for each."""
     workflow_id = workload.workflow_id
-    batch = AlertBatch(alerts=alerts, count=len(alerts))
+    batch = AlertBatch(alerts=alerts, count=len(alerts), delivery=delivery_digest(alerts))
     opener = next(
         (index for index, alert in enumerate(alerts) if alert.status == AlertStatus.FIRING), None
     )
@@ -148,6 +149,16 @@ async def _deliver_to(
         )
         for index in range(len(alerts))
     ]
+
+
+def delivery_digest(alerts: list[Alert]) -> str:
+    """What identifies one delivery of `alerts`: the same content gives the same digest, so
+    a sender's retry of a notification is recognised by the workload however it arrives."""
+    content = hashlib.sha256()
+    for alert in alerts:
+        content.update(alert.model_dump_json().encode())
+        content.update(b"\n")
+    return content.hexdigest()[:32]
 
 
 DROPPED = "resolved alert; no incident is open"

@@ -165,3 +165,8 @@ class AlertBatch(BaseModel):
 
     alerts: list[Alert] = Field(min_length=1)
     count: int = Field(ge=1)
+    delivery: str = Field(
+        default="",
+        description="Digest of the notification's part about this workload: a sender's retry "
+        "of it (after a timeout or a 503) carries the same one, and counts once",
+    )

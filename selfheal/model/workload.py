@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 from selfheal.model.alerts import Alert, WorkloadRef
@@ -20,6 +22,10 @@ class WorkloadState(BaseModel):
     ledger: LedgerState | None = Field(
         default=None, description="Its remediations within the anti-loop window"
     )
+    deliveries: dict[str, datetime] = Field(
+        default_factory=dict, description="Recent deliveries by digest, when each arrived"
+    )
+    repeats: int = Field(default=0, description="Deliveries dropped as a sender's retry")
 
 
 class WorkloadInput(BaseModel):

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from selfheal.model.incident import IncidentEnding, IncidentInput, IncidentState, IncidentStatus
     from selfheal.model.workload import WorkloadInput, WorkloadState
     from selfheal.workflows import search
+    from selfheal.workflows.deliveries import RecentDeliveries
     from selfheal.workflows.ledger import RemediationLedger
 
 MEMORY = timedelta(days=7)
@@ -47,6 +48,9 @@ HISTORY_LIMIT = 2000
 
 BATCH = 100
 """Distinct alerts passed on to the incident in one signal (a signal's payload is bounded)."""
+
+IDEMPOTENT_DELIVERIES = "idempotent-deliveries"
+"""Patch: a delivery whose digest arrived moments ago is a sender's retry, counted once."""
 
 
 @workflow.defn
@@ -66,6 +70,7 @@ class WorkloadWorkflow:
             self._state.ledger or LedgerState(workload=input.workload.key)
         )
         self._permitted = False
+        self._recent = RecentDeliveries(self._state.deliveries)
 
     @workflow.run
     async def run(self, input: WorkloadInput) -> WorkloadState:
@@ -110,7 +115,15 @@ class WorkloadWorkflow:
 
     @workflow.signal
     def alerts(self, batch: AlertBatch) -> None:
-        """Alerts about this workload delivered together (one webhook notification)."""
+        """Alerts about this workload delivered together (one webhook notification); a
+        sender's retry of a delivery already taken is dropped."""
+        if (
+            batch.delivery
+            and workflow.patched(IDEMPOTENT_DELIVERIES)
+            and not self._recent.first_time(batch.delivery, workflow.now())
+        ):
+            self._state.repeats += 1
+            return
         self._state.alerts += len(batch.alerts)
         self._inbox.extend(batch.alerts)
 

@@ -74,7 +74,8 @@ SCENARIOS: dict[str, tuple[str, Callable[[Client, str], Awaitable[None]]]] = {
 
 async def unexplained_then_resolved(client: Client, world: FakeWorld) -> None:
     """A healthy workload whose alert fires: ESCALATED; its alert resolves: RESOLVED. A
-    second alert name joins on the way; the workload's history is recorded too."""
+    second alert name joins on the way, delivered twice (a sender's retry); the workload's
+    history is recorded too."""
     world.diagnosis = Diagnosis(
         category=DiagnosisCategory.UNKNOWN,
         summary="No fault found: payments shows 2/2 pods ready, no restarts",
@@ -85,6 +86,7 @@ async def unexplained_then_resolved(client: Client, world: FakeWorld) -> None:
     await _until(client, delivery.incident_id, IncidentState.ESCALATED)
     joined = alert.model_copy(update={"name": "HighLatency", "external_id": "f2"})
     await deliver(client, joined, QUEUE, "http://ui")
+    await deliver(client, joined, QUEUE, "http://ui")  # the sender's retry: counted once
     for resolved in (alert, joined):
         await deliver(
             client, resolved.model_copy(update={"status": AlertStatus.RESOLVED}), QUEUE, "http://ui"

@@ -9,6 +9,7 @@ from collections import Counter
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from selfheal.workflows.workload import WorkloadWorkflow
 from tests.webhook.conftest import bearer, unique
 from tests.webhook.test_routes import status_when
 
@@ -73,9 +74,13 @@ async def test_ten_workloads_are_ten_incidents(
     workloads = [unique(f"svc{n}-") for n in range(10)]
     answers = await asyncio.gather(
         *(
-            http.post("/webhooks/alertmanager", content=crashloop_notification(w), headers=bearer())
+            http.post(
+                "/webhooks/alertmanager",
+                content=crashloop_notification(w, f"7d4b9c8f6-{pod_suffix(n)}"),
+                headers=bearer(),
+            )
             for w in workloads
-            for _ in range(5)
+            for n in range(5)
         )
     )
     assert {answer.status_code for answer in answers} == {202}
@@ -84,3 +89,26 @@ async def test_ten_workloads_are_ten_incidents(
     for incident_id in incidents:
         status = await status_when(dev_server_env.client, incident_id, lambda s: s.alert_count >= 5)
         assert status.alert_count == 5
+
+
+async def test_a_senders_retry_of_a_notification_counts_once(
+    http: httpx.AsyncClient, dev_server_env: WorkflowEnvironment
+):
+    """Alertmanager retries a notification whose answer it did not get (a timeout, a 503),
+    though the first attempt may have landed: the same content twice is one delivery."""
+    workload = unique("retry")
+    notification = crashloop_notification(workload)
+    first = await http.post("/webhooks/alertmanager", content=notification, headers=bearer())
+    retry = await http.post("/webhooks/alertmanager", content=notification, headers=bearer())
+    assert (first.status_code, retry.status_code) == (202, 202)
+    incident_id = first.json()["incident_id"]
+    assert retry.json()["incident_id"] == incident_id
+    # A different notification about the same workload still counts.
+    other = crashloop_notification(workload, "7d4b9c8f6-bcdfg")
+    assert (await http.post("/webhooks/alertmanager", content=other, headers=bearer())).is_success
+    status = await status_when(dev_server_env.client, incident_id, lambda s: s.alert_count >= 2)
+    assert status.alert_count == 2
+    memory = await dev_server_env.client.get_workflow_handle(first.json()["workflow_id"]).query(
+        WorkloadWorkflow.memory
+    )
+    assert (memory.alerts, memory.repeats) == (2, 1)

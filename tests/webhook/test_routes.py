@@ -191,9 +191,12 @@ async def test_jira_updates_are_ignored(http: httpx.AsyncClient):
 async def test_generic_alert_starts_then_joins_its_incident(
     http: httpx.AsyncClient, dev_server_env: WorkflowEnvironment
 ):
-    body = sample("generic_alert.json", checkout=unique("checkout"))
+    workload = unique("checkout")
+    body = sample("generic_alert.json", checkout=workload)
     first = await http.post("/webhooks/generic", content=body, headers=bearer())
-    second = await http.post("/webhooks/generic", content=body, headers=bearer())
+    # The sender's next notification (a retry of the first would count once: test_dedup.py).
+    later = sample("generic_alert.json", checkout=workload, **{"10 minutes": "15 minutes"})
+    second = await http.post("/webhooks/generic", content=later, headers=bearer())
     assert (first.status_code, second.status_code) == (202, 202), first.text
     assert first.json()["deduplicated"] is False
     assert second.json()["deduplicated"] is True

@@ -296,13 +296,15 @@ async def test_alert_storm_is_one_incident_and_long_histories_continue_as_new(
         await wait_for_state(client, first.incident_id, IncidentState.AWAITING_REVIEW)
         semaphore = asyncio.Semaphore(50)
 
-        async def send() -> str:
+        async def send(n: int) -> str:
             # The time-skipping server does not report started/joined; the dev-server
-            # tests assert `deduplicated`.
+            # tests assert `deduplicated`. Each notification differs: a repeat of one is a
+            # sender's retry, counted once.
+            repeat = alert.model_copy(update={"summary": f"notification {n}"})
             async with semaphore:
-                return (await deliver(client, alert, queue, UI)).incident_id
+                return (await deliver(client, repeat, queue, UI)).incident_id
 
-        joined = await asyncio.gather(*(send() for _ in range(1999)))
+        joined = await asyncio.gather(*(send(n) for n in range(1999)))
         assert set(joined) == {first.incident_id}
         status = await eventually_status(client, first.incident_id, lambda s: s.alert_count == 2000)
         # The workload took the storm and passed it on in batches: its history grew long
