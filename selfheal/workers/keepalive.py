@@ -2,7 +2,7 @@
 
 Without a heartbeat, an activity whose worker was SIGKILLed is retried only when its
 start-to-close timeout expires: minutes for a rollout wait. Every activity call in the
-incident workflow sets a short heartbeat timeout (workflows/activity_calls.py), and this
+incident workflow sets a short heartbeat timeout (contracts/spec.py `KEEPALIVE`), and this
 interceptor heartbeats on the worker's event loop for as long as the activity runs, whether
 the activity is async or runs in the thread pool. A hung call still ends at its
 start-to-close timeout; a dead worker is noticed at the heartbeat timeout.

@@ -18,6 +18,7 @@ from selfheal.webhook.app import create_app
 from selfheal.workflows.transitions import EDGES
 from tests.packaging.env_names import ROOT, lab_env_names, settings_env_names
 from tests.packaging.state_machine import START, workflow_transitions
+from tests.packaging.test_contracts import declared_specs
 
 DOCS = ROOT / "docs"
 INCIDENT = ROOT / "selfheal" / "workflows" / "incident.py"
@@ -145,3 +146,57 @@ def test_relative_links_point_at_existing_files(page: Path) -> None:
         if "://" in target or target.startswith("mailto:"):
             continue
         assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+# --- docs/architecture.md is the whole contract ------------------------------------------------
+
+ARCHITECTURE = DOCS / "architecture.md"
+
+
+def section(markdown: str, title: str) -> str:
+    """The text of the `## title` section, up to the next `## `."""
+    match = re.search(rf"^## {re.escape(title)}\n(?P<body>.*?)(?=^## |\Z)", markdown, re.S | re.M)
+    assert match, f"no section {title}"
+    return match["body"]
+
+
+def test_architecture_names_every_activity_the_contracts_declare() -> None:
+    table = section(ARCHITECTURE.read_text(), "Activities")
+    missing = [name for name in declared_specs() if f"| `{name}` |" not in table]
+    assert not missing, f"docs/architecture.md lacks activities {missing}"
+
+
+def test_architecture_names_every_route() -> None:
+    settings = Settings.model_validate({"webhook_token": SecretStr("t")})
+    table = section(ARCHITECTURE.read_text(), "Webhook routes")
+    missing = [path for path in create_app(settings).openapi()["paths"] if f"`{path}`" not in table]
+    assert not missing, f"docs/architecture.md lacks routes {missing}"
+
+
+def test_architecture_names_every_command() -> None:
+    table = section(ARCHITECTURE.read_text(), "Commands")
+    commands = getattr(get_command(app), "commands", {})
+    missing = [name for name in commands if not re.search(rf"`(selfheal )?{name}\b", table)]
+    assert not missing, f"docs/architecture.md lacks commands {missing}"
+
+
+def test_architecture_names_every_product_setting() -> None:
+    table = section(ARCHITECTURE.read_text(), "Settings")
+    missing = sorted(name for name in settings_env_names() if f"`{name}`" not in table)
+    assert not missing, f"docs/architecture.md lacks settings {missing}"
+
+
+def test_architecture_layout_names_every_package_of_the_product() -> None:
+    layout = section(ARCHITECTURE.read_text(), "Layout")
+    product = ROOT / "selfheal"
+    packages = [p.name for p in product.iterdir() if (p / "__init__.py").exists()]
+    missing = [name for name in packages if f"  {name}/" not in layout]
+    assert not missing, f"the layout lacks {missing}"
+    modules = [p.name for p in product.glob("*.py") if p.name not in ("__init__.py", "__main__.py")]
+    assert [name for name in modules if name not in layout] == []
+
+
+def test_no_file_refers_to_a_document_outside_the_repository() -> None:
+    texts = [*DOCS.rglob("*.md"), ROOT / "README.md", *(ROOT / "selfheal").rglob("*.py")]
+    outside = [str(p) for p in texts if re.search(r"\bDESIGN(\.md| §)|\.\./shared", p.read_text())]
+    assert not outside
