@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from selfheal.activities.analysis.messages import same
 from selfheal.activities.analysis.registry import RULES
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.contracts.kubernetes import ClusterContext
@@ -58,7 +59,7 @@ def unhealthy_signs(view: WorkloadView) -> list[Evidence]:
             signs.append(Evidence(source=f"pod/{name_of(pod)} status", detail=detail))
     for container in view.containers:
         reason = container.waiting.get("reason")
-        if reason and reason not in TRANSIENT_WAITING:
+        if reason and not same(reason, *TRANSIENT_WAITING):
             signs.append(container.state_evidence("state.waiting", container.waiting))
         elif container.running and not container.ready and not container.init:
             signs.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from selfheal.activities.analysis.messages import normalize, same
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixHint, FixKind
 
@@ -17,8 +18,9 @@ _QUOTA = re.compile(r"exceeded quota|forbidden|denied the request|admission webh
 
 # Both wordings the deployment controller has used: "... to 1 from 3" and "... from 3 to 1".
 _SCALED_DOWN = re.compile(
-    r"Scaled down replica set \S+ "
-    r"(?:to (?P<to>\d+) from (?P<from>\d+)|from (?P<from2>\d+) to (?P<to2>\d+))"
+    r"scaled down replica set \S+ "
+    r"(?:to (?P<to>\d+) from (?P<from>\d+)|from (?P<from2>\d+) to (?P<to2>\d+))",
+    re.I,
 )
 
 
@@ -41,9 +43,9 @@ def replica_history(view: WorkloadView) -> tuple[int, Evidence] | None:
                     ),
                 )
             )
-    for event in view.events_for("Deployment", view.name):
-        match = _SCALED_DOWN.search(str(event.get("message", "")))
-        if match and event.get("reason") == "ScalingReplicaSet":
+    for event in view.deployment_events({"ScalingReplicaSet"}):
+        match = _SCALED_DOWN.search(view.event_message(event))
+        if match:
             before = int(match.group("from") or match.group("from2"))
             found.append((before, view.event_evidence("Deployment", view.name, event)))
     return max(found, key=lambda item: item[0]) if found else None
@@ -110,12 +112,12 @@ class ReplicaShortage:
         refusals = [
             (rs, event)
             for rs, event in view.replicaset_events({"FailedCreate"})
-            if view.is_recent(event.get("lastTimestamp") or event.get("eventTime"))
+            if view.event_is_recent(event)
         ]
         condition = view.deployment_condition("ReplicaFailure")
-        messages = [str(event.get("message", "")) for _, event in refusals]
-        if condition.get("status") == "True":
-            messages.append(str(condition.get("message", "")))
+        messages = [view.event_message(event) for _, event in refusals]
+        if same(condition.get("status"), "True"):
+            messages.append(normalize(condition.get("message")))
             evidence.append(
                 Evidence(
                     source=f"deployment/{view.name} status.conditions[ReplicaFailure]",

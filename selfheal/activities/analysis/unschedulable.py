@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from selfheal.activities.analysis.messages import normalize, same
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.kube_objects import Obj, name_of
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
@@ -42,10 +43,10 @@ def _requests(view: WorkloadView) -> str:
 
 def _pending_unschedulable(pod: Obj) -> Obj | None:
     status = pod.get("status") or {}
-    if status.get("phase") != "Pending":
+    if not same(status.get("phase"), "Pending"):
         return None
     for condition in status.get("conditions") or []:
-        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+        if same(condition.get("type"), "PodScheduled") and same(condition.get("status"), "False"):
             return dict(condition)
     return None
 
@@ -63,11 +64,11 @@ class Unschedulable:
         messages: list[str] = []
         for pod, event in view.pod_events({"FailedScheduling"}):
             if pod in pending:
-                messages.append(str(event.get("message", "")))
+                messages.append(view.event_message(event))
                 if len(evidence) < 2:
                     evidence.append(view.event_evidence("Pod", pod, event))
         for pod, condition in list(pending.items())[:1]:
-            messages.append(str(condition.get("message", "")))
+            messages.append(normalize(condition.get("message")))
             evidence.append(
                 Evidence(
                     source=f"pod/{pod} status.conditions[PodScheduled]",
