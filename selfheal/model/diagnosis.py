@@ -18,6 +18,8 @@ class DiagnosisCategory(StrEnum):
     PROBE_FAILURE = "probe_failure"
     UNSCHEDULABLE = "unschedulable"
     REPLICA_SHORTAGE = "replica_shortage"
+    DEPENDENCY_FAILURE = "dependency_failure"
+    """The workload's logs say it cannot reach a dependency (DNS, refused, timeout, TLS, 5xx)."""
     UNKNOWN = "unknown"
 
 

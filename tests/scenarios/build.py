@@ -11,6 +11,7 @@ workload rather than in its containers are in cluster_cases.py and dependency_ca
 
 from __future__ import annotations
 
+import dependency_cases
 from kit import (
     DAY,
     NODES,
@@ -283,8 +284,8 @@ def crash_long_standing() -> Scenario:
         "none",
         "orders",
         containers=["orders"],
-        description="Exit 1 on a revision running for weeks (database unreachable); "
-        "a rollback would not help.",
+        description="Exit 2 on a revision running for weeks: a nil pointer on one kind of "
+        "order; a rollback would not help.",
     )
     old = Revision(8, [web(f"{REG}/orders:4.0.9")], 60 * DAY)
     rev = Revision(9, [web(f"{REG}/orders:4.1.0")], 21 * DAY, replicas=3)
@@ -297,15 +298,20 @@ def crash_long_standing() -> Scenario:
             i,
             [
                 c_waiting(
-                    app, "CrashLoopBackOff", back_off(app, name), 9, terminated(1, "Error", 4, 4)
+                    app, "CrashLoopBackOff", back_off(app, name), 9, terminated(2, "Error", 4, 4)
                 )
             ],
             started_minutes_ago=5 * DAY,
         )
         s.previous_logs[f"{name}/orders"] = """
 2025-06-03T14:26:00Z INFO  orders 4.1.0 starting
-2025-06-03T14:26:30Z ERROR could not connect to server: Connection refused. Is the server running on host "orders-db.shop.svc" (10.96.14.2) and accepting TCP/IP connections on port 5432?
-2025-06-03T14:26:30Z FATAL database unavailable after 30s, exiting
+2025-06-03T14:26:02Z INFO  replaying outbox: 412 pending orders
+panic: runtime error: invalid memory address or nil pointer dereference
+[signal SIGSEGV: segmentation violation code=0x1 addr=0x18 pc=0x9a41f2]
+
+goroutine 1 [running]:
+acme.io/orders/outbox.(*Replayer).apply(0xc0001a2000, 0xc00041e000)
+	/src/outbox/replay.go:88 +0x92
 """
         s.event(
             "Pod",
@@ -1091,39 +1097,6 @@ def probe_readiness_timeout() -> Scenario:
     return s
 
 
-def probe_readiness_unhealthy() -> Scenario:
-    s = Scenario(
-        "probe_failure",
-        "readiness_503_dependency",
-        "none",
-        "reviews",
-        containers=["reviews"],
-        description="Readiness answers 503 because a dependency is down: not the probe's fault.",
-    )
-    app = web(f"{REG}/reviews:2.2.0")
-    rev = Revision(3, [app], 18 * DAY, replicas=2)
-    s.revisions = [rev]
-    s.replicas = 2
-    for i in range(2):
-        name = s.pod_name(rev, i)
-        s.pod(rev, i, [c_running(app, 4 * DAY, ready=False)], started_minutes_ago=4 * DAY)
-        s.event(
-            "Pod",
-            name,
-            "Unhealthy",
-            "Readiness probe failed: HTTP probe failed with statuscode: 503",
-            1,
-            count=120,
-            first_minutes_ago=25,
-            container="reviews",
-        )
-        s.logs[f"{name}/reviews"] = (
-            "2025-06-03T14:29:50Z WARN readiness: redis reviews-cache:6379 unreachable: dial tcp "
-            "10.96.33.8:6379: i/o timeout\n"
-        )
-    return s
-
-
 def probe_startup_slow() -> Scenario:
     s = Scenario(
         "probe_failure",
@@ -1525,6 +1498,7 @@ def healthy_old_restarts() -> Scenario:
 
 
 SCENARIOS = [
+    *dependency_cases.CASES,
     oom_hidden_behind_crashloop,
     oom_running_again,
     oom_sidecar_only,
@@ -1546,7 +1520,6 @@ SCENARIOS = [
     probe_slow_start,
     probe_wrong_path,
     probe_readiness_timeout,
-    probe_readiness_unhealthy,
     probe_startup_slow,
     unschedulable_insufficient_cpu,
     unschedulable_taint,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from selfheal.activities.analysis.config_error import ConfigError
 from selfheal.activities.analysis.crash_loop import CrashLoop
+from selfheal.activities.analysis.dependency_failure import DependencyFailure
 from selfheal.activities.analysis.image_pull import ImagePull
 from selfheal.activities.analysis.oom_killed import OomKilled
 from selfheal.activities.analysis.overload import Overload
@@ -21,6 +22,9 @@ RULES: list[Rule] = [
     ConfigError(),
     # OOMKilled hides behind CrashLoopBackOff, so it is asked before the crash rule.
     OomKilled(),
+    # A crash or unready pod whose own logs say it cannot reach a dependency is the
+    # dependency's failure; scaling for "overload" would only add load to it.
+    DependencyFailure(),
     # Probes that fail because the app sheds load call for capacity, not a laxer probe.
     Overload(),
     # A liveness kill looks like a crash (exit 137/143) but the kubelet did it.
