@@ -20,6 +20,8 @@ class DiagnosisCategory(StrEnum):
     REPLICA_SHORTAGE = "replica_shortage"
     DEPENDENCY_FAILURE = "dependency_failure"
     """The workload's logs say it cannot reach a dependency (DNS, refused, timeout, TLS, 5xx)."""
+    EVICTED = "evicted"
+    """The kubelet evicted pods to reclaim a node resource (memory, disk) that ran short."""
     UNKNOWN = "unknown"
 
 

@@ -11,6 +11,7 @@ workload rather than in its containers are in cluster_cases.py and dependency_ca
 
 from __future__ import annotations
 
+import cluster_cases
 import dependency_cases
 from kit import (
     DAY,
@@ -1499,6 +1500,7 @@ def healthy_old_restarts() -> Scenario:
 
 SCENARIOS = [
     *dependency_cases.CASES,
+    *cluster_cases.CASES,
     oom_hidden_behind_crashloop,
     oom_running_again,
     oom_sidecar_only,

@@ -35,9 +35,12 @@ def live_crash(view: WorkloadView, container: ContainerStatus) -> tuple[str, Obj
     """Return the termination that shows the container crashing on its own, if it is.
 
     A container that is running and ready again has recovered; a crash loop is one that is
-    down or waiting to restart now.
+    down or waiting to restart now. A Deployment's pod that has finished (phase Failed:
+    evicted, rejected, its node shut down) is never restarted, so it is not crash looping.
     """
     if container.ready and not container.waiting and not container.terminated:
+        return None
+    if view.pod_finished(container.pod):
         return None
     backing_off = same(container.waiting.get("reason"), "CrashLoopBackOff")
     for path, state in view.live_terminations(container):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from selfheal.activities.analysis.evicted import evicted_at, is_evicted
 from selfheal.activities.analysis.messages import same
 from selfheal.activities.analysis.registry import RULES
 from selfheal.activities.analysis.workload import WorkloadView
@@ -52,6 +53,8 @@ def unhealthy_signs(view: WorkloadView) -> list[Evidence]:
     signs = []
     for pod in view.pods:
         status = pod.get("status") or {}
+        if is_evicted(pod) and not view.is_recent(evicted_at(view, pod)):
+            continue  # an old eviction lingers until garbage collection; it is not live
         if status.get("phase") not in {"Running", "Succeeded", "Pending"}:
             detail = " ".join(
                 f"{key}={status[key]}" for key in ("phase", "reason", "message") if status.get(key)

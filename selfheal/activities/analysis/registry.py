@@ -8,6 +8,7 @@ from __future__ import annotations
 from selfheal.activities.analysis.config_error import ConfigError
 from selfheal.activities.analysis.crash_loop import CrashLoop
 from selfheal.activities.analysis.dependency_failure import DependencyFailure
+from selfheal.activities.analysis.evicted import Evicted
 from selfheal.activities.analysis.image_pull import ImagePull
 from selfheal.activities.analysis.oom_killed import OomKilled
 from selfheal.activities.analysis.overload import Overload
@@ -22,6 +23,8 @@ RULES: list[Rule] = [
     ConfigError(),
     # OOMKilled hides behind CrashLoopBackOff, so it is asked before the crash rule.
     OomKilled(),
+    # An evicted pod's containers end killed (exit 137) like a crash, but the node did it.
+    Evicted(),
     # A crash or unready pod whose own logs say it cannot reach a dependency is the
     # dependency's failure; scaling for "overload" would only add load to it.
     DependencyFailure(),

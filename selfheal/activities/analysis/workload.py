@@ -237,6 +237,18 @@ class WorkloadView:
     def pod(self, name: str) -> Obj:
         return next((pod for pod in self.pods if name_of(pod) == name), {})
 
+    def pod_finished(self, name: str) -> bool:
+        """True when the pod's phase is Failed or Succeeded: its containers run no more."""
+        return same((self.pod(name).get("status") or {}).get("phase"), "Failed", "Succeeded")
+
+    @staticmethod
+    def pod_condition(pod: Obj, condition_type: str) -> Obj:
+        """Return the pod's condition of `condition_type` (empty if it has none)."""
+        for condition in (pod.get("status") or {}).get("conditions") or []:
+            if same(condition.get("type"), condition_type):
+                return dict(condition)
+        return {}
+
     @cached_property
     def containers(self) -> list[ContainerStatus]:
         """Return every container status of every pod, init containers first."""

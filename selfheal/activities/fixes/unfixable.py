@@ -13,6 +13,11 @@ NO_SAFE_FIX: dict[DiagnosisCategory, str] = {
         "The workload cannot reach something it depends on; restarting, rolling back or "
         "scaling it leaves the dependency as it is, and more replicas add load to it."
     ),
+    DiagnosisCategory.EVICTED: (
+        "The node ran short of a resource; a request sized from observed usage, and the "
+        "node's own health, are a person's call: raising a request blindly can leave the "
+        "pods unschedulable."
+    ),
 }
 
 
