@@ -22,6 +22,10 @@ class DiagnosisCategory(StrEnum):
     """The workload's logs say it cannot reach a dependency (DNS, refused, timeout, TLS, 5xx)."""
     EVICTED = "evicted"
     """The kubelet evicted pods to reclaim a node resource (memory, disk) that ran short."""
+    QUOTA_EXCEEDED = "quota_exceeded"
+    """The namespace's ResourceQuota or LimitRange refuses the pods."""
+    ROLLOUT_STUCK = "rollout_stuck"
+    """The rollout passed its progress deadline and no pod-level failure explains it."""
     UNKNOWN = "unknown"
 
 

@@ -1283,69 +1283,6 @@ def unschedulable_memory_partial() -> Scenario:
 # --- replica_shortage ------------------------------------------------------------------------
 
 
-def shortage_quota() -> Scenario:
-    s = Scenario(
-        "replica_shortage",
-        "quota_exceeded",
-        "none",
-        "storefront",
-        containers=["storefront"],
-        description="Scaled to 4, but the namespace quota allows only 2 pods' memory.",
-    )
-    app = web(f"{REG}/storefront:9.0.1", memory="1Gi")
-    rev = Revision(17, [app], 8 * DAY, replicas=4, ready=2)
-    s.revisions = [rev]
-    s.replicas = 4
-    healthy_pods(s, rev, 2, 8 * DAY)
-    rs = s.rs_name(rev)
-    s.event(
-        "ReplicaSet",
-        rs,
-        "FailedCreate",
-        f'Error creating: pods "{rs}-x7k2p" is forbidden: exceeded quota: shop-compute, '
-        "requested: limits.memory=1Gi, used: limits.memory=2Gi, limited: limits.memory=2Gi",
-        1,
-        count=18,
-        first_minutes_ago=22,
-        component="replicaset-controller",
-    )
-    s.deployment_status = {
-        "availableReplicas": 2,
-        "readyReplicas": 2,
-        "replicas": 2,
-        "updatedReplicas": 2,
-        "unavailableReplicas": 2,
-        "conditions": [
-            {
-                "lastTransitionTime": ts(22),
-                "lastUpdateTime": ts(22),
-                "message": "Deployment does not have minimum availability.",
-                "reason": "MinimumReplicasUnavailable",
-                "status": "False",
-                "type": "Available",
-            },
-            {
-                "lastTransitionTime": ts(22),
-                "lastUpdateTime": ts(22),
-                "message": f'pods "{rs}-x7k2p" is forbidden: exceeded quota: shop-compute, requested: '
-                "limits.memory=1Gi, used: limits.memory=2Gi, limited: limits.memory=2Gi",
-                "reason": "FailedCreate",
-                "status": "True",
-                "type": "ReplicaFailure",
-            },
-            {
-                "lastTransitionTime": ts(8 * DAY),
-                "lastUpdateTime": ts(8 * DAY),
-                "message": f'ReplicaSet "{rs}" has successfully progressed.',
-                "reason": "NewReplicaSetAvailable",
-                "status": "True",
-                "type": "Progressing",
-            },
-        ],
-    }
-    return s
-
-
 def shortage_scaled_to_zero() -> Scenario:
     s = Scenario(
         "replica_shortage",
@@ -1526,7 +1463,6 @@ SCENARIOS = [
     unschedulable_insufficient_cpu,
     unschedulable_taint,
     unschedulable_memory_partial,
-    shortage_quota,
     shortage_scaled_to_zero,
     shortage_scaled_down_alert,
     unknown_unready_without_events,

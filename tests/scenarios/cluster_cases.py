@@ -14,9 +14,12 @@ from kit import (
     DAY,
     NODES,
     REG,
+    Obj,
     Revision,
     Scenario,
     c_running,
+    container,
+    digest,
     healthy_pods,
     terminated,
     ts,
@@ -260,10 +263,359 @@ def healthy_old_eviction() -> Scenario:
     return s
 
 
+# --- quota_exceeded and rollout_stuck ---------------------------------------------------------
+
+
+def _condition(kind: str, status: str, reason: str, message: str, minutes_ago: float) -> Obj:
+    return {
+        "lastTransitionTime": ts(minutes_ago),
+        "lastUpdateTime": ts(minutes_ago),
+        "message": message,
+        "reason": reason,
+        "status": status,
+        "type": kind,
+    }
+
+
+def _replica_failure(message: str, minutes_ago: float) -> Obj:
+    condition = _condition("ReplicaFailure", "True", "FailedCreate", message, minutes_ago)
+    del condition["lastUpdateTime"]  # a ReplicaSet condition has only a transition time
+    return condition
+
+
+def _refused(s: Scenario, rev: Revision, error: str, first: float, count: int) -> str:
+    """Record the ReplicaSet controller's FailedCreate for `rev`; return the refused pod."""
+    rs = s.rs_name(rev)
+    pod = f"{rs}-{digest(rs, 'refused', length=5)}"
+    s.event(
+        "ReplicaSet",
+        rs,
+        "FailedCreate",
+        f"Error creating: {error.format(pod=pod)}",
+        1,
+        count=count,
+        first_minutes_ago=first,
+        component="replicaset-controller",
+    )
+    return pod
+
+
+def _rollout_status(s: Scenario, new: Revision, old_ready: int, conditions: list[Obj]) -> None:
+    s.deployment_status = {
+        "availableReplicas": old_ready,
+        "readyReplicas": old_ready,
+        "replicas": old_ready + (new.created or 0),
+        "updatedReplicas": new.created or 0,
+        "unavailableReplicas": max(s.replicas - old_ready, 0) + (new.created or 0),
+        "conditions": conditions,
+    }
+
+
+def quota_resourcequota_memory() -> Scenario:
+    s = Scenario(
+        "quota_exceeded",
+        "resourcequota_memory",
+        "none",
+        "storefront",
+        containers=["storefront"],
+        description="Scaled to 4, but the namespace's ResourceQuota allows only 2 pods' memory.",
+    )
+    app = web(f"{REG}/storefront:9.0.1", memory="1Gi")
+    error = (
+        'pods "{pod}" is forbidden: exceeded quota: shop-compute, requested: '
+        "limits.memory=1Gi, used: limits.memory=2Gi, limited: limits.memory=2Gi"
+    )
+    rev = Revision(17, [app], 8 * DAY, replicas=4, ready=2, created=2)
+    s.revisions = [rev]
+    s.replicas = 4
+    healthy_pods(s, rev, 2, 8 * DAY)
+    pod = _refused(s, rev, error, 22, 18)
+    rev.conditions = [_replica_failure(error.format(pod=pod), 22)]
+    s.deployment_status = {
+        "availableReplicas": 2,
+        "readyReplicas": 2,
+        "replicas": 2,
+        "updatedReplicas": 2,
+        "unavailableReplicas": 2,
+        "conditions": [
+            _condition(
+                "Available",
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+                22,
+            ),
+            {
+                **_replica_failure(error.format(pod=pod), 22),
+                "lastUpdateTime": ts(22),
+            },
+            _condition(
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{s.rs_name(rev)}" has successfully progressed.',
+                8 * DAY,
+            ),
+        ],
+    }
+    return s
+
+
+def quota_limitrange_max_memory() -> Scenario:
+    s = Scenario(
+        "quota_exceeded",
+        "limitrange_max_memory",
+        "none",
+        "catalog-api",
+        containers=["catalog-api"],
+        description="Revision 5 raised the memory limit to 2Gi; the namespace's LimitRange "
+        "allows 1Gi per container. The rollout also timed out: the LimitRange says why.",
+    )
+    old = Revision(
+        4, [web(f"{REG}/catalog-api:3.2.0", memory="1Gi")], 30 * DAY, replicas=2, ready=2
+    )
+    new = Revision(5, [web(f"{REG}/catalog-api:3.2.0", memory="2Gi")], 40, replicas=1, created=0)
+    s.revisions = [old, new]
+    s.replicas = 2
+    healthy_pods(s, old, 2, 30 * DAY)
+    error = 'pods "{pod}" is forbidden: maximum memory usage per Container is 1Gi, but limit is 2Gi'
+    pod = _refused(s, new, error, 40, 25)
+    new.conditions = [_replica_failure(error.format(pod=pod), 40)]
+    _rollout_status(
+        s,
+        new,
+        2,
+        [
+            _condition(
+                "Available",
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+                30 * DAY,
+            ),
+            {**_replica_failure(error.format(pod=pod), 40), "lastUpdateTime": ts(40)},
+            _condition(
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                f'ReplicaSet "{s.rs_name(new)}" has timed out progressing.',
+                30,
+            ),
+        ],
+    )
+    return s
+
+
+def quota_must_specify_limits() -> Scenario:
+    s = Scenario(
+        "quota_exceeded",
+        "must_specify_limits",
+        "none",
+        "orders-api",
+        containers=["orders-api", "metrics-exporter"],
+        description="Revision 8 added a sidecar without limits; the namespace's quota admits "
+        "only pods that set them.",
+    )
+    app = web(f"{REG}/orders-api:6.0.4")
+    sidecar = container(
+        "metrics-exporter", "prom/statsd-exporter:v0.26.1", memory=None, cpu=None, port=9102
+    )
+    old = Revision(7, [app], 25 * DAY, replicas=3, ready=3)
+    new = Revision(8, [app, sidecar], 6, replicas=1, created=0)
+    s.revisions = [old, new]
+    healthy_pods(s, old, 3, 25 * DAY)
+    _refused(
+        s,
+        new,
+        'pods "{pod}" is forbidden: failed quota: compute-quota: must specify limits.cpu for: '
+        "metrics-exporter; limits.memory for: metrics-exporter",
+        6,
+        9,
+    )
+    _rollout_status(
+        s,
+        new,
+        3,
+        [
+            _condition(
+                "Available",
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+                25 * DAY,
+            ),
+            _condition(
+                "Progressing",
+                "True",
+                "ReplicaSetUpdated",
+                f'ReplicaSet "{s.rs_name(new)}" is progressing.',
+                6,
+            ),
+        ],
+    )
+    return s
+
+
+def quota_pod_count() -> Scenario:
+    s = Scenario(
+        "quota_exceeded",
+        "object_count_pods",
+        "none",
+        "search",
+        containers=["search"],
+        description="Scaled from 2 to 4 replicas; the namespace's object-count quota is at "
+        "its 20 pods. Only the ReplicaSet's condition says so.",
+    )
+    app = web(f"{REG}/search:3.2.0", memory="1Gi")
+    rev = Revision(3, [app], 30 * DAY, replicas=4, ready=2, created=2)
+    s.revisions = [rev]
+    s.replicas = 4
+    healthy_pods(s, rev, 2, 30 * DAY)
+    rs = s.rs_name(rev)
+    rev.conditions = [
+        _replica_failure(
+            f'pods "{rs}-{digest(rs, "refused", length=5)}" is forbidden: exceeded quota: object-counts, '
+            "requested: pods=1, used: pods=20, limited: pods=20",
+            14,
+        )
+    ]
+    s.deployment_status = {
+        "availableReplicas": 2,
+        "readyReplicas": 2,
+        "replicas": 2,
+        "updatedReplicas": 2,
+        "unavailableReplicas": 2,
+    }
+    return s
+
+
+def _admission_refused(
+    s: Scenario, old: Revision, new: Revision, error: str, minutes_ago: float
+) -> None:
+    healthy_pods(s, old, old.ready, 20 * DAY)
+    pod = _refused(s, new, error, minutes_ago, 31)
+    new.conditions = [_replica_failure(error.format(pod=pod), minutes_ago)]
+    _rollout_status(
+        s,
+        new,
+        old.ready,
+        [
+            _condition(
+                "Available",
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+                20 * DAY,
+            ),
+            {
+                **_replica_failure(error.format(pod=pod), minutes_ago),
+                "lastUpdateTime": ts(minutes_ago),
+            },
+            _condition(
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                f'ReplicaSet "{s.rs_name(new)}" has timed out progressing.',
+                minutes_ago - 10,
+            ),
+        ],
+    )
+
+
+def rollout_pod_security() -> Scenario:
+    s = Scenario(
+        "rollout_stuck",
+        "pod_security_restricted",
+        "none",
+        "payments-gw",
+        containers=["payments-gw"],
+        description="Revision 13 runs privileged; the namespace enforces PodSecurity "
+        "restricted, so no new pod is admitted and the rollout times out.",
+    )
+    old = Revision(12, [web(f"{REG}/payments-gw:5.1.0")], 20 * DAY, replicas=3, ready=3)
+    new_app = web(f"{REG}/payments-gw:5.2.0", securityContext={"privileged": True})
+    new = Revision(13, [new_app], 35, replicas=1, created=0)
+    s.revisions = [old, new]
+    _admission_refused(
+        s,
+        old,
+        new,
+        'pods "{pod}" is forbidden: violates PodSecurity "restricted:latest": privileged '
+        '(container "payments-gw" must not set securityContext.privileged=true), '
+        'allowPrivilegeEscalation != false (container "payments-gw" must set '
+        "securityContext.allowPrivilegeEscalation=false), unrestricted capabilities "
+        '(container "payments-gw" must set securityContext.capabilities.drop=["ALL"]), '
+        'runAsNonRoot != true (pod or container "payments-gw" must set '
+        "securityContext.runAsNonRoot=true), seccompProfile (pod or container "
+        '"payments-gw" must set securityContext.seccompProfile.type to "RuntimeDefault" or '
+        '"Localhost")',
+        35,
+    )
+    return s
+
+
+def rollout_webhook_denied() -> Scenario:
+    s = Scenario(
+        "rollout_stuck",
+        "webhook_denied",
+        "none",
+        "notifications",
+        containers=["notifications"],
+        description="Revision 4 dropped the team label; Gatekeeper's webhook denies the new "
+        "pods and the rollout times out.",
+    )
+    old = Revision(3, [web(f"{REG}/notifications:2.0.1")], 20 * DAY, replicas=2, ready=2)
+    new = Revision(4, [web(f"{REG}/notifications:2.1.0")], 28, replicas=1, created=0)
+    s.revisions = [old, new]
+    s.replicas = 2
+    _admission_refused(
+        s,
+        old,
+        new,
+        'admission webhook "validation.gatekeeper.sh" denied the request: '
+        '[require-team-label] you must provide labels: {{"team"}}',
+        28,
+    )
+    return s
+
+
+def rollout_webhook_unreachable() -> Scenario:
+    s = Scenario(
+        "rollout_stuck",
+        "webhook_unreachable",
+        "none",
+        "inventory",
+        containers=["inventory"],
+        description="The sidecar-injector webhook is down and fails closed: no new pod can be "
+        "created and the rollout times out.",
+    )
+    old = Revision(9, [web(f"{REG}/inventory:3.3.0")], 20 * DAY, replicas=2, ready=2)
+    new = Revision(10, [web(f"{REG}/inventory:3.3.1")], 26, replicas=1, created=0)
+    s.revisions = [old, new]
+    s.replicas = 2
+    _admission_refused(
+        s,
+        old,
+        new,
+        'Internal error occurred: failed calling webhook "namespace.sidecar-injector.istio.io": '
+        'failed to call webhook: Post "https://istiod.istio-system.svc:443/inject?timeout=10s": '
+        "dial tcp 10.96.12.34:443: connect: connection refused",
+        26,
+    )
+    return s
+
+
 CASES = [
     evicted_memory_pressure,
     evicted_ephemeral_storage_limit,
     evicted_disk_pressure,
     evicted_rejected_under_pressure,
     healthy_old_eviction,
+    quota_resourcequota_memory,
+    quota_limitrange_max_memory,
+    quota_must_specify_limits,
+    quota_pod_count,
+    rollout_pod_security,
+    rollout_webhook_denied,
+    rollout_webhook_unreachable,
 ]

@@ -122,6 +122,9 @@ class Revision:
     ready: int = 0
     desired: int | None = None
     pod_extra: Obj = field(default_factory=dict)
+    created: int | None = None
+    """Pods the ReplicaSet has (status.replicas) when fewer than it wants (refused ones)."""
+    conditions: list[Obj] = field(default_factory=list)
 
 
 @dataclass
@@ -233,15 +236,18 @@ class Scenario:
         template = self.template(revision)
         hash_ = self.rs_name(revision).rsplit("-", 1)[1]
         template["metadata"]["labels"]["pod-template-hash"] = hash_
-        status: Obj = {"observedGeneration": 2, "replicas": revision.replicas}
+        created = revision.replicas if revision.created is None else revision.created
+        status: Obj = {"observedGeneration": 2, "replicas": created}
         if revision.ready:
             status.update(
                 availableReplicas=revision.ready,
-                fullyLabeledReplicas=revision.replicas,
+                fullyLabeledReplicas=created,
                 readyReplicas=revision.ready,
             )
         elif revision.replicas:
-            status["fullyLabeledReplicas"] = revision.replicas
+            status["fullyLabeledReplicas"] = created
+        if revision.conditions:
+            status["conditions"] = copy.deepcopy(revision.conditions)
         desired = revision.desired if revision.desired is not None else self.replicas
         return {
             "apiVersion": "apps/v1",

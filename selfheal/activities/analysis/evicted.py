@@ -134,7 +134,7 @@ class Evicted:
             name: (usage, request) for e in evictions for name, usage, request in e.offenders
         }
         for name in offenders:
-            evidence.append(self._requests(view, name))
+            evidence.append(view.resources_evidence(name))
 
         nodes = sorted({e.node for e in evictions})
         available, desired = view.status_count("availableReplicas"), view.desired_replicas
@@ -179,19 +179,6 @@ class Evicted:
         for name, usage, request in eviction.offenders[:1]:
             cause += f"; container {name} used {usage} {_against(request)}"
         return cause
-
-    @staticmethod
-    def _requests(view: WorkloadView, container: str) -> Evidence:
-        resources = view.template_container(container).get("resources") or {}
-        parts = [
-            f"{group}.{key}={value}"
-            for group in ("requests", "limits")
-            for key, value in sorted((resources.get(group) or {}).items())
-        ]
-        return Evidence(
-            source=f"deployment/{view.name} spec.template.spec.containers[{container}].resources",
-            detail=", ".join(parts) or "no requests or limits",
-        )
 
     @staticmethod
     def _advice(eviction: Eviction, nodes: list[str]) -> str:

@@ -13,7 +13,9 @@ from selfheal.activities.analysis.image_pull import ImagePull
 from selfheal.activities.analysis.oom_killed import OomKilled
 from selfheal.activities.analysis.overload import Overload
 from selfheal.activities.analysis.probe_failure import ProbeFailure
+from selfheal.activities.analysis.quota_exceeded import QuotaExceeded
 from selfheal.activities.analysis.replica_shortage import ReplicaShortage
+from selfheal.activities.analysis.rollout_stuck import RolloutStuck
 from selfheal.activities.analysis.rule import Rule
 from selfheal.activities.analysis.unschedulable import Unschedulable
 
@@ -34,6 +36,10 @@ RULES: list[Rule] = [
     ProbeFailure(),
     CrashLoop(),
     Unschedulable(),
+    # Pods never created: the namespace's quota or LimitRange refuses them.
+    QuotaExceeded(),
+    # A timed-out rollout is a pod-level failure's symptom when one is found above.
+    RolloutStuck(),
     # Only once no pod-level failure explains missing capacity.
     ReplicaShortage(),
 ]

@@ -1,8 +1,8 @@
 """Replica shortage: fewer replicas than wanted with no failing pod to blame.
 
-Either the ReplicaSet cannot create pods (quota, admission), or the Deployment itself was
-scaled below what it ran before. An alert alone never justifies scaling: the shortage must
-be visible in the Deployment's own history.
+Either admission refuses the ReplicaSet's pods (quota refusals are quota_exceeded, asked
+first), or the Deployment itself was scaled below what it ran before. An alert alone never
+justifies scaling: the shortage must be visible in the Deployment's own history.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from selfheal.activities.analysis.messages import normalize, same
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixHint, FixKind
 
-_QUOTA = re.compile(r"exceeded quota|forbidden|denied the request|admission webhook", re.I)
+_REFUSED = re.compile(r"forbidden|denied the request|admission webhook", re.I)
 
 
 # Both wordings the deployment controller has used: "... to 1 from 3" and "... from 3 to 1".
@@ -127,22 +127,17 @@ class ReplicaShortage:
             )
         for rs, event in refusals[:2]:
             evidence.append(view.event_evidence("ReplicaSet", rs, event))
-        if any(_QUOTA.search(message) for message in messages):
-            quota = "quota" in " ".join(messages).lower()
+        if any(_REFUSED.search(message) for message in messages):
             return Diagnosis(
                 category=DiagnosisCategory.REPLICA_SHORTAGE,
                 summary=f"Only {available} of {desired} replicas available: the ReplicaSet "
-                + ("is over the namespace's ResourceQuota" if quota else "is refused by admission"),
+                "is refused by admission",
                 evidence=evidence,
                 confidence=0.9,
                 containers=containers,
                 suggested_fix=FixKind.NONE,
-                recommendation=(
-                    "Raise the namespace's ResourceQuota or free quota used by other workloads."
-                    if quota
-                    else "Read the admission refusal and fix the policy or the pod template "
-                    "it rejects."
-                ),
+                recommendation="Read the admission refusal and fix the policy or the pod "
+                "template it rejects.",
             )
         if len(view.pods) >= desired:
             return None

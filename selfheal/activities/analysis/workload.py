@@ -179,6 +179,19 @@ class WorkloadView:
                 return container
         return {}
 
+    def resources_evidence(self, container: str) -> Evidence:
+        """Cite the requests and limits the Deployment's template gives `container`."""
+        resources = self.template_container(container).get("resources") or {}
+        parts = [
+            f"{group}.{key}={value}"
+            for group in ("requests", "limits")
+            for key, value in sorted((resources.get(group) or {}).items())
+        ]
+        return Evidence(
+            source=f"deployment/{self.name} spec.template.spec.containers[{container}].resources",
+            detail=", ".join(parts) or "no requests or limits",
+        )
+
     def template_containers(self) -> list[Obj]:
         spec = ((self.deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
         return list(spec.get("containers") or [])

@@ -18,6 +18,15 @@ NO_SAFE_FIX: dict[DiagnosisCategory, str] = {
         "node's own health, are a person's call: raising a request blindly can leave the "
         "pods unschedulable."
     ),
+    DiagnosisCategory.QUOTA_EXCEEDED: (
+        "The namespace's ResourceQuota or LimitRange refuses the pods; quotas are set by "
+        "their owners, and shrinking the pods to fit would be a guess."
+    ),
+    DiagnosisCategory.ROLLOUT_STUCK: (
+        "The rollout is refused or held by something outside the pod template's safe "
+        "fields (admission policy, webhooks); a person decides between fixing the template "
+        "and rolling back."
+    ),
 }
 
 
