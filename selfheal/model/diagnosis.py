@@ -26,6 +26,10 @@ class DiagnosisCategory(StrEnum):
     """The namespace's ResourceQuota or LimitRange refuses the pods."""
     ROLLOUT_STUCK = "rollout_stuck"
     """The rollout passed its progress deadline and no pod-level failure explains it."""
+    STORAGE = "storage"
+    """Pods held back by their volumes: an unbound or missing claim, attach or mount failures."""
+    NODE_FAILURE = "node_failure"
+    """Pods on a node that stopped responding (NotReady, unreachable, NodeLost)."""
     UNKNOWN = "unknown"
 
 

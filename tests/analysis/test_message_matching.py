@@ -26,18 +26,32 @@ VARIANTS: dict[str, Variant] = {
 }
 
 
+# Reasons and condition fields are never prefixed; only their case and padding vary.
+FIELD_VARIANTS: dict[str, Variant] = {
+    "upper": str.upper,
+    "lower": str.lower,
+    "padded": lambda text: f" {text} ",
+    "combined": str,
+}
+
+
 def _events(context: ClusterContext, reason: str) -> list[Obj]:
     found = [event for event in context.events if event.get("reason") == reason]
     assert found, f"the snapshot has no {reason} event to vary"
     return found
 
 
-def _vary_events(case: str, reason: str, variant: Variant, *, reason_too: bool = False):  # type: ignore[no-untyped-def]
+def _vary_events(
+    case: str,
+    reason: str,
+    variant: Variant,
+    reason_variant: Variant | None = None,
+) -> ClusterContext:
     context = load_snapshot(SCENARIOS / case)
     for event in _events(context, reason):
         event["message"] = variant(str(event["message"]))
-        if reason_too:
-            event["reason"] = variant(reason).strip()
+        if reason_variant is not None:
+            event["reason"] = reason_variant(reason)
     return context
 
 
@@ -83,7 +97,10 @@ def test_probe_reasons_and_kills_match_in_any_case(variant: str) -> None:
 @pytest.mark.parametrize("variant", VARIANTS, ids=str)
 def test_scale_down_history_is_read_in_any_case(variant: str) -> None:
     context = _vary_events(
-        "replica_shortage/scaled_to_zero", "ScalingReplicaSet", VARIANTS[variant], reason_too=True
+        "replica_shortage/scaled_to_zero",
+        "ScalingReplicaSet",
+        VARIANTS[variant],
+        reason_variant=FIELD_VARIANTS[variant],
     )
     diagnosis = diagnose_context(None, context)
     assert diagnosis.category == DiagnosisCategory.REPLICA_SHORTAGE
@@ -128,3 +145,81 @@ def test_waiting_reasons_are_read_in_any_case() -> None:
     diagnosis = diagnose_context(None, context)
     assert diagnosis.category == DiagnosisCategory.OOM_KILLED
     assert "restarting in CrashLoopBackOff" in diagnosis.summary
+
+
+def _vary_conditions(context: ClusterContext, kind: str, variant: Variant) -> None:
+    objects = [context.deployment, *context.replicasets, *context.pods]
+    for obj in objects:
+        for condition in (obj or {}).get("status", {}).get("conditions") or []:
+            if condition.get("type") == kind and condition.get("message"):
+                condition["message"] = variant(str(condition["message"]))
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=str)
+def test_eviction_messages_are_read_in_any_case(variant: str) -> None:
+    context = _vary_events("evicted/memory_pressure", "Evicted", VARIANTS[variant])
+    for pod in context.pods:
+        status = pod["status"]
+        if status.get("reason") == "Evicted":
+            status["message"] = VARIANTS[variant](status["message"])
+            status["reason"] = "evicted"
+    diagnosis = diagnose_context(None, context)
+    assert diagnosis.category == DiagnosisCategory.EVICTED
+    assert "ran low on memory" in diagnosis.summary.lower()
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=str)
+def test_quota_refusals_are_read_in_any_case(variant: str) -> None:
+    context = _vary_events("quota_exceeded/resourcequota_memory", "FailedCreate", VARIANTS[variant])
+    _vary_conditions(context, "ReplicaFailure", VARIANTS[variant])
+    diagnosis = diagnose_context(None, context)
+    assert diagnosis.category == DiagnosisCategory.QUOTA_EXCEEDED
+    assert "resourcequota shop-compute" in diagnosis.summary.lower()
+
+
+def test_the_older_capitalised_quota_wording_is_read() -> None:
+    context = _vary_events(
+        "quota_exceeded/limitrange_max_memory",
+        "FailedCreate",
+        lambda text: text.replace("maximum", "Maximum").rstrip() + ".",
+    )
+    diagnosis = diagnose_context(None, context)
+    assert diagnosis.category == DiagnosisCategory.QUOTA_EXCEEDED
+    assert "1Gi memory per Container" in diagnosis.summary
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=str)
+def test_volume_scheduling_messages_are_read_in_any_case(variant: str) -> None:
+    context = _vary_events("storage/missing_claim", "FailedScheduling", VARIANTS[variant])
+    _vary_conditions(context, "PodScheduled", VARIANTS[variant])
+    diagnosis = diagnose_context(None, context)
+    assert diagnosis.category == DiagnosisCategory.STORAGE
+    assert "data-ledger-0 does not exist" in diagnosis.summary.lower()
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=str)
+def test_node_controller_events_are_read_in_any_case(variant: str) -> None:
+    context = _vary_events(
+        "node_failure/node_not_ready",
+        "NodeNotReady",
+        VARIANTS[variant],
+        reason_variant=FIELD_VARIANTS[variant],
+    )
+    diagnosis = diagnose_context(None, context)
+    assert diagnosis.category == DiagnosisCategory.NODE_FAILURE
+    assert "marked not ready" in diagnosis.summary
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=str)
+def test_rollout_conditions_and_refusals_are_read_in_any_case(variant: str) -> None:
+    context = _vary_events(
+        "rollout_stuck/pod_security_restricted", "FailedCreate", VARIANTS[variant]
+    )
+    _vary_conditions(context, "ReplicaFailure", VARIANTS[variant])
+    assert context.deployment is not None
+    for condition in context.deployment["status"]["conditions"]:
+        if condition["type"] == "Progressing":
+            condition["reason"] = FIELD_VARIANTS[variant]("ProgressDeadlineExceeded")
+    diagnosis = diagnose_context(None, context)
+    assert diagnosis.category == DiagnosisCategory.ROLLOUT_STUCK
+    assert "podsecurity restricted:latest" in diagnosis.summary.lower()

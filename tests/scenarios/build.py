@@ -15,7 +15,6 @@ import cluster_cases
 import dependency_cases
 from kit import (
     DAY,
-    NODES,
     REG,
     ROOT,
     Obj,
@@ -1364,26 +1363,6 @@ def unknown_unready_without_events() -> Scenario:
     return s
 
 
-def unknown_node_lost() -> Scenario:
-    s = Scenario(
-        "unknown",
-        "node_lost",
-        "none",
-        "tax",
-        containers=["tax"],
-        description="The node stopped reporting; pod status is Unknown.",
-    )
-    app = web(f"{REG}/tax:2.0.0")
-    rev = Revision(2, [app], 60 * DAY, replicas=1)
-    s.revisions = [rev]
-    s.replicas = 1
-    status = c_running(app, 2 * DAY, ready=False)
-    s.pod(rev, 0, [status], phase="Unknown", started_minutes_ago=2 * DAY)
-    s.objects[-1]["status"]["reason"] = "NodeLost"
-    s.objects[-1]["status"]["message"] = f"Node {NODES[0]} which was running pod is unresponsive"
-    return s
-
-
 # --- healthy ---------------------------------------------------------------------------------
 
 
@@ -1466,7 +1445,6 @@ SCENARIOS = [
     shortage_scaled_to_zero,
     shortage_scaled_down_alert,
     unknown_unready_without_events,
-    unknown_node_lost,
     healthy_forged_alert,
     healthy_old_restarts,
 ]

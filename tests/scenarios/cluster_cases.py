@@ -18,11 +18,13 @@ from kit import (
     Revision,
     Scenario,
     c_running,
+    c_waiting,
     container,
     digest,
     healthy_pods,
     terminated,
     ts,
+    uid,
     web,
 )
 
@@ -605,6 +607,337 @@ def rollout_webhook_unreachable() -> Scenario:
     return s
 
 
+# --- storage -----------------------------------------------------------------------------------
+
+
+def _claim_volume(claim: str, name: str = "data") -> Obj:
+    return {"name": name, "persistentVolumeClaim": {"claimName": claim}}
+
+
+def _unscheduled(s: Scenario, rev: Revision, index: int, message: str, minutes_ago: float) -> None:
+    name = s.pod_name(rev, index)
+    s.pod(
+        rev,
+        index,
+        [],
+        phase="Pending",
+        started_minutes_ago=minutes_ago,
+        scheduled=False,
+        conditions=[
+            {
+                "lastProbeTime": None,
+                "lastTransitionTime": ts(minutes_ago),
+                "message": message,
+                "reason": "Unschedulable",
+                "status": "False",
+                "type": "PodScheduled",
+            }
+        ],
+    )
+    s.event(
+        "Pod",
+        name,
+        "FailedScheduling",
+        message,
+        1,
+        count=14,
+        first_minutes_ago=minutes_ago,
+        component="default-scheduler",
+    )
+
+
+def _creating(s: Scenario, rev: Revision, index: int, minutes_ago: float) -> str:
+    s.pod(
+        rev,
+        index,
+        [c_waiting(c, "ContainerCreating", image_id=False) for c in rev.containers],
+        phase="Pending",
+        started_minutes_ago=minutes_ago,
+    )
+    return s.pod_name(rev, index)
+
+
+def _with_data(image: str, **extra: object) -> Obj:
+    return web(image, volumeMounts=[{"mountPath": "/var/lib/data", "name": "data"}], **extra)
+
+
+def storage_unbound_claim() -> Scenario:
+    s = Scenario(
+        "storage",
+        "unbound_claim",
+        "none",
+        "ledger",
+        containers=["ledger"],
+        description="The pod's PersistentVolumeClaim is not bound (its StorageClass "
+        "provisions nothing): the scheduler holds the pod.",
+    )
+    rev = Revision(
+        1,
+        [_with_data(f"{REG}/ledger:1.0.0")],
+        25,
+        replicas=1,
+        pod_extra={"volumes": [_claim_volume("ledger-data")]},
+    )
+    s.revisions = [rev]
+    s.replicas = 1
+    _unscheduled(
+        s,
+        rev,
+        0,
+        "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. "
+        "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+        25,
+    )
+    return s
+
+
+def storage_missing_claim() -> Scenario:
+    s = Scenario(
+        "storage",
+        "missing_claim",
+        "none",
+        "ledger-archiver",
+        containers=["ledger-archiver"],
+        description="The pod template names PersistentVolumeClaim data-ledger-0, which does not "
+        "exist: the scheduler holds the pod.",
+    )
+    rev = Revision(
+        6,
+        [_with_data(f"{REG}/ledger-archiver:0.4.1")],
+        12,
+        replicas=1,
+        pod_extra={"volumes": [_claim_volume("data-ledger-0")]},
+    )
+    s.revisions = [Revision(5, [_with_data(f"{REG}/ledger-archiver:0.4.0")], 30 * DAY), rev]
+    s.replicas = 1
+    _unscheduled(
+        s,
+        rev,
+        0,
+        '0/3 nodes are available: persistentvolumeclaim "data-ledger-0" not found. '
+        "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+        12,
+    )
+    return s
+
+
+def storage_nfs_mount_failed() -> Scenario:
+    s = Scenario(
+        "storage",
+        "nfs_mount_failed",
+        "none",
+        "assets",
+        containers=["assets"],
+        description="The NFS server behind the shared volume does not answer: the kubelet "
+        "cannot mount it and the pods stay ContainerCreating.",
+    )
+    app = web(
+        f"{REG}/assets:2.3.0",
+        volumeMounts=[{"mountPath": "/srv/assets", "name": "shared-assets", "readOnly": True}],
+    )
+    rev = Revision(
+        7,
+        [app],
+        19,
+        replicas=2,
+        pod_extra={
+            "volumes": [
+                {
+                    "name": "shared-assets",
+                    "nfs": {"path": "/exports/assets", "server": "10.0.40.12"},
+                }
+            ]
+        },
+    )
+    s.revisions = [rev]
+    s.replicas = 2
+    for i in range(2):
+        name = _creating(s, rev, i, 19)
+        s.event(
+            "Pod",
+            name,
+            "FailedMount",
+            'MountVolume.SetUp failed for volume "shared-assets" : mount failed: exit status 32\n'
+            "Mounting command: mount\nMounting arguments: -t nfs 10.0.40.12:/exports/assets "
+            f"/var/lib/kubelet/pods/{uid(name)}/volumes/kubernetes.io~nfs/shared-assets\n"
+            "Output: mount.nfs: Connection timed out\n",
+            2,
+            count=9,
+            first_minutes_ago=17,
+            host=NODES[i],
+        )
+    return s
+
+
+def storage_multi_attach() -> Scenario:
+    s = Scenario(
+        "storage",
+        "multi_attach",
+        "none",
+        "wiki",
+        containers=["wiki"],
+        description="A rolling update of a Deployment with a ReadWriteOnce volume: the new pod, "
+        "on another node, cannot attach the volume the old pod holds.",
+    )
+    volumes = {"volumes": [_claim_volume("wiki-data")]}
+    old = Revision(
+        3, [_with_data(f"{REG}/wiki:1.40.1")], 30 * DAY, replicas=1, ready=1, pod_extra=volumes
+    )
+    new = Revision(4, [_with_data(f"{REG}/wiki:1.41.0")], 16, replicas=1, pod_extra=volumes)
+    s.revisions = [old, new]
+    s.replicas = 1
+    healthy_pods(s, old, 1, 30 * DAY)
+    holder = s.pod_name(old, 0)
+    name = _creating(s, new, 2, 16)
+    s.event(
+        "Pod",
+        name,
+        "FailedAttachVolume",
+        'Multi-Attach error for volume "pvc-6f1b2c3d-9a8e-4f7b-b1c2-3d4e5f6a7b8c" Volume is '
+        f"already used by pod(s) {holder}",
+        15,
+        count=1,
+        component="attachdetach-controller",
+    )
+    s.event(
+        "Pod",
+        name,
+        "FailedMount",
+        "Unable to attach or mount volumes: unmounted volumes=[data], unattached "
+        "volumes=[data kube-api-access-x2x7k]: timed out waiting for the condition",
+        1,
+        count=7,
+        first_minutes_ago=14,
+        host=NODES[2],
+    )
+    s.deployment_status = {
+        "availableReplicas": 1,
+        "readyReplicas": 1,
+        "replicas": 2,
+        "updatedReplicas": 1,
+        "unavailableReplicas": 1,
+    }
+    return s
+
+
+# --- node_failure ------------------------------------------------------------------------------
+
+
+def node_lost() -> Scenario:
+    s = Scenario(
+        "node_failure",
+        "node_lost",
+        "none",
+        "tax",
+        containers=["tax"],
+        description="The node stopped reporting; the pod's status is Unknown, reason NodeLost.",
+    )
+    app = web(f"{REG}/tax:2.0.0")
+    rev = Revision(2, [app], 60 * DAY, replicas=1)
+    s.revisions = [rev]
+    s.replicas = 1
+    status = c_running(app, 2 * DAY, ready=False)
+    name = s.pod(rev, 0, [status], phase="Unknown", started_minutes_ago=2 * DAY)
+    s.objects[-1]["status"]["reason"] = "NodeLost"
+    s.objects[-1]["status"]["message"] = (
+        f"Node {NODES[0]} which was running pod {name} is unresponsive"
+    )
+    return s
+
+
+def _ready_false(pod: Obj, minutes_ago: float) -> None:
+    """What MarkPodsNotReady does: Ready False, reason and message left as they were."""
+    for condition in pod["status"]["conditions"]:
+        if condition["type"] == "Ready":
+            condition["status"] = "False"
+            condition["lastTransitionTime"] = ts(minutes_ago)
+
+
+def _node_not_ready_event(s: Scenario, pod: str, minutes_ago: float) -> None:
+    s.event(
+        "Pod", pod, "NodeNotReady", "Node is not ready", minutes_ago, component="node-controller"
+    )
+
+
+def node_not_ready() -> Scenario:
+    s = Scenario(
+        "node_failure",
+        "node_not_ready",
+        "none",
+        "cart",
+        containers=["cart"],
+        description="The kubelet of one node stopped posting status; the node controller marked "
+        "its pod not ready (the container status still says ready).",
+    )
+    app = web(f"{REG}/cart:7.2.0")
+    rev = Revision(4, [app], 9 * DAY, replicas=3, ready=3)
+    s.revisions = [rev]
+    healthy_pods(s, rev, 3, 9 * DAY)
+    pod = next(o for o in s.objects if o["metadata"]["name"] == s.pod_name(rev, 1))
+    _ready_false(pod, 4)
+    _node_not_ready_event(s, s.pod_name(rev, 1), 4)
+    s.deployment_status = {
+        "availableReplicas": 2,
+        "readyReplicas": 2,
+        "replicas": 3,
+        "updatedReplicas": 3,
+        "unavailableReplicas": 1,
+    }
+    return s
+
+
+def node_taint_eviction_terminating() -> Scenario:
+    s = Scenario(
+        "node_failure",
+        "taint_eviction_terminating",
+        "none",
+        "payments",
+        containers=["payments"],
+        description="The node became unreachable; after the 300s toleration the taint-eviction "
+        "controller deleted the pod, which stays Terminating on the lost node.",
+    )
+    app = web(f"{REG}/payments:2.4.1")
+    rev = Revision(6, [app], 11 * DAY, replicas=2, ready=2)
+    s.revisions = [rev]
+    s.replicas = 2
+    healthy_pods(s, rev, 1, 11 * DAY)
+    healthy_pods(s, rev, 1, 11 * DAY, offset=2)
+    name = s.pod_name(rev, 2)
+    pod = s.objects[-1]
+    _ready_false(pod, 11)
+    pod["metadata"]["deletionTimestamp"] = ts(5)
+    pod["metadata"]["deletionGracePeriodSeconds"] = 30
+    pod["status"]["conditions"].insert(
+        0,
+        {
+            "lastProbeTime": None,
+            "lastTransitionTime": ts(5),
+            "message": "Taint manager: deleting due to NoExecute taint",
+            "reason": "DeletionByTaintManager",
+            "status": "True",
+            "type": "DisruptionTarget",
+        },
+    )
+    _node_not_ready_event(s, name, 11)
+    s.event(
+        "Pod",
+        name,
+        "TaintManagerEviction",
+        f"Marking for deletion Pod shop/{name}",
+        5,
+        type_="Normal",
+        component="taint-eviction-controller",
+    )
+    s.pod(rev, 4, [c_running(app, 4)], started_minutes_ago=5)
+    s.deployment_status = {
+        "availableReplicas": 2,
+        "readyReplicas": 2,
+        "replicas": 3,
+        "updatedReplicas": 3,
+    }
+    return s
+
+
 CASES = [
     evicted_memory_pressure,
     evicted_ephemeral_storage_limit,
@@ -618,4 +951,11 @@ CASES = [
     rollout_pod_security,
     rollout_webhook_denied,
     rollout_webhook_unreachable,
+    storage_unbound_claim,
+    storage_missing_claim,
+    storage_nfs_mount_failed,
+    storage_multi_attach,
+    node_lost,
+    node_not_ready,
+    node_taint_eviction_terminating,
 ]

@@ -10,6 +10,7 @@ from selfheal.activities.analysis.crash_loop import CrashLoop
 from selfheal.activities.analysis.dependency_failure import DependencyFailure
 from selfheal.activities.analysis.evicted import Evicted
 from selfheal.activities.analysis.image_pull import ImagePull
+from selfheal.activities.analysis.node_failure import NodeFailure
 from selfheal.activities.analysis.oom_killed import OomKilled
 from selfheal.activities.analysis.overload import Overload
 from selfheal.activities.analysis.probe_failure import ProbeFailure
@@ -17,6 +18,7 @@ from selfheal.activities.analysis.quota_exceeded import QuotaExceeded
 from selfheal.activities.analysis.replica_shortage import ReplicaShortage
 from selfheal.activities.analysis.rollout_stuck import RolloutStuck
 from selfheal.activities.analysis.rule import Rule
+from selfheal.activities.analysis.storage import Storage
 from selfheal.activities.analysis.unschedulable import Unschedulable
 
 RULES: list[Rule] = [
@@ -35,6 +37,10 @@ RULES: list[Rule] = [
     # A liveness kill looks like a crash (exit 137/143) but the kubelet did it.
     ProbeFailure(),
     CrashLoop(),
+    # A failed node explains its pods' state, and the volumes they cannot re-attach.
+    NodeFailure(),
+    # Pods waiting on volumes; the PVC scheduling failures before unschedulable.
+    Storage(),
     Unschedulable(),
     # Pods never created: the namespace's quota or LimitRange refuses them.
     QuotaExceeded(),

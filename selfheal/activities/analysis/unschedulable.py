@@ -1,4 +1,7 @@
-"""Unschedulable pods: a full cluster (Insufficient cpu/memory) versus placement rules."""
+"""Unschedulable pods: a full cluster (Insufficient cpu/memory) versus placement rules.
+
+Pods the scheduler holds back for their volumes are storage's, asked first.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +20,6 @@ _CAUSES: list[tuple[str, re.Pattern[str]]] = [
             r"untolerated taint|had taint|didn't match Pod's node affinity|node\(s\) didn't match"
             r"|didn't match pod (?:anti-)?affinity|didn't satisfy existing pods anti-affinity"
             r"|node\(s\) were unschedulable|topology spread constraints",
-            re.I,
-        ),
-    ),
-    (
-        "storage",
-        re.compile(
-            r"persistentvolumeclaim \"[^\"]+\" not found|unbound immediate PersistentVolumeClaims"
-            r"|volume node affinity conflict|didn't find available persistent volumes",
             re.I,
         ),
     ),
@@ -98,8 +93,6 @@ class Unschedulable:
                 "No node satisfies the pod's placement rules: fix the nodeSelector, affinity or "
                 "tolerations, or label/untaint the nodes meant for this workload."
             )
-        elif "storage" in causes:
-            recommendation = "Create or bind the PersistentVolumeClaim the pod needs."
         else:
             recommendation = "Read the scheduler's FailedScheduling message for the constraint."
         return Diagnosis(

@@ -27,6 +27,14 @@ NO_SAFE_FIX: dict[DiagnosisCategory, str] = {
         "fields (admission policy, webhooks); a person decides between fixing the template "
         "and rolling back."
     ),
+    DiagnosisCategory.STORAGE: (
+        "Volumes, claims and their storage backends are outside the Deployment's safe "
+        "fields; restarting pods does not bind, attach or mount a volume."
+    ),
+    DiagnosisCategory.NODE_FAILURE: (
+        "The node failed, not the workload; its pods are rescheduled by Kubernetes, and "
+        "the node needs a person."
+    ),
 }
 
 
