@@ -1,9 +1,12 @@
-"""Prints the rules engine's diagnosis accuracy per category and overall over tests/scenarios.
+"""Prints the rules engine's diagnosis accuracy per failure class and overall over tests/scenarios.
 
     python benchmarks/diagnosis.py [SCENARIO_ROOT] [--verbose]
 
 A scenario counts as right when both its category and its fix kind match `expected.yaml`
-(and `fault_found`, when the scenario says the workload is healthy).
+(and `fault_found`, when the scenario says the workload is healthy). Per class: `accuracy`
+is right/total over the scenarios expecting the class; `claimed` counts the scenarios the
+rules put in the class, and `precision` the share of those that belong there. Every class
+of the vocabulary gets a row, with or without scenarios.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import yaml
 from selfheal.activities.analysis import diagnose_context
 from selfheal.activities.fixes.registry import propose_fix
 from selfheal.model.alerts import Alert
-from selfheal.model.diagnosis import Diagnosis, FixLimits, FixProposal
+from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, FixLimits, FixProposal
 from selfheal.snapshots import load_snapshot
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "tests" / "scenarios"
@@ -60,6 +63,34 @@ def run_scenario(path: Path) -> Outcome:
     return Outcome(path, expected, diagnosis, propose_fix(diagnosis, context, FixLimits()))
 
 
+HEADER = (
+    f"{'category':<18} {'right':>5} {'total':>5} {'accuracy':>9} {'claimed':>8} {'precision':>9}"
+)
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "-"
+
+
+def class_rows(outcomes: list[Outcome]) -> list[str]:
+    """One line per failure class: right/total/accuracy, then claimed and precision."""
+    expected: dict[str, list[Outcome]] = defaultdict(list)
+    claimed: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        expected[outcome.expected["category"]].append(outcome)
+        claimed[outcome.diagnosis.category.value].append(outcome)
+    rows = []
+    for category in sorted({c.value for c in DiagnosisCategory} | set(expected)):
+        items, claims = expected[category], claimed[category]
+        right = sum(outcome.right for outcome in items)
+        belong = sum(outcome.expected["category"] == category for outcome in claims)
+        rows.append(
+            f"{category:<18} {right:>5} {len(items):>5} {_share(right, len(items)):>9} "
+            f"{len(claims):>8} {_share(belong, len(claims)):>9}"
+        )
+    return rows
+
+
 def main(argv: list[str]) -> int:
     verbose = "--verbose" in argv
     args = [arg for arg in argv if not arg.startswith("--")]
@@ -67,13 +98,9 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     outcomes = [run_scenario(path) for path in scenario_dirs(root)]
     elapsed = time.perf_counter() - started
-    by_category: dict[str, list[Outcome]] = defaultdict(list)
-    for outcome in outcomes:
-        by_category[outcome.expected["category"]].append(outcome)
-    print(f"{'category':<18} {'right':>5} {'total':>5} {'accuracy':>9}")
-    for category, items in sorted(by_category.items()):
-        right = sum(outcome.right for outcome in items)
-        print(f"{category:<18} {right:>5} {len(items):>5} {right / len(items):>9.0%}")
+    print(HEADER)
+    for row in class_rows(outcomes):
+        print(row)
     right = sum(outcome.right for outcome in outcomes)
     total = len(outcomes)
     print(f"{'overall':<18} {right:>5} {total:>5} {right / max(total, 1):>9.0%}")

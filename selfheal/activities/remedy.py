@@ -32,7 +32,13 @@ from selfheal.contracts.analysis import (
 )
 from selfheal.contracts.kubernetes import ClusterContext, ContextRequest
 from selfheal.contracts.spec import implements
-from selfheal.model.diagnosis import Diagnosis, FixKind, FixLimits, FixProposal
+from selfheal.model.diagnosis import (
+    Diagnosis,
+    DiagnosisCategory,
+    FixKind,
+    FixLimits,
+    FixProposal,
+)
 
 HINTED = frozenset({FixKind.RELAX_PROBE, FixKind.SCALE_UP})
 """Fix kinds that build on the analysis' hint (a model's diagnosis comes without one)."""
@@ -48,13 +54,18 @@ def safe_fix(diagnosis: Diagnosis, context: ClusterContext, limits: FixLimits) -
     if diagnosis.hint is None and diagnosis.suggested_fix in HINTED and context.deployment:
         diagnosis = diagnosis.model_copy(update={"hint": hint_for(WorkloadView(context))})
     proposal = diagnosis.proposed_fix or propose_fix(diagnosis, context, limits)
-    check_proposal(proposal, context, limits)
+    check_proposal(proposal, context, limits, diagnosis.category)
     return proposal.model_copy(update={"risk": assessed_risk(proposal)})
 
 
-def check_proposal(proposal: FixProposal, context: ClusterContext, limits: FixLimits) -> None:
+def check_proposal(
+    proposal: FixProposal,
+    context: ClusterContext,
+    limits: FixLimits,
+    category: DiagnosisCategory | None = None,
+) -> None:
     """Raise a non-retryable `UnsafeProposal` ApplicationError naming every refused field."""
-    reasons = validate_proposal(proposal, context, limits)
+    reasons = validate_proposal(proposal, context, limits, category)
     if reasons:
         raise ApplicationError(
             f"fix proposal refused for {context.namespace}/{context.workload}: "

@@ -10,16 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-CATEGORIES = (
-    "oom_killed",
-    "crash_loop",
-    "image_pull",
-    "config_error",
-    "probe_failure",
-    "unschedulable",
-    "replica_shortage",
-    "unknown",
-)
+from selfheal.model.diagnosis import DiagnosisCategory
+
+CATEGORIES = tuple(category.value for category in DiagnosisCategory)
 FIX_KINDS = (
     "increase_memory",
     "increase_cpu",

@@ -18,6 +18,18 @@ class DiagnosisCategory(StrEnum):
     PROBE_FAILURE = "probe_failure"
     UNSCHEDULABLE = "unschedulable"
     REPLICA_SHORTAGE = "replica_shortage"
+    DEPENDENCY_FAILURE = "dependency_failure"
+    """The workload's logs say it cannot reach a dependency (DNS, refused, timeout, TLS, 5xx)."""
+    EVICTED = "evicted"
+    """The kubelet evicted pods to reclaim a node resource (memory, disk) that ran short."""
+    QUOTA_EXCEEDED = "quota_exceeded"
+    """The namespace's ResourceQuota or LimitRange refuses the pods."""
+    ROLLOUT_STUCK = "rollout_stuck"
+    """The rollout passed its progress deadline and no pod-level failure explains it."""
+    STORAGE = "storage"
+    """Pods held back by their volumes: an unbound or missing claim, attach or mount failures."""
+    NODE_FAILURE = "node_failure"
+    """Pods on a node that stopped responding (NotReady, unreachable, NodeLost)."""
     UNKNOWN = "unknown"
 
 

@@ -60,7 +60,7 @@ def test_crash_from_new_rollout_rolls_back_to_previous_revision() -> None:
 def test_long_standing_crash_is_not_blamed_on_the_rollout() -> None:
     _, diagnosis, fix = _diagnose("crash_loop/long_standing")
     assert "not new with the latest rollout" in diagnosis.summary
-    assert any("Connection refused" in e.detail for e in diagnosis.evidence)
+    assert any("nil pointer dereference" in e.detail for e in diagnosis.evidence)
     assert fix.kind == FixKind.NONE
 
 

@@ -6,7 +6,10 @@ import json
 
 from temporalio.testing import WorkflowEnvironment
 
+from selfheal.activities.claude.output import SubmittedDiagnosis, submit_tool
+from selfheal.activities.claude.prompt import INSTRUCTIONS
 from selfheal.activities.fixes.allow_list import validate_proposal
+from selfheal.activities.fixes.unfixable import NO_SAFE_FIX
 from selfheal.model.diagnosis import DiagnosisCategory, FixKind, FixLimits, RiskLevel
 from selfheal_lab.sandbox.anthropic_fake import submit, text, tool_use
 from tests.claude import incident
@@ -190,3 +193,16 @@ async def test_hostile_proposal_reaches_the_caller_and_fix_validation_refuses_it
     assert "evil.example.com" in refusals
     assert "securityContext" in refusals and "volumes" in refusals
     assert "kube-system" in refusals
+
+
+def test_the_model_may_answer_every_failure_class() -> None:
+    schema = submit_tool()["input_schema"]
+    assert set(schema["$defs"]["DiagnosisCategory"]["enum"]) == {c.value for c in DiagnosisCategory}
+    for category in DiagnosisCategory:
+        assert category.value in INSTRUCTIONS
+        submitted = SubmittedDiagnosis.model_validate(
+            incident.oom_submission(category=category.value, suggested_fix="none")
+        )
+        assert submitted.category == category
+    assert {"dependency_failure", "node_failure"} <= {c.value for c in NO_SAFE_FIX}
+    assert "never get an automatic fix: dependency_failure" in INSTRUCTIONS

@@ -10,8 +10,10 @@ import pytest
 from pydantic import SecretStr
 from typer.main import get_command
 
+from selfheal.activities.fixes.unfixable import NO_SAFE_FIX
 from selfheal.cli.app import app
 from selfheal.client.listing import IncidentSummary
+from selfheal.model.diagnosis import DiagnosisCategory
 from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal.settings import Settings
 from selfheal.webhook.app import create_app
@@ -194,6 +196,23 @@ def test_architecture_layout_names_every_package_of_the_product() -> None:
     assert not missing, f"the layout lacks {missing}"
     modules = [p.name for p in product.glob("*.py") if p.name not in ("__init__.py", "__main__.py")]
     assert [name for name in modules if name not in layout] == []
+
+
+def test_architecture_lists_every_failure_class_and_which_get_no_fix() -> None:
+    match = re.search(
+        r"^### Failure classes\n(?P<body>.*?)(?=^##)", ARCHITECTURE.read_text(), re.S | re.M
+    )
+    assert match, "no Failure classes section"
+    rows = [line for line in match["body"].splitlines() if line.startswith("| `")]
+    fixes = {}
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        name = re.match(r"`(\w+)`", cells[0])
+        assert name, row
+        fixes.setdefault(name[1], []).append(cells[-1])
+    assert set(fixes) == {category.value for category in DiagnosisCategory}
+    for category in NO_SAFE_FIX:
+        assert fixes[category.value] == ["none"], category
 
 
 def test_no_file_refers_to_a_document_outside_the_repository() -> None:

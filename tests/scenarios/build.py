@@ -5,654 +5,34 @@ Each scenario is one failure as a cluster shows it: objects shaped exactly as th
 returns them (server-side defaults included) and written as `kubectl get -o yaml` prints a
 List, container logs, an optional alert, and `expected.yaml` (category, fix kind). The
 snapshots are checked in; this script documents how they were made and regenerates them.
+The kit (kit.py) shapes the objects; the cases of the failure classes that live around the
+workload rather than in its containers are in cluster_cases.py and dependency_cases.py.
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import shutil
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
-
-import yaml
-
-ROOT = Path(__file__).parent
-NOW = datetime(2025, 6, 3, 14, 30, tzinfo=UTC)
-NODES = ["ip-10-0-1-17.ec2.internal", "ip-10-0-2-41.ec2.internal", "ip-10-0-3-88.ec2.internal"]
-
-Obj = dict[str, Any]
-
-
-def ts(minutes_ago: float) -> str:
-    return (NOW - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def digest(*parts: object, length: int = 10) -> str:
-    alphabet = "bcdfghjklmnpqrstvwxz2456789"
-    number = int(hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest(), 16)
-    out = ""
-    while len(out) < length:
-        number, rest = divmod(number, len(alphabet))
-        out += alphabet[rest]
-    return out
-
-
-def uid(*parts: object) -> str:
-    h = hashlib.sha256("uid/".join(map(str, parts)).encode()).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
-
-
-def rv(*parts: object) -> str:
-    return str(int(hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()[:6], 16))
-
-
-# --- specs ---------------------------------------------------------------------------------
-
-
-def probe(
-    path: str,
-    port: int | str = 8080,
-    delay: int = 0,
-    period: int = 10,
-    timeout: int = 1,
-    failures: int = 3,
-) -> Obj:
-    return {
-        "failureThreshold": failures,
-        "httpGet": {"path": path, "port": port, "scheme": "HTTP"},
-        "initialDelaySeconds": delay,
-        "periodSeconds": period,
-        "successThreshold": 1,
-        "timeoutSeconds": timeout,
-    }
-
-
-def container(
-    name: str,
-    image: str,
-    memory: str | None = "512Mi",
-    cpu: str | None = "500m",
-    port: int | None = 8080,
-    **extra: Any,
-) -> Obj:
-    resources: Obj = {}
-    if memory or cpu:
-        resources = {"limits": {}, "requests": {}}
-        if memory:
-            resources["limits"]["memory"] = memory
-            resources["requests"]["memory"] = extra.pop("memory_request", memory)
-        if cpu:
-            resources["limits"]["cpu"] = cpu
-            resources["requests"]["cpu"] = extra.pop("cpu_request", cpu)
-    spec: Obj = {
-        "name": name,
-        "image": image,
-        "imagePullPolicy": "IfNotPresent",
-        "resources": resources,
-        "terminationMessagePath": "/dev/termination-log",
-        "terminationMessagePolicy": "File",
-    }
-    if port:
-        spec["ports"] = [{"containerPort": port, "name": "http", "protocol": "TCP"}]
-    spec.update(extra)
-    return spec
-
-
-def pod_spec(containers: list[Obj], **extra: Any) -> Obj:
-    spec = {
-        "containers": containers,
-        "dnsPolicy": "ClusterFirst",
-        "restartPolicy": "Always",
-        "schedulerName": "default-scheduler",
-        "securityContext": {},
-        "terminationGracePeriodSeconds": 30,
-    }
-    spec.update(extra)
-    return spec
-
-
-@dataclass
-class Revision:
-    number: int
-    containers: list[Obj]
-    created_minutes_ago: float
-    replicas: int = 0
-    ready: int = 0
-    desired: int | None = None
-    pod_extra: Obj = field(default_factory=dict)
-
-
-@dataclass
-class Scenario:
-    """One workload in one state: its Deployment, revisions, pods, events and logs."""
-
-    category: str
-    case: str
-    fix: str
-    name: str
-    namespace: str = "shop"
-    replicas: int = 3
-    fault_found: bool = True
-    containers: list[str] | None = None
-    description: str = ""
-    revisions: list[Revision] = field(default_factory=list)
-    objects: list[Obj] = field(default_factory=list)
-    logs: dict[str, str] = field(default_factory=dict)
-    previous_logs: dict[str, str] = field(default_factory=dict)
-    alert: Obj | None = None
-    deployment_status: Obj | None = None
-
-    @property
-    def labels(self) -> Obj:
-        return {"app.kubernetes.io/name": self.name, "app.kubernetes.io/part-of": "shop"}
-
-    def rs_name(self, revision: Revision) -> str:
-        return f"{self.name}-{digest(self.name, revision.number, length=10)}"
-
-    def template(self, revision: Revision) -> Obj:
-        return {
-            "metadata": {"creationTimestamp": None, "labels": dict(self.labels)},
-            "spec": pod_spec(
-                copy.deepcopy(revision.containers), **copy.deepcopy(revision.pod_extra)
-            ),
-        }
-
-    # --- objects ----------------------------------------------------------------------------
-
-    def deployment(self) -> Obj:
-        current = self.revisions[-1]
-        ready = sum(r.ready for r in self.revisions)
-        status = self.deployment_status or {
-            "availableReplicas": ready,
-            "readyReplicas": ready,
-            "replicas": sum(r.replicas for r in self.revisions),
-            "updatedReplicas": current.replicas,
-        }
-        status = {k: v for k, v in status.items() if v}
-        status["observedGeneration"] = current.number + 1
-        available = status.get("availableReplicas", 0) >= self.replicas
-        status.setdefault(
-            "conditions",
-            [
-                {
-                    "lastTransitionTime": ts(30 if not available else 4000),
-                    "lastUpdateTime": ts(30 if not available else 4000),
-                    "message": "Deployment has minimum availability."
-                    if available
-                    else "Deployment does not have minimum availability.",
-                    "reason": "MinimumReplicasAvailable"
-                    if available
-                    else "MinimumReplicasUnavailable",
-                    "status": "True" if available else "False",
-                    "type": "Available",
-                },
-                {
-                    "lastTransitionTime": ts(current.created_minutes_ago),
-                    "lastUpdateTime": ts(max(current.created_minutes_ago - 1, 0)),
-                    "message": f'ReplicaSet "{self.rs_name(current)}" has successfully progressed.'
-                    if current.ready >= min(self.replicas, current.replicas or self.replicas)
-                    else f'ReplicaSet "{self.rs_name(current)}" is progressing.',
-                    "reason": "NewReplicaSetAvailable"
-                    if current.ready >= self.replicas
-                    else "ReplicaSetUpdated",
-                    "status": "True",
-                    "type": "Progressing",
-                },
-            ],
-        )
-        return {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {
-                "annotations": {"deployment.kubernetes.io/revision": str(current.number)},
-                "creationTimestamp": ts(60 * 24 * 90),
-                "generation": current.number + 1,
-                "labels": dict(self.labels),
-                "name": self.name,
-                "namespace": self.namespace,
-                "resourceVersion": rv(self.name, "deploy"),
-                "uid": uid(self.name, "deploy"),
-            },
-            "spec": {
-                "progressDeadlineSeconds": 600,
-                "replicas": self.replicas,
-                "revisionHistoryLimit": 10,
-                "selector": {"matchLabels": {"app.kubernetes.io/name": self.name}},
-                "strategy": {
-                    "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
-                    "type": "RollingUpdate",
-                },
-                "template": self.template(current),
-            },
-            "status": status,
-        }
-
-    def replicaset(self, revision: Revision) -> Obj:
-        template = self.template(revision)
-        hash_ = self.rs_name(revision).rsplit("-", 1)[1]
-        template["metadata"]["labels"]["pod-template-hash"] = hash_
-        status: Obj = {"observedGeneration": 2, "replicas": revision.replicas}
-        if revision.ready:
-            status.update(
-                availableReplicas=revision.ready,
-                fullyLabeledReplicas=revision.replicas,
-                readyReplicas=revision.ready,
-            )
-        elif revision.replicas:
-            status["fullyLabeledReplicas"] = revision.replicas
-        desired = revision.desired if revision.desired is not None else self.replicas
-        return {
-            "apiVersion": "apps/v1",
-            "kind": "ReplicaSet",
-            "metadata": {
-                "annotations": {
-                    "deployment.kubernetes.io/desired-replicas": str(desired),
-                    "deployment.kubernetes.io/max-replicas": str(desired + max(1, desired // 4)),
-                    "deployment.kubernetes.io/revision": str(revision.number),
-                },
-                "creationTimestamp": ts(revision.created_minutes_ago),
-                "generation": 2,
-                "labels": {**self.labels, "pod-template-hash": hash_},
-                "name": self.rs_name(revision),
-                "namespace": self.namespace,
-                "ownerReferences": [
-                    {
-                        "apiVersion": "apps/v1",
-                        "blockOwnerDeletion": True,
-                        "controller": True,
-                        "kind": "Deployment",
-                        "name": self.name,
-                        "uid": uid(self.name, "deploy"),
-                    }
-                ],
-                "resourceVersion": rv(self.name, revision.number),
-                "uid": uid(self.name, "rs", revision.number),
-            },
-            "spec": {
-                "replicas": revision.replicas,
-                "selector": {
-                    "matchLabels": {"app.kubernetes.io/name": self.name, "pod-template-hash": hash_}
-                },
-                "template": template,
-            },
-            "status": status,
-        }
-
-    def pod_name(self, revision: Revision, index: int) -> str:
-        rs = self.rs_name(revision)
-        return f"{rs}-{digest(rs, index, length=5)}"
-
-    def pod(
-        self,
-        revision: Revision,
-        index: int,
-        statuses: list[Obj],
-        phase: str = "Running",
-        started_minutes_ago: float | None = None,
-        scheduled: bool = True,
-        conditions: list[Obj] | None = None,
-        init_statuses: list[Obj] | None = None,
-    ) -> str:
-        """Add one pod of `revision` with the given container statuses; return its name."""
-        rs = self.rs_name(revision)
-        name = self.pod_name(revision, index)
-        started = (
-            started_minutes_ago if started_minutes_ago is not None else revision.created_minutes_ago
-        )
-        template = self.template(revision)
-        spec = template["spec"]
-        ready = all(s.get("ready") for s in statuses) and bool(statuses)
-        if scheduled:
-            spec = {**spec, "nodeName": NODES[index % len(NODES)]}
-        spec.update(
-            enableServiceLinks=True,
-            preemptionPolicy="PreemptLowerPriority",
-            priority=0,
-            serviceAccount="default",
-            serviceAccountName="default",
-            tolerations=[
-                {
-                    "effect": "NoExecute",
-                    "key": "node.kubernetes.io/not-ready",
-                    "operator": "Exists",
-                    "tolerationSeconds": 300,
-                },
-                {
-                    "effect": "NoExecute",
-                    "key": "node.kubernetes.io/unreachable",
-                    "operator": "Exists",
-                    "tolerationSeconds": 300,
-                },
-            ],
-        )
-        status: Obj = {"phase": phase, "qosClass": "Guaranteed"}
-        if scheduled:
-            status.update(
-                hostIP=f"10.0.{index % 3 + 1}.{17 + index}",
-                podIP=f"10.244.{index % 3 + 1}.{30 + index}",
-                startTime=ts(started),
-                containerStatuses=statuses,
-            )
-            if init_statuses:
-                status["initContainerStatuses"] = init_statuses
-            status["conditions"] = conditions or [
-                {
-                    "lastProbeTime": None,
-                    "lastTransitionTime": ts(started),
-                    "status": "True",
-                    "type": "PodReadyToStartContainers",
-                },
-                {
-                    "lastProbeTime": None,
-                    "lastTransitionTime": ts(started),
-                    "status": "True" if not init_statuses else "False",
-                    "type": "Initialized",
-                },
-                {
-                    "lastProbeTime": None,
-                    "lastTransitionTime": ts(max(started - 1, 0)),
-                    "status": "True" if ready else "False",
-                    "type": "Ready",
-                    **(
-                        {}
-                        if ready
-                        else {
-                            "reason": "ContainersNotReady",
-                            "message": "containers with unready status: ["
-                            + " ".join(s["name"] for s in statuses if not s.get("ready"))
-                            + "]",
-                        }
-                    ),
-                },
-                {
-                    "lastProbeTime": None,
-                    "lastTransitionTime": ts(max(started - 1, 0)),
-                    "status": "True" if ready else "False",
-                    "type": "ContainersReady",
-                    **({} if ready else {"reason": "ContainersNotReady"}),
-                },
-                {
-                    "lastProbeTime": None,
-                    "lastTransitionTime": ts(started),
-                    "status": "True",
-                    "type": "PodScheduled",
-                },
-            ]
-        else:
-            status["conditions"] = conditions or []
-        for item in spec["containers"]:
-            item.setdefault(
-                "volumeMounts",
-                [
-                    {
-                        "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
-                        "name": "kube-api-access",
-                        "readOnly": True,
-                    }
-                ],
-            )
-        spec.setdefault("volumes", [])
-        spec["volumes"] = [
-            *spec["volumes"],
-            {
-                "name": "kube-api-access",
-                "projected": {
-                    "defaultMode": 420,
-                    "sources": [
-                        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-                        {
-                            "configMap": {
-                                "items": [{"key": "ca.crt", "path": "ca.crt"}],
-                                "name": "kube-root-ca.crt",
-                            }
-                        },
-                    ],
-                },
-            },
-        ]
-        self.objects.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {
-                    "creationTimestamp": ts(started),
-                    "generateName": f"{rs}-",
-                    "labels": {
-                        **template["metadata"]["labels"],
-                        "pod-template-hash": rs.rsplit("-", 1)[1],
-                    },
-                    "name": name,
-                    "namespace": self.namespace,
-                    "ownerReferences": [
-                        {
-                            "apiVersion": "apps/v1",
-                            "blockOwnerDeletion": True,
-                            "controller": True,
-                            "kind": "ReplicaSet",
-                            "name": rs,
-                            "uid": uid(self.name, "rs", revision.number),
-                        }
-                    ],
-                    "resourceVersion": rv(name),
-                    "uid": uid(name),
-                },
-                "spec": spec,
-                "status": status,
-            }
-        )
-        return name
-
-    def event(
-        self,
-        kind: str,
-        name: str,
-        reason: str,
-        message: str,
-        minutes_ago: float,
-        count: int = 1,
-        first_minutes_ago: float | None = None,
-        type_: str = "Warning",
-        component: str = "kubelet",
-        container: str | None = None,
-        host: str | None = None,
-    ) -> None:
-        first = first_minutes_ago if first_minutes_ago is not None else minutes_ago
-        involved: Obj = {
-            "apiVersion": "apps/v1" if kind in {"Deployment", "ReplicaSet"} else "v1",
-            "kind": kind,
-            "name": name,
-            "namespace": self.namespace,
-            "resourceVersion": rv(name),
-            "uid": uid(name) if kind == "Pod" else uid(self.name, kind.lower()),
-        }
-        if container:
-            involved["fieldPath"] = f"spec.containers{{{container}}}"
-        source: Obj = {"component": component}
-        if component == "kubelet":
-            source["host"] = host or NODES[0]
-        self.objects.append(
-            {
-                "apiVersion": "v1",
-                "count": count,
-                "eventTime": None,
-                "firstTimestamp": ts(first),
-                "involvedObject": involved,
-                "kind": "Event",
-                "lastTimestamp": ts(minutes_ago),
-                "message": message,
-                "metadata": {
-                    "creationTimestamp": ts(first),
-                    "name": f"{name}.{digest(name, reason, message, length=16)}",
-                    "namespace": self.namespace,
-                    "resourceVersion": rv(name, reason, message),
-                    "uid": uid(name, reason, message),
-                },
-                "reason": reason,
-                "reportingComponent": component if component != "kubelet" else "kubelet",
-                "reportingInstance": source.get("host", ""),
-                "source": source,
-                "type": type_,
-            }
-        )
-
-    def write(self) -> Path:
-        folder = ROOT / self.category / self.case
-        if folder.exists():
-            shutil.rmtree(folder)
-        (folder / "logs").mkdir(parents=True)
-        items = [self.deployment(), *(self.replicaset(r) for r in self.revisions), *self.objects]
-        document = {
-            "apiVersion": "v1",
-            "items": items,
-            "kind": "List",
-            "metadata": {"resourceVersion": ""},
-        }
-        (folder / "objects.yaml").write_text(yaml.safe_dump(document, sort_keys=True))
-        for logs, suffix in ((self.logs, ".txt"), (self.previous_logs, ".previous.txt")):
-            for key, text in logs.items():
-                pod, container_name = key.split("/")
-                (folder / "logs" / pod).mkdir(exist_ok=True)
-                (folder / "logs" / pod / f"{container_name}{suffix}").write_text(text.lstrip("\n"))
-        expected: Obj = {
-            "category": self.category,
-            "fix": self.fix,
-            "description": self.description,
-        }
-        if not self.fault_found:
-            expected["fault_found"] = False
-        if self.containers is not None:
-            expected["containers"] = self.containers
-        (folder / "expected.yaml").write_text(yaml.safe_dump(expected, sort_keys=False, width=100))
-        if self.alert:
-            (folder / "alert.yaml").write_text(yaml.safe_dump(self.alert, sort_keys=False))
-        return folder
-
-
-# --- container statuses --------------------------------------------------------------------
-
-
-def c_running(
-    c: Obj, started: float, ready: bool = True, restarts: int = 0, last: Obj | None = None
-) -> Obj:
-    status: Obj = {
-        "containerID": f"containerd://{digest(c['name'], started, c['image'], length=64)}",
-        "image": c["image"],
-        "imageID": f"{c['image'].split(':')[0]}@sha256:{digest(c['image'], length=64)}",
-        "lastState": {"terminated": last} if last else {},
-        "name": c["name"],
-        "ready": ready,
-        "restartCount": restarts,
-        "started": True,
-        "state": {"running": {"startedAt": ts(started)}},
-    }
-    return status
-
-
-def c_waiting(
-    c: Obj,
-    reason: str,
-    message: str = "",
-    restarts: int = 0,
-    last: Obj | None = None,
-    image_id: bool = True,
-) -> Obj:
-    waiting: Obj = {"reason": reason}
-    if message:
-        waiting["message"] = message
-    status: Obj = {
-        "image": c["image"],
-        "imageID": f"{c['image'].split(':')[0]}@sha256:{digest(c['image'], length=64)}"
-        if image_id
-        else "",
-        "lastState": {"terminated": last} if last else {},
-        "name": c["name"],
-        "ready": False,
-        "restartCount": restarts,
-        "started": False,
-        "state": {"waiting": waiting},
-    }
-    if last:
-        status["containerID"] = f"containerd://{digest(c['name'], reason, length=64)}"
-    return status
-
-
-def terminated(exit_code: int, reason: str, started: float, finished: float) -> Obj:
-    return {
-        "containerID": f"containerd://{digest(exit_code, reason, started, length=64)}",
-        "exitCode": exit_code,
-        "finishedAt": ts(finished),
-        "reason": reason,
-        "startedAt": ts(started),
-    }
-
-
-def back_off(c: Obj, pod: str) -> str:
-    return f"back-off 5m0s restarting failed container={c['name']} pod={pod}_shop({uid(pod)})"
-
-
-# --- the scenarios ---------------------------------------------------------------------------
-
-DAY = 60 * 24
-REG = "registry.acme.io/shop"
-
-
-def normal_events(s: Scenario, pod: str, c: Obj, minutes_ago: float) -> None:
-    s.event(
-        "Pod",
-        pod,
-        "Scheduled",
-        f"Successfully assigned shop/{pod} to {NODES[0]}",
-        minutes_ago,
-        type_="Normal",
-        component="default-scheduler",
-    )
-    s.event(
-        "Pod",
-        pod,
-        "Pulled",
-        f'Container image "{c["image"]}" already present on machine',
-        minutes_ago,
-        type_="Normal",
-        container=c["name"],
-    )
-    s.event(
-        "Pod",
-        pod,
-        "Created",
-        f"Created container {c['name']}",
-        minutes_ago,
-        type_="Normal",
-        container=c["name"],
-    )
-    s.event(
-        "Pod",
-        pod,
-        "Started",
-        f"Started container {c['name']}",
-        minutes_ago,
-        type_="Normal",
-        container=c["name"],
-    )
-
-
-def healthy_pods(s: Scenario, rev: Revision, count: int, started: float, offset: int = 0) -> None:
-    for i in range(count):
-        s.pod(
-            rev,
-            offset + i,
-            [c_running(c, started) for c in rev.containers],
-            started_minutes_ago=started,
-        )
-
-
-def web(image: str, memory: str = "512Mi", **extra: Any) -> Obj:
-    extra.setdefault("livenessProbe", probe("/healthz", delay=15))
-    extra.setdefault("readinessProbe", probe("/ready", delay=5))
-    return container(image.split("/")[-1].split(":")[0], image, memory=memory, **extra)
-
+import cluster_cases
+import dependency_cases
+from kit import (
+    DAY,
+    REG,
+    ROOT,
+    Obj,
+    Revision,
+    Scenario,
+    back_off,
+    c_running,
+    c_waiting,
+    container,
+    healthy_pods,
+    normal_events,
+    probe,
+    rv,
+    terminated,
+    ts,
+    uid,
+    web,
+)
 
 # --- oom_killed ------------------------------------------------------------------------------
 
@@ -904,8 +284,8 @@ def crash_long_standing() -> Scenario:
         "none",
         "orders",
         containers=["orders"],
-        description="Exit 1 on a revision running for weeks (database unreachable); "
-        "a rollback would not help.",
+        description="Exit 2 on a revision running for weeks: a nil pointer on one kind of "
+        "order; a rollback would not help.",
     )
     old = Revision(8, [web(f"{REG}/orders:4.0.9")], 60 * DAY)
     rev = Revision(9, [web(f"{REG}/orders:4.1.0")], 21 * DAY, replicas=3)
@@ -918,15 +298,20 @@ def crash_long_standing() -> Scenario:
             i,
             [
                 c_waiting(
-                    app, "CrashLoopBackOff", back_off(app, name), 9, terminated(1, "Error", 4, 4)
+                    app, "CrashLoopBackOff", back_off(app, name), 9, terminated(2, "Error", 4, 4)
                 )
             ],
             started_minutes_ago=5 * DAY,
         )
         s.previous_logs[f"{name}/orders"] = """
 2025-06-03T14:26:00Z INFO  orders 4.1.0 starting
-2025-06-03T14:26:30Z ERROR could not connect to server: Connection refused. Is the server running on host "orders-db.shop.svc" (10.96.14.2) and accepting TCP/IP connections on port 5432?
-2025-06-03T14:26:30Z FATAL database unavailable after 30s, exiting
+2025-06-03T14:26:02Z INFO  replaying outbox: 412 pending orders
+panic: runtime error: invalid memory address or nil pointer dereference
+[signal SIGSEGV: segmentation violation code=0x1 addr=0x18 pc=0x9a41f2]
+
+goroutine 1 [running]:
+acme.io/orders/outbox.(*Replayer).apply(0xc0001a2000, 0xc00041e000)
+	/src/outbox/replay.go:88 +0x92
 """
         s.event(
             "Pod",
@@ -1712,39 +1097,6 @@ def probe_readiness_timeout() -> Scenario:
     return s
 
 
-def probe_readiness_unhealthy() -> Scenario:
-    s = Scenario(
-        "probe_failure",
-        "readiness_503_dependency",
-        "none",
-        "reviews",
-        containers=["reviews"],
-        description="Readiness answers 503 because a dependency is down: not the probe's fault.",
-    )
-    app = web(f"{REG}/reviews:2.2.0")
-    rev = Revision(3, [app], 18 * DAY, replicas=2)
-    s.revisions = [rev]
-    s.replicas = 2
-    for i in range(2):
-        name = s.pod_name(rev, i)
-        s.pod(rev, i, [c_running(app, 4 * DAY, ready=False)], started_minutes_ago=4 * DAY)
-        s.event(
-            "Pod",
-            name,
-            "Unhealthy",
-            "Readiness probe failed: HTTP probe failed with statuscode: 503",
-            1,
-            count=120,
-            first_minutes_ago=25,
-            container="reviews",
-        )
-        s.logs[f"{name}/reviews"] = (
-            "2025-06-03T14:29:50Z WARN readiness: redis reviews-cache:6379 unreachable: dial tcp "
-            "10.96.33.8:6379: i/o timeout\n"
-        )
-    return s
-
-
 def probe_startup_slow() -> Scenario:
     s = Scenario(
         "probe_failure",
@@ -1930,69 +1282,6 @@ def unschedulable_memory_partial() -> Scenario:
 # --- replica_shortage ------------------------------------------------------------------------
 
 
-def shortage_quota() -> Scenario:
-    s = Scenario(
-        "replica_shortage",
-        "quota_exceeded",
-        "none",
-        "storefront",
-        containers=["storefront"],
-        description="Scaled to 4, but the namespace quota allows only 2 pods' memory.",
-    )
-    app = web(f"{REG}/storefront:9.0.1", memory="1Gi")
-    rev = Revision(17, [app], 8 * DAY, replicas=4, ready=2)
-    s.revisions = [rev]
-    s.replicas = 4
-    healthy_pods(s, rev, 2, 8 * DAY)
-    rs = s.rs_name(rev)
-    s.event(
-        "ReplicaSet",
-        rs,
-        "FailedCreate",
-        f'Error creating: pods "{rs}-x7k2p" is forbidden: exceeded quota: shop-compute, '
-        "requested: limits.memory=1Gi, used: limits.memory=2Gi, limited: limits.memory=2Gi",
-        1,
-        count=18,
-        first_minutes_ago=22,
-        component="replicaset-controller",
-    )
-    s.deployment_status = {
-        "availableReplicas": 2,
-        "readyReplicas": 2,
-        "replicas": 2,
-        "updatedReplicas": 2,
-        "unavailableReplicas": 2,
-        "conditions": [
-            {
-                "lastTransitionTime": ts(22),
-                "lastUpdateTime": ts(22),
-                "message": "Deployment does not have minimum availability.",
-                "reason": "MinimumReplicasUnavailable",
-                "status": "False",
-                "type": "Available",
-            },
-            {
-                "lastTransitionTime": ts(22),
-                "lastUpdateTime": ts(22),
-                "message": f'pods "{rs}-x7k2p" is forbidden: exceeded quota: shop-compute, requested: '
-                "limits.memory=1Gi, used: limits.memory=2Gi, limited: limits.memory=2Gi",
-                "reason": "FailedCreate",
-                "status": "True",
-                "type": "ReplicaFailure",
-            },
-            {
-                "lastTransitionTime": ts(8 * DAY),
-                "lastUpdateTime": ts(8 * DAY),
-                "message": f'ReplicaSet "{rs}" has successfully progressed.',
-                "reason": "NewReplicaSetAvailable",
-                "status": "True",
-                "type": "Progressing",
-            },
-        ],
-    }
-    return s
-
-
 def shortage_scaled_to_zero() -> Scenario:
     s = Scenario(
         "replica_shortage",
@@ -2074,26 +1363,6 @@ def unknown_unready_without_events() -> Scenario:
     return s
 
 
-def unknown_node_lost() -> Scenario:
-    s = Scenario(
-        "unknown",
-        "node_lost",
-        "none",
-        "tax",
-        containers=["tax"],
-        description="The node stopped reporting; pod status is Unknown.",
-    )
-    app = web(f"{REG}/tax:2.0.0")
-    rev = Revision(2, [app], 60 * DAY, replicas=1)
-    s.revisions = [rev]
-    s.replicas = 1
-    status = c_running(app, 2 * DAY, ready=False)
-    s.pod(rev, 0, [status], phase="Unknown", started_minutes_ago=2 * DAY)
-    s.objects[-1]["status"]["reason"] = "NodeLost"
-    s.objects[-1]["status"]["message"] = f"Node {NODES[0]} which was running pod is unresponsive"
-    return s
-
-
 # --- healthy ---------------------------------------------------------------------------------
 
 
@@ -2146,6 +1415,8 @@ def healthy_old_restarts() -> Scenario:
 
 
 SCENARIOS = [
+    *dependency_cases.CASES,
+    *cluster_cases.CASES,
     oom_hidden_behind_crashloop,
     oom_running_again,
     oom_sidecar_only,
@@ -2167,16 +1438,13 @@ SCENARIOS = [
     probe_slow_start,
     probe_wrong_path,
     probe_readiness_timeout,
-    probe_readiness_unhealthy,
     probe_startup_slow,
     unschedulable_insufficient_cpu,
     unschedulable_taint,
     unschedulable_memory_partial,
-    shortage_quota,
     shortage_scaled_to_zero,
     shortage_scaled_down_alert,
     unknown_unready_without_events,
-    unknown_node_lost,
     healthy_forged_alert,
     healthy_old_restarts,
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from selfheal.activities.analysis.messages import normalize, same
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.kube_objects import name_of
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
@@ -63,24 +64,26 @@ class ConfigError:
         missing: list[MissingConfig] = []
         messages: list[str] = []
         for container in view.containers:
-            if container.waiting.get("reason") in CONFIG_REASONS:
+            if same(container.waiting.get("reason"), *CONFIG_REASONS):
                 if container.name not in containers:
                     evidence.append(container.state_evidence("state.waiting", container.waiting))
                 containers.add(container.name)
-                messages.append(str(container.waiting.get("message", "")))
+                messages.append(normalize(container.waiting.get("message")))
         mount_failures = [
             (pod, event)
             for pod, event in view.pod_events({"FailedMount"})
-            if missing_config(str(event.get("message", "")))
+            if missing_config(view.event_message(event))
         ]
         for pod, event in mount_failures[:2]:
             evidence.append(view.event_evidence("Pod", pod, event))
-            messages.append(str(event.get("message", "")))
+            messages.append(view.event_message(event))
         if not containers and not mount_failures:
             return None
         if mount_failures and not containers:
             stuck = {
-                name_of(p) for p in view.pods if (p.get("status") or {}).get("phase") == "Pending"
+                name_of(p)
+                for p in view.pods
+                if same((p.get("status") or {}).get("phase"), "Pending")
             }
             if not stuck & {pod for pod, _ in mount_failures}:
                 return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from selfheal.activities.analysis.messages import same
 from selfheal.activities.analysis.workload import (
     ACTIVE_WINDOW,
     ContainerStatus,
@@ -30,23 +31,24 @@ def describe_exit(code: int | None) -> str:
     return EXIT_CODES.get(code, f"exits with code {code}")
 
 
-def _crash(view: WorkloadView, container: ContainerStatus) -> tuple[str, Obj] | None:
+def live_crash(view: WorkloadView, container: ContainerStatus) -> tuple[str, Obj] | None:
     """Return the termination that shows the container crashing on its own, if it is.
 
     A container that is running and ready again has recovered; a crash loop is one that is
-    down or waiting to restart now.
+    down or waiting to restart now. A Deployment's pod that has finished (phase Failed:
+    evicted, rejected, its node shut down) is never restarted, so it is not crash looping.
     """
     if container.ready and not container.waiting and not container.terminated:
         return None
+    if view.pod_finished(container.pod):
+        return None
+    backing_off = same(container.waiting.get("reason"), "CrashLoopBackOff")
     for path, state in view.live_terminations(container):
-        if state.get("reason") == "OOMKilled":
+        if same(state.get("reason"), "OOMKilled"):
             return None
-        if (
-            state.get("exitCode") not in (None, 0)
-            or container.waiting.get("reason") == "CrashLoopBackOff"
-        ):
+        if state.get("exitCode") not in (None, 0) or backing_off:
             return path, state
-    if container.waiting.get("reason") == "CrashLoopBackOff":
+    if backing_off:
         return "state.waiting", container.waiting
     return None
 
@@ -82,7 +84,7 @@ class CrashLoop:
     def diagnose(self, view: WorkloadView) -> Diagnosis | None:
         crashing: dict[str, list[tuple[ContainerStatus, str, Obj]]] = {}
         for container in view.containers:
-            found = _crash(view, container)
+            found = live_crash(view, container)
             if found:
                 crashing.setdefault(container.name, []).append((container, *found))
         if not crashing:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from selfheal.activities.analysis.evicted import evicted_at, is_evicted
+from selfheal.activities.analysis.messages import same
 from selfheal.activities.analysis.registry import RULES
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.contracts.kubernetes import ClusterContext
@@ -51,6 +53,8 @@ def unhealthy_signs(view: WorkloadView) -> list[Evidence]:
     signs = []
     for pod in view.pods:
         status = pod.get("status") or {}
+        if is_evicted(pod) and not view.is_recent(evicted_at(view, pod)):
+            continue  # an old eviction lingers until garbage collection; it is not live
         if status.get("phase") not in {"Running", "Succeeded", "Pending"}:
             detail = " ".join(
                 f"{key}={status[key]}" for key in ("phase", "reason", "message") if status.get(key)
@@ -58,7 +62,7 @@ def unhealthy_signs(view: WorkloadView) -> list[Evidence]:
             signs.append(Evidence(source=f"pod/{name_of(pod)} status", detail=detail))
     for container in view.containers:
         reason = container.waiting.get("reason")
-        if reason and reason not in TRANSIENT_WAITING:
+        if reason and not same(reason, *TRANSIENT_WAITING):
             signs.append(container.state_evidence("state.waiting", container.waiting))
         elif container.running and not container.ready and not container.init:
             signs.append(

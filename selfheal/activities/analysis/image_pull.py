@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from selfheal.activities.analysis.messages import normalize, same
 from selfheal.activities.analysis.workload import ContainerStatus, WorkloadView
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
 
@@ -35,6 +36,8 @@ _CAUSES: list[tuple[str, re.Pattern[str]]] = [
     ),
 ]
 
+_ERROR_ECHO = re.compile(r"^error:", re.I)
+
 _DESCRIPTIONS = {
     "invalid": "is not a valid image reference",
     "auth": "is refused by the registry (authentication/authorization failure)",
@@ -60,7 +63,7 @@ class ImagePull:
     def diagnose(self, view: WorkloadView) -> Diagnosis | None:
         failing: dict[str, list[ContainerStatus]] = {}
         for container in view.containers:
-            if container.waiting.get("reason") in PULL_REASONS:
+            if same(container.waiting.get("reason"), *PULL_REASONS):
                 failing.setdefault(container.name, []).append(container)
         if not failing:
             return None
@@ -71,13 +74,18 @@ class ImagePull:
         for name in names:
             first = failing[name][0]
             evidence.append(first.state_evidence("state.waiting", first.waiting))
-            messages.append(str(first.waiting.get("message", "")))
-            messages.append(str(first.waiting.get("reason", "")))
+            messages.append(normalize(first.waiting.get("message")))
+            messages.append(normalize(first.waiting.get("reason")))
         failing_pods = {c.pod for entries in failing.values() for c in entries}
         cited = 0
         for pod, event in view.pod_events({"Failed"}):
-            message = str(event.get("message", ""))
-            if pod in failing_pods and "image" in message.lower() and "Error:" not in message[:6]:
+            message = view.event_message(event)
+            # "Error: ErrImagePull" repeats the waiting reason; the pull error is the other one.
+            if (
+                pod in failing_pods
+                and "image" in message.lower()
+                and not _ERROR_ECHO.match(message)
+            ):
                 messages.append(message)
                 if cited < 2:
                     evidence.append(view.event_evidence("Pod", pod, event))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from selfheal.activities.analysis.messages import same
 from selfheal.activities.analysis.workload import ContainerStatus, WorkloadView
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
 
@@ -24,7 +25,7 @@ class OomKilled:
         killed: dict[str, list[tuple[ContainerStatus, str]]] = {}
         for container in view.containers:
             for path, state in view.live_terminations(container):
-                if state.get("reason") == "OOMKilled":
+                if same(state.get("reason"), "OOMKilled"):
                     killed.setdefault(container.name, []).append((container, path))
                     break
         if not killed:
@@ -63,7 +64,7 @@ class OomKilled:
         )
         pods = len({c.pod for entries in killed.values() for c, _ in entries})
         hidden = any(
-            c.waiting.get("reason") == "CrashLoopBackOff" for e in killed.values() for c, _ in e
+            same(c.waiting.get("reason"), "CrashLoopBackOff") for e in killed.values() for c, _ in e
         )
         summary = (
             f"Container {described} is OOMKilled (exit 137) in {pods} pod(s)"

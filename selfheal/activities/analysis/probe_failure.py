@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from selfheal.activities.analysis.messages import same
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.model.diagnosis import (
     Diagnosis,
@@ -24,12 +25,14 @@ PROBES = ("startup", "liveness", "readiness")
 KUBELET_KILL_CODES = {0, 137, 143}
 TIMING_FIELDS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
 
-_FAILED = re.compile(r"^(Liveness|Readiness|Startup) probe failed: (.*)", re.S)
+# Messages are normalised first (messages.py): `kubectl describe` trims the space after the
+# colon when the probe's output is empty, and case differs between kubelet versions.
+_FAILED = re.compile(r"^(liveness|readiness|startup) probe failed:?\s*(.*)", re.I | re.S)
 _KILLED = re.compile(r"failed (liveness|startup) probe", re.I)
-_STATUS = re.compile(r"statuscode: (\d{3})")
+_STATUS = re.compile(r"status ?code:? ?(\d{3})", re.I)
 _TIMEOUT = re.compile(r"Client\.Timeout exceeded|context deadline exceeded|timed? ?out", re.I)
 _REFUSED = re.compile(r"connection refused|connect: connection reset|EOF", re.I)
-_URL_PATH = re.compile(r"https?://[^/\s\"]+(/[^\s\"]*)")
+_URL_PATH = re.compile(r"https?://[^/\s\"]+(/[^\s\"]*)", re.I)
 
 
 @dataclass
@@ -79,7 +82,7 @@ def _crashes_on_its_own(view: WorkloadView, container: str) -> bool:
             continue
         for _, state in view.live_terminations(status):
             if (
-                state.get("reason") == "OOMKilled"
+                same(state.get("reason"), "OOMKilled")
                 or state.get("exitCode") not in KUBELET_KILL_CODES
             ):
                 return True
@@ -94,10 +97,10 @@ def probe_problems(view: WorkloadView) -> list[ProbeProblem]:
         view.template_containers()[0].get("name") if len(view.template_containers()) == 1 else None
     )
     for pod, event in view.pod_events({"Unhealthy"}):
-        if not view.is_recent(event.get("lastTimestamp") or event.get("eventTime")):
+        if not view.event_is_recent(event):
             continue
         container = view.event_container(event) or default
-        match = _FAILED.match(str(event.get("message", "")))
+        match = _FAILED.match(view.event_message(event))
         if container is None or not match:
             continue
         key = (container, match.group(1).lower())
@@ -106,7 +109,7 @@ def probe_problems(view: WorkloadView) -> list[ProbeProblem]:
             problem.evidence.append(view.event_evidence("Pod", pod, event))
         messages.setdefault(key, []).append(match.group(2))
     for pod, event in view.pod_events({"Killing"}):
-        killed = _KILLED.search(str(event.get("message", "")))
+        killed = _KILLED.search(view.event_message(event))
         container = view.event_container(event) or default
         if not killed or not container or (container, killed.group(1).lower()) not in problems:
             continue

@@ -1,24 +1,26 @@
 """Replica shortage: fewer replicas than wanted with no failing pod to blame.
 
-Either the ReplicaSet cannot create pods (quota, admission), or the Deployment itself was
-scaled below what it ran before. An alert alone never justifies scaling: the shortage must
-be visible in the Deployment's own history.
+Either admission refuses the ReplicaSet's pods (quota refusals are quota_exceeded, asked
+first), or the Deployment itself was scaled below what it ran before. An alert alone never
+justifies scaling: the shortage must be visible in the Deployment's own history.
 """
 
 from __future__ import annotations
 
 import re
 
+from selfheal.activities.analysis.messages import normalize, same
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixHint, FixKind
 
-_QUOTA = re.compile(r"exceeded quota|forbidden|denied the request|admission webhook", re.I)
+_REFUSED = re.compile(r"forbidden|denied the request|admission webhook", re.I)
 
 
 # Both wordings the deployment controller has used: "... to 1 from 3" and "... from 3 to 1".
 _SCALED_DOWN = re.compile(
-    r"Scaled down replica set \S+ "
-    r"(?:to (?P<to>\d+) from (?P<from>\d+)|from (?P<from2>\d+) to (?P<to2>\d+))"
+    r"scaled down replica set \S+ "
+    r"(?:to (?P<to>\d+) from (?P<from>\d+)|from (?P<from2>\d+) to (?P<to2>\d+))",
+    re.I,
 )
 
 
@@ -41,9 +43,9 @@ def replica_history(view: WorkloadView) -> tuple[int, Evidence] | None:
                     ),
                 )
             )
-    for event in view.events_for("Deployment", view.name):
-        match = _SCALED_DOWN.search(str(event.get("message", "")))
-        if match and event.get("reason") == "ScalingReplicaSet":
+    for event in view.deployment_events({"ScalingReplicaSet"}):
+        match = _SCALED_DOWN.search(view.event_message(event))
+        if match:
             before = int(match.group("from") or match.group("from2"))
             found.append((before, view.event_evidence("Deployment", view.name, event)))
     return max(found, key=lambda item: item[0]) if found else None
@@ -110,12 +112,12 @@ class ReplicaShortage:
         refusals = [
             (rs, event)
             for rs, event in view.replicaset_events({"FailedCreate"})
-            if view.is_recent(event.get("lastTimestamp") or event.get("eventTime"))
+            if view.event_is_recent(event)
         ]
         condition = view.deployment_condition("ReplicaFailure")
-        messages = [str(event.get("message", "")) for _, event in refusals]
-        if condition.get("status") == "True":
-            messages.append(str(condition.get("message", "")))
+        messages = [view.event_message(event) for _, event in refusals]
+        if same(condition.get("status"), "True"):
+            messages.append(normalize(condition.get("message")))
             evidence.append(
                 Evidence(
                     source=f"deployment/{view.name} status.conditions[ReplicaFailure]",
@@ -125,22 +127,17 @@ class ReplicaShortage:
             )
         for rs, event in refusals[:2]:
             evidence.append(view.event_evidence("ReplicaSet", rs, event))
-        if any(_QUOTA.search(message) for message in messages):
-            quota = "quota" in " ".join(messages).lower()
+        if any(_REFUSED.search(message) for message in messages):
             return Diagnosis(
                 category=DiagnosisCategory.REPLICA_SHORTAGE,
                 summary=f"Only {available} of {desired} replicas available: the ReplicaSet "
-                + ("is over the namespace's ResourceQuota" if quota else "is refused by admission"),
+                "is refused by admission",
                 evidence=evidence,
                 confidence=0.9,
                 containers=containers,
                 suggested_fix=FixKind.NONE,
-                recommendation=(
-                    "Raise the namespace's ResourceQuota or free quota used by other workloads."
-                    if quota
-                    else "Read the admission refusal and fix the policy or the pod template "
-                    "it rejects."
-                ),
+                recommendation="Read the admission refusal and fix the policy or the pod "
+                "template it rejects.",
             )
         if len(view.pods) >= desired:
             return None

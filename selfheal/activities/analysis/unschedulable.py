@@ -1,9 +1,13 @@
-"""Unschedulable pods: a full cluster (Insufficient cpu/memory) versus placement rules."""
+"""Unschedulable pods: a full cluster (Insufficient cpu/memory) versus placement rules.
+
+Pods the scheduler holds back for their volumes are storage's, asked first.
+"""
 
 from __future__ import annotations
 
 import re
 
+from selfheal.activities.analysis.messages import normalize, same
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.kube_objects import Obj, name_of
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
@@ -16,14 +20,6 @@ _CAUSES: list[tuple[str, re.Pattern[str]]] = [
             r"untolerated taint|had taint|didn't match Pod's node affinity|node\(s\) didn't match"
             r"|didn't match pod (?:anti-)?affinity|didn't satisfy existing pods anti-affinity"
             r"|node\(s\) were unschedulable|topology spread constraints",
-            re.I,
-        ),
-    ),
-    (
-        "storage",
-        re.compile(
-            r"persistentvolumeclaim \"[^\"]+\" not found|unbound immediate PersistentVolumeClaims"
-            r"|volume node affinity conflict|didn't find available persistent volumes",
             re.I,
         ),
     ),
@@ -42,10 +38,10 @@ def _requests(view: WorkloadView) -> str:
 
 def _pending_unschedulable(pod: Obj) -> Obj | None:
     status = pod.get("status") or {}
-    if status.get("phase") != "Pending":
+    if not same(status.get("phase"), "Pending"):
         return None
     for condition in status.get("conditions") or []:
-        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+        if same(condition.get("type"), "PodScheduled") and same(condition.get("status"), "False"):
             return dict(condition)
     return None
 
@@ -63,11 +59,11 @@ class Unschedulable:
         messages: list[str] = []
         for pod, event in view.pod_events({"FailedScheduling"}):
             if pod in pending:
-                messages.append(str(event.get("message", "")))
+                messages.append(view.event_message(event))
                 if len(evidence) < 2:
                     evidence.append(view.event_evidence("Pod", pod, event))
         for pod, condition in list(pending.items())[:1]:
-            messages.append(str(condition.get("message", "")))
+            messages.append(normalize(condition.get("message")))
             evidence.append(
                 Evidence(
                     source=f"pod/{pod} status.conditions[PodScheduled]",
@@ -97,8 +93,6 @@ class Unschedulable:
                 "No node satisfies the pod's placement rules: fix the nodeSelector, affinity or "
                 "tolerations, or label/untaint the nodes meant for this workload."
             )
-        elif "storage" in causes:
-            recommendation = "Create or bind the PersistentVolumeClaim the pod needs."
         else:
             recommendation = "Read the scheduler's FailedScheduling message for the constraint."
         return Diagnosis(

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+from selfheal.activities.analysis.messages import normalize, same
 from selfheal.contracts.kubernetes import ClusterContext
 from selfheal.kube_objects import REVISION_ANNOTATION, Obj, name_of, parse_time
 from selfheal.model.alerts import Alert
@@ -178,6 +179,19 @@ class WorkloadView:
                 return container
         return {}
 
+    def resources_evidence(self, container: str) -> Evidence:
+        """Cite the requests and limits the Deployment's template gives `container`."""
+        resources = self.template_container(container).get("resources") or {}
+        parts = [
+            f"{group}.{key}={value}"
+            for group in ("requests", "limits")
+            for key, value in sorted((resources.get(group) or {}).items())
+        ]
+        return Evidence(
+            source=f"deployment/{self.name} spec.template.spec.containers[{container}].resources",
+            detail=", ".join(parts) or "no requests or limits",
+        )
+
     def template_containers(self) -> list[Obj]:
         spec = ((self.deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
         return list(spec.get("containers") or [])
@@ -236,6 +250,18 @@ class WorkloadView:
     def pod(self, name: str) -> Obj:
         return next((pod for pod in self.pods if name_of(pod) == name), {})
 
+    def pod_finished(self, name: str) -> bool:
+        """True when the pod's phase is Failed or Succeeded: its containers run no more."""
+        return same((self.pod(name).get("status") or {}).get("phase"), "Failed", "Succeeded")
+
+    @staticmethod
+    def pod_condition(pod: Obj, condition_type: str) -> Obj:
+        """Return the pod's condition of `condition_type` (empty if it has none)."""
+        for condition in (pod.get("status") or {}).get("conditions") or []:
+            if same(condition.get("type"), condition_type):
+                return dict(condition)
+        return {}
+
     @cached_property
     def containers(self) -> list[ContainerStatus]:
         """Return every container status of every pod, init containers first."""
@@ -288,6 +314,7 @@ class WorkloadView:
             values += [
                 event.get("lastTimestamp"),
                 event.get("eventTime"),
+                (event.get("series") or {}).get("lastObservedTime"),
                 event.get("firstTimestamp"),
             ]
         for obj in [self.deployment, *self.context.replicasets, *self.pods]:
@@ -322,17 +349,45 @@ class WorkloadView:
         found = []
         for pod in self.pods:
             for event in self.events_for("Pod", name_of(pod)):
-                if reasons is None or event.get("reason") in reasons:
+                if reasons is None or same(event.get("reason"), *reasons):
                     found.append((name_of(pod), event))
         return found
 
     def replicaset_events(self, reasons: set[str] | None = None) -> list[tuple[str, Obj]]:
+        """Return (ReplicaSet name, event) for every event about the Deployment's ReplicaSets."""
         found = []
         for rs in self.context.replicasets:
             for event in self.events_for("ReplicaSet", name_of(rs)):
-                if reasons is None or event.get("reason") in reasons:
+                if reasons is None or same(event.get("reason"), *reasons):
                     found.append((name_of(rs), event))
         return found
+
+    def deployment_events(self, reasons: set[str] | None = None) -> list[Obj]:
+        """Return the events about the Deployment itself."""
+        return [
+            event
+            for event in self.events_for("Deployment", self.name)
+            if reasons is None or same(event.get("reason"), *reasons)
+        ]
+
+    @staticmethod
+    def event_message(event: Obj) -> str:
+        """Return an event's message (core/v1 `message`, events.k8s.io `note`), normalised."""
+        return normalize(event.get("message") or event.get("note"))
+
+    @staticmethod
+    def event_time(event: Obj) -> Any:
+        """Return when an event was last seen, whichever API wrote it."""
+        return (
+            event.get("lastTimestamp")
+            or (event.get("series") or {}).get("lastObservedTime")
+            or event.get("eventTime")
+            or event.get("firstTimestamp")
+        )
+
+    def event_is_recent(self, event: Obj) -> bool:
+        """True when the event was last seen within ACTIVE_WINDOW of the snapshot."""
+        return self.is_recent(self.event_time(event))
 
     @staticmethod
     def event_container(event: Obj) -> str | None:
@@ -343,7 +398,7 @@ class WorkloadView:
 
     @staticmethod
     def event_evidence(kind: str, name: str, event: Obj) -> Evidence:
-        count = event.get("count")
+        count = event.get("count") or (event.get("series") or {}).get("count")
         times = f" (x{count})" if count and int(count) > 1 else ""
         return Evidence(
             source=f"event {kind.lower()}/{name} {event.get('reason', '')}{times}",

@@ -11,8 +11,10 @@ import json
 from typing import Any
 
 from selfheal.activities.claude.output import submit_tool
+from selfheal.activities.fixes.unfixable import NO_SAFE_FIX
 from selfheal.contracts.kubernetes import ClusterContext
 from selfheal.model.alerts import Alert
+from selfheal.model.diagnosis import DiagnosisCategory
 from selfheal.redaction import redact_object, redact_text
 
 LOG_TAIL_LINES = 30
@@ -21,15 +23,18 @@ LOG_TAIL_LINES = 30
 _DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 """Annotations that repeat the whole manifest (env values included) as one JSON string."""
 
-INSTRUCTIONS = """\
+CATEGORIES = ", ".join(category.value for category in DiagnosisCategory)
+"""The closed vocabulary as the model reads it, in the enum's order (`unknown` last)."""
+UNFIXABLE = ", ".join(category.value for category in NO_SAFE_FIX)
+
+INSTRUCTIONS = f"""\
 You are selfheal's incident investigator for Kubernetes workloads. You receive the cluster \
 context of one Deployment (its objects as the Kubernetes API returns them, recent events and \
 log tails) and the alert that opened the incident. Find what is wrong, citing evidence.
 
 Rules:
-- Classify the failure into exactly one category: oom_killed, crash_loop, image_pull, \
-config_error, probe_failure, unschedulable, replica_shortage, or unknown. A healthy workload \
-has fault_found=false.
+- Classify the failure into exactly one category: {CATEGORIES}. Use unknown when none \
+fits. A healthy workload has fault_found=false.
 - Evidence must quote exact status fields, event messages or log lines from the context or \
 from your tools; never invent them.
 - Use the tools to read full or previous container logs, events of one object, or the pod \
@@ -37,7 +42,8 @@ template of a rollout revision, when the context is not enough.
 - Finish by calling submit_diagnosis exactly once. Propose a fix only when it stays inside \
 these changes to the same Deployment: memory or CPU resources, replicas, probe timings and \
 paths, non-secret env, or rolling the image back to one the workload ran before. Otherwise \
-set suggested_fix to none and say in recommendation what a person should do.
+set suggested_fix to none and say in recommendation what a person should do. These \
+categories never get an automatic fix: {UNFIXABLE}.
 - Values shown as [REDACTED] are secrets that were removed on purpose; do not ask for them.
 """
 

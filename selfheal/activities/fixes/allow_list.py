@@ -10,10 +10,18 @@ from typing import Any
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.activities.fixes.building import parse_quantity
 from selfheal.activities.fixes.restart import RESTARTED_AT
+from selfheal.activities.fixes.unfixable import no_safe_fix_reason
 from selfheal.contracts.kubernetes import ClusterContext
 from selfheal.guardrails import PROTECTED_NAMESPACES, namespace_refusal
 from selfheal.kube_objects import name_of
-from selfheal.model.diagnosis import ActionKind, FixKind, FixLimits, FixProposal, RemediationAction
+from selfheal.model.diagnosis import (
+    ActionKind,
+    DiagnosisCategory,
+    FixKind,
+    FixLimits,
+    FixProposal,
+    RemediationAction,
+)
 from selfheal.redaction import is_sensitive_name
 
 PROBE_FIELDS = ("livenessProbe", "readinessProbe", "startupProbe")
@@ -233,13 +241,23 @@ def _check_action(action: RemediationAction, view: WorkloadView, limits: FixLimi
 
 
 def validate_proposal(
-    proposal: FixProposal, context: ClusterContext, limits: FixLimits
+    proposal: FixProposal,
+    context: ClusterContext,
+    limits: FixLimits,
+    category: DiagnosisCategory | None = None,
 ) -> list[str]:
-    """Return why a proposal is unsafe (empty when it stays inside the allow-list)."""
+    """Return why a proposal is unsafe (empty when it stays inside the allow-list).
+
+    `category` is the diagnosis' failure class: a class listed in unfixable.py allows
+    nothing but the `none` proposal.
+    """
     view = WorkloadView(context)
     reasons = []
     if context.namespace in PROTECTED_NAMESPACES:
         reasons.append(str(namespace_refusal(context.namespace, ())))
+    unfixable = no_safe_fix_reason(category) if category is not None else None
+    if unfixable and proposal.kind != FixKind.NONE:
+        reasons.append(unfixable)
     if proposal.kind == FixKind.NONE:
         if proposal.manifest_patch or (proposal.action and proposal.action.kind != ActionKind.NONE):
             reasons.append("a proposal of kind none must change nothing")

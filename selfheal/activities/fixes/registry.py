@@ -2,6 +2,7 @@
 
 Adding a fix kind: write a module with a function `(diagnosis, view, limits) -> FixProposal`
 and list it here; the allow-list (allow_list.py) decides what any proposal may change.
+Failure classes that must never get an automatic fix are listed in unfixable.py.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from selfheal.activities.fixes.relax_probe import relax_probe
 from selfheal.activities.fixes.restart import restart
 from selfheal.activities.fixes.rollback_image import rollback_image
 from selfheal.activities.fixes.scale_up import scale_up
+from selfheal.activities.fixes.unfixable import no_safe_fix_reason
 from selfheal.contracts.kubernetes import ClusterContext
 from selfheal.model.diagnosis import Diagnosis, FixKind, FixLimits, FixProposal
 
@@ -42,6 +44,9 @@ def propose_fix(diagnosis: Diagnosis, context: ClusterContext, limits: FixLimits
         return no_fix(
             diagnosis, f"Deployment {context.namespace}/{context.workload} was not found."
         )
+    unfixable = no_safe_fix_reason(diagnosis.category)
+    if unfixable:
+        return no_fix(diagnosis, unfixable)
     fix = FIXES.get(diagnosis.suggested_fix)
     if fix is None:
         return no_fix(diagnosis, f"No safe automatic fix for {diagnosis.category.value}.")
