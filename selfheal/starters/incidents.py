@@ -10,7 +10,11 @@ from typing import Any
 from google.protobuf.duration_pb2 import Duration
 from pydantic import BaseModel
 from temporalio.api.common.v1 import Payloads, WorkflowExecution, WorkflowType
-from temporalio.api.enums.v1 import WorkflowIdConflictPolicy, WorkflowIdReusePolicy
+from temporalio.api.enums.v1 import (
+    WorkflowExecutionStatus,
+    WorkflowIdConflictPolicy,
+    WorkflowIdReusePolicy,
+)
 from temporalio.api.sdk.v1 import UserMetadata
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
@@ -156,6 +160,8 @@ DROPPED = "resolved alert; no incident is open"
 
 QUEUED = "queued: the workload opens the incident when a worker runs"
 
+RUNNING = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+
 OPENING_WAIT = 2.0
 """Seconds an answer waits for an idle workload to open its next incident."""
 
@@ -175,7 +181,12 @@ async def _open_or_opening(client: Client, workload: WorkloadRef) -> str | None:
     if children:
         return children[-1]
     first = workload.incident_id(description.workflow_execution_info.execution.run_id, 1)
-    return first if await _describe(client, first) is None else None
+    opened = await _describe(client, first)
+    # Read after the workload: the first incident may have started in between, before
+    # the workload's history lists it as a child. Only a closed one means "none open".
+    if opened is None or opened.workflow_execution_info.status == RUNNING:
+        return first
+    return None
 
 
 async def open_incident(client: Client, workload_id: str) -> str | None:
