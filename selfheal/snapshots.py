@@ -1,7 +1,9 @@
 """Cluster snapshots: raw Kubernetes objects in, a bounded and redacted ClusterContext out.
 
-A snapshot directory holds `objects.yaml` (a `kind: List` exactly as `kubectl get -o yaml`
-prints it) and `logs/<pod>/<container>.txt` plus `logs/<pod>/<container>.previous.txt`.
+Snapshots hold any workload kind (Deployment, StatefulSet, DaemonSet, Job, CronJob, bare
+Pod); `workload_tree.py` says which objects belong to it. A snapshot directory holds
+`objects.yaml` (a `kind: List` exactly as `kubectl get -o yaml` prints it) and
+`logs/<pod>/<container>.txt` plus `logs/<pod>/<container>.previous.txt`.
 `context_from_objects` is the one place that turns API objects (the API's camelCase JSON,
 as `ApiClient().sanitize_for_serialization` returns it) into what the analysis reads.
 """
@@ -41,6 +43,7 @@ VALUES_REMOVED_ANNOTATION = "selfheal.dev/values-removed"
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _FAILING_PODS_KEPT = 3
 _HEALTHY_PODS_KEPT = 2
+_HISTORY_KEPT = 3
 _LOG_TAIL_FLOOR = 2048
 _TRUNCATION_MARK = "[... earlier lines truncated by selfheal ...]\n"
 
@@ -198,7 +201,8 @@ def _pods_to_drop(pods: list[Obj]) -> list[Obj]:
 
 
 def _bound(context: ClusterContext, max_bytes: int) -> ClusterContext:
-    """Cut redundant pods, then logs to short tails, then the oldest events, then the rest.
+    """Cut redundant pods, then old Jobs and ControllerRevisions, then logs to short tails,
+    then the oldest events, then the rest.
 
     Sizes are summed per item rather than re-serialising the context for every cut, so
     bounding a namespace of hundreds of pods stays linear.
@@ -223,6 +227,8 @@ def _bound(context: ClusterContext, max_bytes: int) -> ClusterContext:
         return total
 
     total = drop(_pods_to_drop(context.pods), total)
+    if total > max_bytes:
+        total = _drop_old_history(context)
 
     total = _cut_logs(context, max_bytes, floor=_LOG_TAIL_FLOOR)
 
@@ -237,6 +243,23 @@ def _bound(context: ClusterContext, max_bytes: int) -> ClusterContext:
     total = _cut_logs(context, max_bytes, floor=0)
     drop([pod for pod in context.pods if not _pod_failing(pod)], total)
     return context
+
+
+def _drop_old_history(context: ClusterContext) -> int:
+    """Keep the newest few Jobs and ControllerRevisions and the nodes of the kept pods;
+    return the new size. Older history names no image the newest do not, most of the time,
+    and a rollback looks back one revision."""
+
+    def created(obj: Obj) -> str:
+        return str(obj.get("metadata", {}).get("creationTimestamp") or "")
+
+    context.jobs = sorted(context.jobs, key=created)[-_HISTORY_KEPT:]
+    context.controller_revisions = sorted(
+        context.controller_revisions, key=lambda item: int(item.get("revision") or 0)
+    )[-_HISTORY_KEPT:]
+    running_on = {str((pod.get("spec") or {}).get("nodeName", "")) for pod in context.pods}
+    context.nodes = [node for node in context.nodes if name_of(node) in running_on]
+    return _size(context)
 
 
 def _cut_logs(context: ClusterContext, max_bytes: int, floor: int) -> int:
@@ -318,7 +341,6 @@ def context_from_objects(
         except WorkloadNotFound:
             kind = "Deployment"
     members = workload_members(local, kind, workload)
-    events = _select_events(by_kind.get("Event", []), members.involved())
 
     specs = [
         spec
@@ -334,6 +356,9 @@ def context_from_objects(
         for claim in by_kind.get("PersistentVolumeClaim", [])
         if name_of(claim) in claims or statefulset_claim(members, name_of(claim))
     ]
+    involved = members.involved()
+    involved |= {("PersistentVolumeClaim", name_of(claim)) for claim in volume_claims}
+    events = _select_events(by_kind.get("Event", []), involved)
     node_names = {str((pod.get("spec") or {}).get("nodeName", "")) for pod in members.pods}
     nodes = [_slim_node(node) for node in by_kind.get("Node", []) if name_of(node) in node_names]
 

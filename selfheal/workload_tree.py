@@ -91,7 +91,8 @@ def find_workload(objects: list[Obj], name: str | None, kind: str | None = None)
     wanted = f"{kind or 'workload'} {name or '(any name)'}"
     names = ", ".join(sorted(describe(obj) for obj in candidates)) or "none"
     raise WorkloadNotFound(
-        f"{len(candidates)} top-level workloads match {wanted} ({names}); name one with "
+        f"{len(candidates)} {'top-level ' if kind is None else ''}workloads match {wanted} "
+        f"({names}); name one with "
         "--workload KIND/NAME (or name the namespace and deployment)"
     )
 
