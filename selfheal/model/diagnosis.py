@@ -30,6 +30,8 @@ class DiagnosisCategory(StrEnum):
     """Pods held back by their volumes: an unbound or missing claim, attach or mount failures."""
     NODE_FAILURE = "node_failure"
     """Pods on a node that stopped responding (NotReady, unreachable, NodeLost)."""
+    JOB_FAILED = "job_failed"
+    """A Job (or a CronJob's newest Job) failed: its backoff limit or deadline was reached."""
     UNKNOWN = "unknown"
 
 

@@ -32,6 +32,11 @@ NO_SAFE_FIX: dict[DiagnosisCategory, str] = {
         "Volumes, claims and their storage backends are outside the workload's safe "
         "fields; restarting pods does not bind, attach or mount a volume."
     ),
+    DiagnosisCategory.JOB_FAILED: (
+        "A Job's pods are not changed after the fact; fix what made them fail (the code, "
+        "its input, a dependency) in the CronJob's template or the Job's manifest, then run "
+        "it again."
+    ),
     DiagnosisCategory.NODE_FAILURE: (
         "The node failed, not the workload; its pods are rescheduled by Kubernetes, and "
         "the node needs a person."
