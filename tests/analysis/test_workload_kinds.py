@@ -4,14 +4,17 @@ view the rules read, the job_failed rule, and what a fix may change per kind."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
 
 from selfheal.activities.analysis import diagnose_context
 from selfheal.activities.analysis.workload import WorkloadView
+from selfheal.activities.claude.prompt import render_context
 from selfheal.activities.fixes.allow_list import validate_proposal
 from selfheal.activities.fixes.registry import propose_fix
+from selfheal.activities.remedy import safe_fix
 from selfheal.contracts.kubernetes import ClusterContext
 from selfheal.kube_objects import kind_of, name_of
 from selfheal.model.diagnosis import (
@@ -327,3 +330,17 @@ def test_any_proposal_for_a_bare_pod_is_refused() -> None:
         workload_kind="Pod",
     )
     assert any("bare Pod" in r for r in validate_proposal(proposal, context, LIMITS))
+
+
+def test_the_model_path_hints_a_daemonset_fix_like_the_rules_path() -> None:
+    context = load_snapshot(DAEMONSET.parent.parent / "probe_failure" / "daemonset_probe")
+    diagnosis = diagnose_context(None, context).model_copy(update={"hint": None})
+    proposal = safe_fix(diagnosis, context, LIMITS)
+    assert proposal.kind == FixKind.RELAX_PROBE and proposal.workload_kind == "DaemonSet"
+
+
+def test_the_model_reads_another_kind_and_a_deployment_as_before() -> None:
+    cronjob = json.loads(render_context(load_snapshot(CRONJOB)))
+    assert cronjob["kind"] == "CronJob" and len(cronjob["jobs"]) == 2
+    deployment = json.loads(render_context(load_snapshot(SCENARIOS / "crash_loop" / "new_rollout")))
+    assert "kind" not in deployment and "jobs" not in deployment
