@@ -24,11 +24,12 @@ BACKOFF_MESSAGE = "Job has reached the specified backoff limit"
 DEADLINE_MESSAGE = "Job was active longer than specified deadline"
 
 
-def job_failed_status(reason: str, message: str, started: float, failed: int) -> Obj:
-    """A Job's status once the job controller gave up (FailureTarget, then Failed)."""
+def job_failed_status(reason: str, message: str, started: float, failed: int, ended: float) -> Obj:
+    """A Job's status once the job controller gave up (FailureTarget, then Failed) `ended`
+    minutes ago."""
     condition = {
-        "lastProbeTime": ts(started - 8),
-        "lastTransitionTime": ts(started - 8),
+        "lastProbeTime": ts(ended),
+        "lastTransitionTime": ts(ended),
         "message": message,
         "reason": reason,
         "status": "True",
@@ -57,16 +58,22 @@ def failed_job_pod(
     return s.pod(rev, index, [status], phase="Failed", started_minutes_ago=started)
 
 
+POD_STARTS = (60, 58, 55)
+"""When a failing Job's three pods started (minutes ago): the controller's back-off between
+retries (10 s, 20 s, 40 s...) plus each pod's run."""
+JOB_GAVE_UP = 53
+
+
 def job_events(
     s: KindScenario, job: str, reason: str, message: str, minutes_ago: float, pods: list[str]
 ) -> None:
-    for pod in pods:
+    for pod, started in zip(pods, POD_STARTS, strict=True):
         s.event(
             "Job",
             job,
             "SuccessfulCreate",
             f"Created pod: {pod}",
-            minutes_ago + 5,
+            started,
             type_="Normal",
             component="job-controller",
         )
@@ -273,21 +280,24 @@ def cronjob_backoff_limit() -> KindScenario:
         job_spec={"backoffLimit": 2},
     )
     job = s.revision_name(failing)
-    s.job_status[failing.number] = job_failed_status("BackoffLimitExceeded", BACKOFF_MESSAGE, 60, 3)
-    pods = [failed_job_pod(s, failing, i, 3, "Error", 60 - 10 * i) for i in range(3)]
-    for pod in pods:
+    s.job_status[failing.number] = job_failed_status(
+        "BackoffLimitExceeded", BACKOFF_MESSAGE, 60, 3, JOB_GAVE_UP
+    )
+    pods = [failed_job_pod(s, failing, i, 3, "Error", POD_STARTS[i]) for i in range(3)]
+    for pod, started in zip(pods, POD_STARTS, strict=True):
+        at = ts(started)
         s.logs[f"{pod}/report"] = (
-            "2025-06-03T13:31:00Z INFO  report 5.2.0: building the daily sales report\n"
-            "2025-06-03T13:31:04Z ERROR row 48121: invalid currency code 'XXX' in order 99812\n"
-            "2025-06-03T13:31:04Z FATAL aborting: 1 invalid row(s)\n"
+            f"{at} INFO  report 5.2.0: building the daily sales report\n"
+            f"{at} ERROR row 48121: invalid currency code 'XXX' in order 99812\n"
+            f"{at} FATAL aborting: 1 invalid row(s)\n"
         )
-    job_events(s, job, "BackoffLimitExceeded", BACKOFF_MESSAGE, 32, pods)
+    job_events(s, job, "BackoffLimitExceeded", BACKOFF_MESSAGE, JOB_GAVE_UP, pods)
     s.event(
         "CronJob",
         s.name,
         "SawCompletedJob",
         f"Saw completed job: {job}, condition: Failed",
-        32,
+        JOB_GAVE_UP,
         type_="Normal",
         component="cronjob-controller",
     )
@@ -305,13 +315,14 @@ def cronjob_oom() -> KindScenario:
         job_spec={"backoffLimit": 2},
     )
     job = s.revision_name(failing)
-    s.job_status[failing.number] = job_failed_status("BackoffLimitExceeded", BACKOFF_MESSAGE, 60, 3)
-    pods = [failed_job_pod(s, failing, i, 137, "OOMKilled", 60 - 10 * i) for i in range(3)]
-    for pod in pods:
-        s.logs[f"{pod}/report"] = (
-            "2025-06-03T13:31:00Z INFO  report 5.2.0: loading 14.2M order lines\n"
-        )
-    job_events(s, job, "BackoffLimitExceeded", BACKOFF_MESSAGE, 32, pods)
+    s.job_status[failing.number] = job_failed_status(
+        "BackoffLimitExceeded", BACKOFF_MESSAGE, 60, 3, JOB_GAVE_UP
+    )
+    pods = [failed_job_pod(s, failing, i, 137, "OOMKilled", POD_STARTS[i]) for i in range(3)]
+    for pod, started in zip(pods, POD_STARTS, strict=True):
+        at = ts(started)
+        s.logs[f"{pod}/report"] = f"{at} INFO  report 5.2.0: loading 14.2M order lines\n"
+    job_events(s, job, "BackoffLimitExceeded", BACKOFF_MESSAGE, JOB_GAVE_UP, pods)
     return s
 
 
@@ -326,15 +337,18 @@ def cronjob_dependency_down() -> KindScenario:
         job_spec={"backoffLimit": 2},
     )
     job = s.revision_name(failing)
-    s.job_status[failing.number] = job_failed_status("BackoffLimitExceeded", BACKOFF_MESSAGE, 60, 3)
-    pods = [failed_job_pod(s, failing, i, 1, "Error", 60 - 10 * i) for i in range(3)]
-    for pod in pods:
+    s.job_status[failing.number] = job_failed_status(
+        "BackoffLimitExceeded", BACKOFF_MESSAGE, 60, 3, JOB_GAVE_UP
+    )
+    pods = [failed_job_pod(s, failing, i, 1, "Error", POD_STARTS[i]) for i in range(3)]
+    for pod, started in zip(pods, POD_STARTS, strict=True):
+        at = ts(started)
         s.logs[f"{pod}/report"] = (
-            "2025-06-03T13:31:00Z INFO  report 5.2.0: building the daily sales report\n"
-            '2025-06-03T13:31:30Z ERROR could not connect to server: Connection refused. Is the server running on host "orders-db.shop.svc" (10.96.14.2) and accepting TCP/IP connections on port 5432?\n'
-            "2025-06-03T13:31:30Z FATAL database unavailable after 30s, exiting\n"
+            f"{at} INFO  report 5.2.0: building the daily sales report\n"
+            f'{at} ERROR could not connect to server: Connection refused. Is the server running on host "orders-db.shop.svc" (10.96.14.2) and accepting TCP/IP connections on port 5432?\n'
+            f"{at} FATAL database unavailable after 30s, exiting\n"
         )
-    job_events(s, job, "BackoffLimitExceeded", BACKOFF_MESSAGE, 32, pods)
+    job_events(s, job, "BackoffLimitExceeded", BACKOFF_MESSAGE, JOB_GAVE_UP, pods)
     return s
 
 
@@ -349,7 +363,9 @@ def cronjob_deadline_exceeded() -> KindScenario:
         job_spec={"activeDeadlineSeconds": 1800, "backoffLimit": 2},
     )
     job = s.revision_name(failing)
-    s.job_status[failing.number] = job_failed_status("DeadlineExceeded", DEADLINE_MESSAGE, 60, 1)
+    s.job_status[failing.number] = job_failed_status(
+        "DeadlineExceeded", DEADLINE_MESSAGE, 60, 1, 30
+    )
     s.event(
         "Job",
         job,
@@ -387,7 +403,7 @@ def job_deadline_exceeded() -> KindScenario:
     app = container("reindex", f"{REG}/reindex:1.9.0", memory="2Gi", cpu="2", port=None)
     rev = Revision(1, [app], 70)
     s.revisions = [rev]
-    s.job_status[1] = job_failed_status("DeadlineExceeded", DEADLINE_MESSAGE, 70, 1)
+    s.job_status[1] = job_failed_status("DeadlineExceeded", DEADLINE_MESSAGE, 70, 1, 10)
     s.event(
         "Job",
         s.name,

@@ -12,11 +12,11 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from kit import NODES, Obj, Revision, Scenario, digest, rv, ts, uid
+from kit import NODES, NOW, Obj, Revision, Scenario, digest, rv, ts, uid
 
-EPOCH_MINUTES = 29_148_000
-"""Minutes since the epoch of the scenarios' clock (2025-06-03): a CronJob's Jobs are
-named `<cronjob>-<minutes since the epoch of their scheduled time>`."""
+EPOCH_MINUTES = int(NOW.timestamp()) // 60
+"""Minutes since the epoch of the scenarios' clock: a CronJob's Jobs are named
+`<cronjob>-<minutes since the epoch of their scheduled time>` (getJobName)."""
 
 _API = {
     "StatefulSet": "apps/v1",
@@ -306,7 +306,7 @@ class KindScenario(Scenario):
                 "concurrencyPolicy": "Forbid",
                 "failedJobsHistoryLimit": 1,
                 "jobTemplate": {"metadata": {"creationTimestamp": None}, "spec": job_spec},
-                "schedule": "0 * * * *",
+                "schedule": "30 * * * *",
                 "successfulJobsHistoryLimit": 3,
                 "suspend": False,
             },

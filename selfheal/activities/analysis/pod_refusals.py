@@ -81,7 +81,7 @@ def refusals(view: WorkloadView) -> list[Refusal]:
                     _condition_evidence(f"replicaset/{revision.name}", condition),
                 )
             )
-    deployment_condition = _condition(view.deployment)
+    deployment_condition = _condition(view.top)
     current = view.current_revision
     if deployment_condition and current is not None:
         failing.add(current.name)
