@@ -1,4 +1,5 @@
-"""Prints the rules engine's diagnosis accuracy per failure class and overall over tests/scenarios.
+"""Prints the rules engine's diagnosis accuracy per failure class, overall, and per workload
+kind over tests/scenarios.
 
     python benchmarks/diagnosis.py [SCENARIO_ROOT] [--verbose]
 
@@ -6,7 +7,8 @@ A scenario counts as right when both its category and its fix kind match `expect
 (and `fault_found`, when the scenario says the workload is healthy). Per class: `accuracy`
 is right/total over the scenarios expecting the class; `claimed` counts the scenarios the
 rules put in the class, and `precision` the share of those that belong there. Every class
-of the vocabulary gets a row, with or without scenarios.
+of the vocabulary gets a row, with or without scenarios; so does every workload kind
+(`kind` in expected.yaml; scenarios without it are Deployments).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import yaml
 
 from selfheal.activities.analysis import diagnose_context
 from selfheal.activities.fixes.registry import propose_fix
+from selfheal.contracts.kubernetes import WORKLOAD_KINDS
 from selfheal.model.alerts import Alert
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, FixLimits, FixProposal
 from selfheal.snapshots import load_snapshot
@@ -91,6 +94,22 @@ def class_rows(outcomes: list[Outcome]) -> list[str]:
     return rows
 
 
+KIND_HEADER = f"{'kind':<18} {'right':>5} {'total':>5} {'accuracy':>9}"
+
+
+def kind_rows(outcomes: list[Outcome]) -> list[str]:
+    """One line per workload kind (`kind` in expected.yaml, else Deployment)."""
+    by_kind: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_kind[outcome.expected.get("kind", "Deployment")].append(outcome)
+    rows = []
+    for kind in sorted(set(WORKLOAD_KINDS) | set(by_kind)):
+        items = by_kind[kind]
+        right = sum(outcome.right for outcome in items)
+        rows.append(f"{kind:<18} {right:>5} {len(items):>5} {_share(right, len(items)):>9}")
+    return rows
+
+
 def main(argv: list[str]) -> int:
     verbose = "--verbose" in argv
     args = [arg for arg in argv if not arg.startswith("--")]
@@ -104,6 +123,10 @@ def main(argv: list[str]) -> int:
     right = sum(outcome.right for outcome in outcomes)
     total = len(outcomes)
     print(f"{'overall':<18} {right:>5} {total:>5} {right / max(total, 1):>9.0%}")
+    print()
+    print(KIND_HEADER)
+    for row in kind_rows(outcomes):
+        print(row)
     print(f"{total} scenarios in {elapsed * 1000:.0f} ms")
     for outcome in outcomes:
         if verbose or not outcome.right:

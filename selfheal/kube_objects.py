@@ -48,6 +48,14 @@ def owner_names(obj: Obj, kind: str) -> set[str]:
     return {ref.get("name", "") for ref in refs if ref.get("kind") == kind}
 
 
+def controller_of(obj: Obj) -> tuple[str, str] | None:
+    """The (kind, name) of the object's controlling owner, if it has one."""
+    for ref in metadata_of(obj).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return str(ref.get("kind", "")), str(ref.get("name", ""))
+    return None
+
+
 def revision_of(obj: Obj) -> int | None:
     """The rollout revision recorded on a Deployment or ReplicaSet, if any."""
     value = (metadata_of(obj).get("annotations") or {}).get(REVISION_ANNOTATION)
@@ -106,7 +114,7 @@ def selector_matches(labels: dict[str, str], selector: Obj) -> bool:
 def kind_of(obj: Obj) -> str:
     """The object's kind, inferred from its shape when `kind` is absent.
 
-    List calls through the Python client return items without `kind`; the shapes of the six
+    List calls through the Python client return items without `kind`; the shapes of the
     kinds a snapshot holds are distinct enough to tell them apart.
     """
     if obj.get("kind"):
@@ -114,8 +122,26 @@ def kind_of(obj: Obj) -> str:
     spec = obj.get("spec") or {}
     if "involvedObject" in obj or "regarding" in obj:
         return "Event"
+    if "revision" in obj and "data" in obj:
+        return "ControllerRevision"
     if "containers" in spec:
         return "Pod"
+    if "jobTemplate" in spec:
+        return "CronJob"
+    if "template" in spec and ("backoffLimit" in spec or "completions" in spec):
+        return "Job"
+    if "template" in spec and ("serviceName" in spec or "podManagementPolicy" in spec):
+        return "StatefulSet"
+    if "template" in spec and "updateStrategy" in spec:
+        return "DaemonSet"
+    if "accessModes" in spec:
+        return "PersistentVolumeClaim"
+    if "hard" in spec:
+        return "ResourceQuota"
+    if "limits" in spec:
+        return "LimitRange"
+    if "nodeInfo" in (obj.get("status") or {}) or "podCIDR" in spec or "providerID" in spec:
+        return "Node"
     if "template" in spec:
         owners = {ref.get("kind") for ref in metadata_of(obj).get("ownerReferences") or []}
         if "Deployment" in owners or (
@@ -130,10 +156,25 @@ def kind_of(obj: Obj) -> str:
     return ""
 
 
+def pod_template(obj: Obj) -> Obj:
+    """The pod template of a workload object (a CronJob's `spec.jobTemplate.spec.template`);
+    empty for a Pod and for objects without one."""
+    spec = obj.get("spec") or {}
+    if "jobTemplate" in spec:
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return dict(spec.get("template") or {})
+
+
+def template_path(kind: str) -> str:
+    """Where a workload kind keeps its pod template, as a field path."""
+    return "spec.jobTemplate.spec.template" if kind == "CronJob" else "spec.template"
+
+
 def pod_specs(obj: Obj) -> list[Obj]:
-    """The pod specs inside a Pod, ReplicaSet or Deployment."""
+    """The pod specs inside a Pod or a workload object (Deployment, ReplicaSet, StatefulSet,
+    DaemonSet, Job, CronJob)."""
     spec = obj.get("spec") or {}
     if "containers" in spec:
         return [spec]
-    template_spec = (spec.get("template") or {}).get("spec")
+    template_spec = pod_template(obj).get("spec")
     return [template_spec] if template_spec else []

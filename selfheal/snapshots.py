@@ -1,7 +1,9 @@
 """Cluster snapshots: raw Kubernetes objects in, a bounded and redacted ClusterContext out.
 
-A snapshot directory holds `objects.yaml` (a `kind: List` exactly as `kubectl get -o yaml`
-prints it) and `logs/<pod>/<container>.txt` plus `logs/<pod>/<container>.previous.txt`.
+Snapshots hold any workload kind (Deployment, StatefulSet, DaemonSet, Job, CronJob, bare
+Pod); `workload_tree.py` says which objects belong to it. A snapshot directory holds
+`objects.yaml` (a `kind: List` exactly as `kubectl get -o yaml` prints it) and
+`logs/<pod>/<container>.txt` plus `logs/<pod>/<container>.previous.txt`.
 `context_from_objects` is the one place that turns API objects (the API's camelCase JSON,
 as `ApiClient().sanitize_for_serialization` returns it) into what the analysis reads.
 """
@@ -19,14 +21,20 @@ import yaml
 from selfheal.contracts.kubernetes import ClusterContext
 from selfheal.kube_objects import (
     Obj,
+    controller_of,
     kind_of,
     name_of,
     namespace_of,
-    owner_names,
     pod_specs,
-    selector_matches,
 )
 from selfheal.redaction import REDACTED, redact_object, redact_text
+from selfheal.workload_tree import (
+    WorkloadNotFound,
+    claimed_volumes,
+    find_workload,
+    statefulset_claim,
+    workload_members,
+)
 
 DEFAULT_MAX_BYTES = 256 * 1024
 OBJECTS_FILE = "objects.yaml"
@@ -35,12 +43,18 @@ VALUES_REMOVED_ANNOTATION = "selfheal.dev/values-removed"
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _FAILING_PODS_KEPT = 3
 _HEALTHY_PODS_KEPT = 2
+_HISTORY_KEPT = 3
 _LOG_TAIL_FLOOR = 2048
 _TRUNCATION_MARK = "[... earlier lines truncated by selfheal ...]\n"
 
 _API_VERSIONS = {
     "Deployment": "apps/v1",
     "ReplicaSet": "apps/v1",
+    "StatefulSet": "apps/v1",
+    "DaemonSet": "apps/v1",
+    "ControllerRevision": "apps/v1",
+    "Job": "batch/v1",
+    "CronJob": "batch/v1",
     "Pod": "v1",
     "Event": "v1",
     "ConfigMap": "v1",
@@ -171,15 +185,15 @@ def _json_size(value: Any) -> int:
 def _pods_to_drop(pods: list[Obj]) -> list[Obj]:
     """Pods that add nothing: healthy ones beyond two, failing ones beyond a few per owner.
 
-    Pods of one ReplicaSet share a template, so a few failing pods of each show the fault as
-    well as two hundred do.
+    Pods of one owner (a ReplicaSet, a StatefulSet, a Job...) share a template, so a few
+    failing pods of each show the fault as well as two hundred do.
     """
     healthy = [pod for pod in pods if not _pod_failing(pod)]
     spare_failing: list[Obj] = []
     kept: dict[str, int] = {}
     for pod in pods:
         if _pod_failing(pod):
-            owner = ",".join(sorted(owner_names(pod, "ReplicaSet")))
+            owner = "/".join(controller_of(pod) or ("", ""))
             kept[owner] = kept.get(owner, 0) + 1
             if kept[owner] > _FAILING_PODS_KEPT:
                 spare_failing.append(pod)
@@ -187,7 +201,8 @@ def _pods_to_drop(pods: list[Obj]) -> list[Obj]:
 
 
 def _bound(context: ClusterContext, max_bytes: int) -> ClusterContext:
-    """Cut redundant pods, then logs to short tails, then the oldest events, then the rest.
+    """Cut redundant pods, then old Jobs and ControllerRevisions, then logs to short tails,
+    then the oldest events, then the rest.
 
     Sizes are summed per item rather than re-serialising the context for every cut, so
     bounding a namespace of hundreds of pods stays linear.
@@ -212,6 +227,8 @@ def _bound(context: ClusterContext, max_bytes: int) -> ClusterContext:
         return total
 
     total = drop(_pods_to_drop(context.pods), total)
+    if total > max_bytes:
+        total = _drop_old_history(context)
 
     total = _cut_logs(context, max_bytes, floor=_LOG_TAIL_FLOOR)
 
@@ -226,6 +243,23 @@ def _bound(context: ClusterContext, max_bytes: int) -> ClusterContext:
     total = _cut_logs(context, max_bytes, floor=0)
     drop([pod for pod in context.pods if not _pod_failing(pod)], total)
     return context
+
+
+def _drop_old_history(context: ClusterContext) -> int:
+    """Keep the newest few Jobs and ControllerRevisions and the nodes of the kept pods;
+    return the new size. Older history names no image the newest do not, most of the time,
+    and a rollback looks back one revision."""
+
+    def created(obj: Obj) -> str:
+        return str(obj.get("metadata", {}).get("creationTimestamp") or "")
+
+    context.jobs = sorted(context.jobs, key=created)[-_HISTORY_KEPT:]
+    context.controller_revisions = sorted(
+        context.controller_revisions, key=lambda item: int(item.get("revision") or 0)
+    )[-_HISTORY_KEPT:]
+    running_on = {str((pod.get("spec") or {}).get("nodeName", "")) for pod in context.pods}
+    context.nodes = [node for node in context.nodes if name_of(node) in running_on]
+    return _size(context)
 
 
 def _cut_logs(context: ClusterContext, max_bytes: int, floor: int) -> int:
@@ -262,6 +296,15 @@ def _select_events(events: list[Obj], involved: set[tuple[str, str]]) -> list[Ob
     return sorted(selected, key=_timestamp)
 
 
+def _slim_node(node: Obj) -> Obj:
+    """A node without its image list and volume bookkeeping: large, and no rule reads them."""
+    node = copy.deepcopy(node)
+    status = node.get("status") or {}
+    for key in ("images", "volumesInUse", "volumesAttached"):
+        status.pop(key, None)
+    return node
+
+
 def context_from_objects(
     objects: list[Obj],
     logs: dict[str, str],
@@ -269,48 +312,57 @@ def context_from_objects(
     namespace: str,
     workload: str,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    kind: str | None = None,
 ) -> ClusterContext:
-    """Return the ClusterContext of one Deployment, picked out of raw API objects.
+    """Return the ClusterContext of one workload, picked out of raw API objects.
 
-    Keeps the Deployment, its ReplicaSets (by owner), their Pods (by owner or selector),
-    Events about any of them and the ConfigMaps/Secrets their pod templates refer to.
-    Secret and ConfigMap values are removed (keys kept), env values and every string are
-    redacted, and the result is cut to `max_bytes` (`truncated` says so). `logs` and
-    `previous_logs` are keyed `pod/container`.
+    The workload is the object of `kind` named `workload` (any workload kind when `kind` is
+    None, the top of its ownerReferences chain first; a Deployment when none matches, as
+    earlier versions assumed). Keeps it and what it owns by ownerReferences (a Deployment's
+    ReplicaSets, a StatefulSet's or DaemonSet's ControllerRevisions, a CronJob's Jobs) and
+    their Pods; Events about any of them; the ConfigMaps/Secrets and claims their pod
+    templates refer to, the nodes the pods run on, and the namespace's ResourceQuotas and
+    LimitRanges. Secret and ConfigMap values are removed (keys kept), env values and every
+    string are redacted, and the result is cut to `max_bytes` (`truncated` says so). `logs`
+    and `previous_logs` are keyed `pod/container`.
     """
     by_kind: dict[str, list[Obj]] = {}
+    local: list[Obj] = []
     for obj in objects:
         ns = namespace_of(obj)
         if ns is not None and ns != namespace:
             continue
         by_kind.setdefault(kind_of(obj), []).append(obj)
+        local.append(obj)
 
-    deployment = next((d for d in by_kind.get("Deployment", []) if name_of(d) == workload), None)
-    replicasets = [
-        rs for rs in by_kind.get("ReplicaSet", []) if workload in owner_names(rs, "Deployment")
-    ]
-    rs_names = {name_of(rs) for rs in replicasets}
-    selector = ((deployment or {}).get("spec") or {}).get("selector") or {}
-    pods = [
-        pod
-        for pod in by_kind.get("Pod", [])
-        if owner_names(pod, "ReplicaSet") & rs_names
-        or (
-            not owner_names(pod, "ReplicaSet")
-            and selector_matches(pod.get("metadata", {}).get("labels") or {}, selector)
-        )
-    ]
-    involved = {("Deployment", workload)}
-    involved |= {("ReplicaSet", name) for name in rs_names}
-    involved |= {("Pod", name_of(pod)) for pod in pods}
-    events = _select_events(by_kind.get("Event", []), involved)
+    if kind is None:
+        try:
+            kind = kind_of(find_workload(local, workload))
+        except WorkloadNotFound:
+            kind = "Deployment"
+    members = workload_members(local, kind, workload)
 
-    specs = [spec for obj in [deployment or {}, *replicasets, *pods] for spec in pod_specs(obj)]
+    specs = [
+        spec
+        for obj in [members.top or {}, *members.replicasets, *members.jobs, *members.pods]
+        for spec in pod_specs(obj)
+    ]
     configmap_names, secret_names = referenced_config(specs)
     configmaps = [cm for cm in by_kind.get("ConfigMap", []) if name_of(cm) in configmap_names]
     secrets = [secret for secret in by_kind.get("Secret", []) if name_of(secret) in secret_names]
+    claims = claimed_volumes(members)
+    volume_claims = [
+        claim
+        for claim in by_kind.get("PersistentVolumeClaim", [])
+        if name_of(claim) in claims or statefulset_claim(members, name_of(claim))
+    ]
+    involved = members.involved()
+    involved |= {("PersistentVolumeClaim", name_of(claim)) for claim in volume_claims}
+    events = _select_events(by_kind.get("Event", []), involved)
+    node_names = {str((pod.get("spec") or {}).get("nodeName", "")) for pod in members.pods}
+    nodes = [_slim_node(node) for node in by_kind.get("Node", []) if name_of(node) in node_names]
 
-    pod_names = {name_of(pod) for pod in pods}
+    pod_names = {name_of(pod) for pod in members.pods}
 
     def own_logs(source: dict[str, str]) -> dict[str, str]:
         return {
@@ -319,15 +371,27 @@ def context_from_objects(
             if key.split("/", 1)[0] in pod_names
         }
 
+    def clean(items: list[Obj]) -> list[Obj]:
+        return sorted((sanitize(item) for item in items), key=name_of)
+
+    top = sanitize(members.top) if members.top else None
     context = ClusterContext(
         namespace=namespace,
         workload=workload,
-        deployment=sanitize(deployment) if deployment else None,
-        replicasets=sorted((sanitize(rs) for rs in replicasets), key=name_of),
-        pods=sorted((sanitize(pod) for pod in pods), key=name_of),
+        kind=kind,
+        deployment=top if kind == "Deployment" else None,
+        controller=top if kind not in {"Deployment", "Pod"} else None,
+        replicasets=clean(members.replicasets),
+        jobs=clean(members.jobs),
+        controller_revisions=clean(members.controller_revisions),
+        pods=clean(members.pods),
         events=[sanitize(event) for event in events],
-        configmaps=sorted((sanitize(cm) for cm in configmaps), key=name_of),
-        secrets=sorted((sanitize(secret) for secret in secrets), key=name_of),
+        configmaps=clean(configmaps),
+        secrets=clean(secrets),
+        persistent_volume_claims=clean(volume_claims),
+        nodes=clean(nodes),
+        resource_quotas=clean(by_kind.get("ResourceQuota", [])),
+        limit_ranges=clean(by_kind.get("LimitRange", [])),
         logs=own_logs(logs),
         previous_logs=own_logs(previous_logs),
     )
@@ -338,11 +402,18 @@ def context_objects(context: ClusterContext) -> list[Obj]:
     """Return every object of a ClusterContext as one list, in snapshot order."""
     return [
         *([context.deployment] if context.deployment else []),
+        *([context.controller] if context.controller else []),
         *context.replicasets,
+        *context.controller_revisions,
+        *[job for job in context.jobs if job is not context.controller],
         *context.pods,
         *context.events,
         *context.configmaps,
         *context.secrets,
+        *context.persistent_volume_claims,
+        *context.nodes,
+        *context.resource_quotas,
+        *context.limit_ranges,
     ]
 
 
@@ -375,27 +446,30 @@ def load_snapshot(
     namespace: str | None = None,
     workload: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    kind: str | None = None,
 ) -> ClusterContext:
     """Return the ClusterContext of a snapshot directory.
 
-    Without `namespace`/`workload`, they are taken from the snapshot's single Deployment.
+    Without `workload`, the snapshot's one top-level workload (the top of its
+    ownerReferences chain: a CronJob over its Jobs, a Deployment over its ReplicaSets, a
+    Pod nothing owns); `kind` narrows the choice. Raises WorkloadNotFound (a ValueError)
+    naming the candidates when none or several match.
     """
     directory = Path(directory)
     objects = read_objects(directory)
-    if namespace is None or workload is None:
-        deployments = [obj for obj in objects if kind_of(obj) == "Deployment"]
-        if workload is not None:
-            deployments = [d for d in deployments if name_of(d) == workload]
-        if len(deployments) != 1:
-            names = ", ".join(name_of(d) for d in deployments) or "none"
-            raise ValueError(
-                f"snapshot {directory} has {len(deployments)} matching Deployments ({names}); "
-                "name the namespace and deployment"
-            )
-        workload = workload or name_of(deployments[0])
-        namespace = namespace or namespace_of(deployments[0]) or "default"
+    if namespace is not None:
+        objects_in_scope = [obj for obj in objects if namespace_of(obj) in (None, namespace)]
+    else:
+        objects_in_scope = objects
+    try:
+        chosen = find_workload(objects_in_scope, workload, kind)
+    except WorkloadNotFound as missing:
+        raise WorkloadNotFound(f"snapshot {directory}: {missing}") from None
+    namespace = namespace or namespace_of(chosen) or "default"
     logs, previous = _read_logs(directory)
-    return context_from_objects(objects, logs, previous, namespace, workload, max_bytes)
+    return context_from_objects(
+        objects, logs, previous, namespace, name_of(chosen), max_bytes, kind=kind_of(chosen)
+    )
 
 
 def _safe_part(name: str) -> str:

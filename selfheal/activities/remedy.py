@@ -51,7 +51,11 @@ def safe_fix(diagnosis: Diagnosis, context: ClusterContext, limits: FixLimits) -
     """The diagnosis's fix (the model's own, else the fix kind's), checked and with its risk
     assessed. Raises a non-retryable `UnsafeProposal` ApplicationError when any part is
     refused."""
-    if diagnosis.hint is None and diagnosis.suggested_fix in HINTED and context.deployment:
+    if (
+        diagnosis.hint is None
+        and diagnosis.suggested_fix in HINTED
+        and context.workload_object() is not None
+    ):
         diagnosis = diagnosis.model_copy(update={"hint": hint_for(WorkloadView(context))})
     proposal = diagnosis.proposed_fix or propose_fix(diagnosis, context, limits)
     check_proposal(proposal, context, limits, diagnosis.category)

@@ -172,26 +172,63 @@ def snapshot(
     out.print(f"snapshot written to {path}")
 
 
+def _workload_option(value: str | None) -> tuple[str | None, str | None]:
+    """`KIND/NAME` (or a bare `NAME`) as (kind, name); the kind as the API spells it."""
+    from selfheal.contracts.kubernetes import WORKLOAD_KINDS
+
+    if value is None:
+        return None, None
+    kind, _, name = value.rpartition("/")
+    if not kind:
+        return None, name
+    spelled = {known.lower(): known for known in WORKLOAD_KINDS}
+    if kind.lower() not in spelled:
+        err.print(
+            f"--workload {value}: the kind must be one of {', '.join(WORKLOAD_KINDS)}",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    return spelled[kind.lower()], name
+
+
 def diagnose(
     snapshot_dir: Annotated[
         Path | None,
         typer.Option("--snapshot", help="A snapshot directory", exists=True, file_okay=False),
+    ] = None,
+    workload: Annotated[
+        str | None,
+        typer.Option(
+            "--workload",
+            "-w",
+            help="KIND/NAME in the snapshot (default: its top-level workload), e.g. "
+            "cronjob/nightly-report",
+        ),
     ] = None,
     namespace: Annotated[str | None, typer.Option("--namespace", "-n")] = None,
     deployment: Annotated[str | None, typer.Option("--deployment", "-d")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Stable JSON output")] = False,
     kubeconfig: Kubeconfig = None,
 ) -> None:
-    """Diagnose a snapshot, or a live Deployment, with the offline rules; propose the fix."""
+    """Diagnose a snapshot (any workload kind), or a live Deployment, with the offline
+    rules; propose the fix."""
     from selfheal.activities.analysis import diagnose_context
     from selfheal.activities.fixes.registry import propose_fix
     from selfheal.activities.kubernetes.activities import KubernetesActivities
     from selfheal.contracts.kubernetes import ContextRequest
     from selfheal.snapshots import load_snapshot
+    from selfheal.workload_tree import WorkloadNotFound
 
     settings = load_settings()
+    kind, name = _workload_option(workload)
+    if deployment is not None and name is None:
+        kind, name = "Deployment", deployment
     if snapshot_dir is not None:
-        context = load_snapshot(snapshot_dir, namespace, deployment)
+        try:
+            context = load_snapshot(snapshot_dir, namespace, name, kind=kind)
+        except WorkloadNotFound as missing:
+            err.print(str(missing), markup=False)
+            raise typer.Exit(1) from missing
     elif namespace and deployment:
         cluster = KubernetesActivities(settings, _api_client(kubeconfig))
         context = cluster.gather_context(
@@ -205,9 +242,15 @@ def diagnose(
     if as_json:
         report = diagnosis.model_dump(mode="json", exclude={"usage", "proposed_fix"})
         report["fix"] = fix.model_dump(mode="json")
+        report["workload"] = {
+            "kind": context.kind,
+            "namespace": context.namespace,
+            "name": context.workload,
+        }
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
     out.print(
+        f"{context.kind} {context.namespace}/{context.workload}: "
         f"[bold]{diagnosis.category.value}[/] ({diagnosis.confidence:.0%}): {diagnosis.summary}"
     )
     for item in diagnosis.evidence:

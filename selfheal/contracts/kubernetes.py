@@ -11,7 +11,10 @@ from selfheal.contracts.spec import ActivityCall
 from selfheal.model.diagnosis import RemediationAction
 
 MANIFEST_ANNOTATION = "selfheal.dev/manifest"
-"""Deployment annotation naming its manifest's path in the GitOps repository."""
+"""Workload annotation naming its manifest's path in the GitOps repository."""
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
+"""The kinds a ClusterContext's top-level workload may be."""
 
 
 class ContextRequest(BaseModel):
@@ -33,8 +36,12 @@ class ClusterContext(BaseModel):
 
     namespace: str
     workload: str
-    deployment: dict[str, Any] | None = None
-    replicasets: list[dict[str, Any]] = Field(default_factory=list)
+    deployment: dict[str, Any] | None = Field(
+        default=None, description="The Deployment, when the workload is one (else None)"
+    )
+    replicasets: list[dict[str, Any]] = Field(
+        default_factory=list, description="The Deployment's ReplicaSets (by owner)"
+    )
     pods: list[dict[str, Any]] = Field(default_factory=list)
     events: list[dict[str, Any]] = Field(default_factory=list)
     configmaps: list[dict[str, Any]] = Field(default_factory=list)
@@ -42,10 +49,51 @@ class ClusterContext(BaseModel):
     logs: dict[str, str] = Field(default_factory=dict)
     previous_logs: dict[str, str] = Field(default_factory=dict)
     truncated: bool = Field(default=False, description="True when the size bound cut something")
+    # Added for every workload kind; the defaults keep earlier payloads (Deployment only)
+    # loading as they were.
+    kind: str = Field(
+        default="Deployment",
+        description="The top-level workload's kind: " + ", ".join(WORKLOAD_KINDS),
+    )
+    controller: dict[str, Any] | None = Field(
+        default=None,
+        description="The top-level object when it is not a Deployment (StatefulSet, "
+        "DaemonSet, Job, CronJob); None for a Deployment and for a bare Pod (in `pods`)",
+    )
+    jobs: list[dict[str, Any]] = Field(
+        default_factory=list, description="A CronJob's Jobs, or the Job itself (by owner)"
+    )
+    controller_revisions: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="A StatefulSet's or DaemonSet's ControllerRevisions: its template history",
+    )
+    persistent_volume_claims: list[dict[str, Any]] = Field(
+        default_factory=list, description="The claims the pods mount, and a StatefulSet's own"
+    )
+    nodes: list[dict[str, Any]] = Field(
+        default_factory=list, description="The nodes the pods run on (cluster-scoped)"
+    )
+    resource_quotas: list[dict[str, Any]] = Field(
+        default_factory=list, description="The namespace's ResourceQuotas"
+    )
+    limit_ranges: list[dict[str, Any]] = Field(
+        default_factory=list, description="The namespace's LimitRanges"
+    )
+
+    def workload_object(self) -> dict[str, Any] | None:
+        """The top-level object: the Deployment, the `controller`, or a bare Pod itself."""
+        if self.kind == "Deployment":
+            return self.deployment
+        if self.kind == "Pod":
+            return next(
+                (pod for pod in self.pods if pod.get("metadata", {}).get("name") == self.workload),
+                None,
+            )
+        return self.controller
 
     def manifest_path(self) -> str | None:
-        """Where the Deployment says its manifest lives (`selfheal.dev/manifest`), if it says."""
-        annotations = (self.deployment or {}).get("metadata", {}).get("annotations") or {}
+        """Where the workload says its manifest lives (`selfheal.dev/manifest`), if it says."""
+        annotations = (self.workload_object() or {}).get("metadata", {}).get("annotations") or {}
         path = annotations.get(MANIFEST_ANNOTATION)
         return str(path) if path else None
 

@@ -30,6 +30,8 @@ class DiagnosisCategory(StrEnum):
     """Pods held back by their volumes: an unbound or missing claim, attach or mount failures."""
     NODE_FAILURE = "node_failure"
     """Pods on a node that stopped responding (NotReady, unreachable, NodeLost)."""
+    JOB_FAILED = "job_failed"
+    """A Job (or a CronJob's newest Job) failed: its backoff limit or deadline was reached."""
     UNKNOWN = "unknown"
 
 
@@ -133,17 +135,22 @@ class ActionKind(StrEnum):
 
 
 class RemediationAction(BaseModel):
-    """One change to one Deployment, as the Kubernetes activity applies it."""
+    """One change to one workload, as the Kubernetes activity applies it."""
 
     kind: ActionKind
     namespace: str
-    deployment: str
+    deployment: str = Field(
+        description="The workload's name (a Deployment's, unless workload_kind says otherwise)"
+    )
     patch: dict[str, Any] = Field(
-        default_factory=dict, description="Strategic-merge patch of the Deployment (kind=patch)"
+        default_factory=dict, description="Strategic-merge patch of the workload (kind=patch)"
     )
     replicas: int | None = Field(default=None, ge=0, description="Target replicas (kind=scale)")
     revision: int | None = Field(default=None, ge=1, description="Rollout revision (kind=rollback)")
     pods: list[str] = Field(default_factory=list, description="Pods to delete (kind=delete_pods)")
+    workload_kind: str = Field(
+        default="Deployment", description="The kind of the workload `deployment` names"
+    )
 
 
 class FieldChange(BaseModel):
@@ -175,10 +182,13 @@ class FixProposal(BaseModel):
     risk: RiskLevel
     rationale: str
     manifest_patch: dict[str, Any] = Field(
-        default_factory=dict, description="Strategic-merge patch of the Deployment manifest"
+        default_factory=dict, description="Strategic-merge patch of the workload's manifest"
     )
     action: RemediationAction | None = None
     changes: list[FieldChange] = Field(default_factory=list)
+    workload_kind: str = Field(
+        default="Deployment", description="The kind of the workload the patch applies to"
+    )
 
     @property
     def actionable(self) -> bool:

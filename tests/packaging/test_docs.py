@@ -13,7 +13,7 @@ from typer.main import get_command
 from selfheal.activities.fixes.unfixable import NO_SAFE_FIX
 from selfheal.cli.app import app
 from selfheal.client.listing import IncidentSummary
-from selfheal.model.diagnosis import DiagnosisCategory
+from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, FixProposal
 from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal.settings import Settings
 from selfheal.webhook.app import create_app
@@ -122,6 +122,17 @@ def test_cli_json_examples_have_exactly_the_fields_of_the_output() -> None:
     assert set(shown) == set(IncidentStatus.model_fields) | reading
     status = IncidentStatus.model_validate({k: v for k, v in shown.items() if k not in reading})
     assert status.model_dump(mode="json").keys() == shown.keys() - reading
+
+
+def test_diagnose_json_example_has_exactly_the_fields_of_the_output() -> None:
+    shown = json_example((DOCS / "cli.md").read_text(), "diagnose-json")
+    assert isinstance(shown, dict)
+    diagnosis_fields = set(Diagnosis.model_fields) - {"usage", "proposed_fix"}
+    assert set(shown) == diagnosis_fields | {"fix", "workload"}
+    assert set(shown["fix"]) == set(FixProposal.model_fields)
+    assert set(shown["workload"]) == {"kind", "namespace", "name"}
+    Diagnosis.model_validate({k: v for k, v in shown.items() if k in diagnosis_fields})
+    FixProposal.model_validate(shown["fix"])
 
 
 def test_webhook_reference_covers_every_route() -> None:

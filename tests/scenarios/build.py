@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import cluster_cases
 import dependency_cases
+import kinds_cases
 from kit import (
     DAY,
     REG,
@@ -1416,6 +1417,7 @@ def healthy_old_restarts() -> Scenario:
 
 SCENARIOS = [
     *dependency_cases.CASES,
+    *kinds_cases.CASES,
     *cluster_cases.CASES,
     oom_hidden_behind_crashloop,
     oom_running_again,

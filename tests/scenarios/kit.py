@@ -503,12 +503,29 @@ class Scenario:
             }
         )
 
+    def workload_objects(self) -> list[Obj]:
+        """The objects above the pods: the Deployment and its ReplicaSets."""
+        return [self.deployment(), *(self.replicaset(r) for r in self.revisions)]
+
+    def expected(self) -> Obj:
+        """What `expected.yaml` says of the scenario."""
+        expected: Obj = {
+            "category": self.category,
+            "fix": self.fix,
+            "description": self.description,
+        }
+        if not self.fault_found:
+            expected["fault_found"] = False
+        if self.containers is not None:
+            expected["containers"] = self.containers
+        return expected
+
     def write(self) -> Path:
         folder = ROOT / self.category / self.case
         if folder.exists():
             shutil.rmtree(folder)
         (folder / "logs").mkdir(parents=True)
-        items = [self.deployment(), *(self.replicaset(r) for r in self.revisions), *self.objects]
+        items = [*self.workload_objects(), *self.objects]
         document = {
             "apiVersion": "v1",
             "items": items,
@@ -521,15 +538,7 @@ class Scenario:
                 pod, container_name = key.split("/")
                 (folder / "logs" / pod).mkdir(exist_ok=True)
                 (folder / "logs" / pod / f"{container_name}{suffix}").write_text(text.lstrip("\n"))
-        expected: Obj = {
-            "category": self.category,
-            "fix": self.fix,
-            "description": self.description,
-        }
-        if not self.fault_found:
-            expected["fault_found"] = False
-        if self.containers is not None:
-            expected["containers"] = self.containers
+        expected = self.expected()
         (folder / "expected.yaml").write_text(yaml.safe_dump(expected, sort_keys=False, width=100))
         if self.alert:
             (folder / "alert.yaml").write_text(yaml.safe_dump(self.alert, sort_keys=False))

@@ -206,7 +206,7 @@ class DependencyFailure:
     @staticmethod
     def _status(view: WorkloadView) -> Evidence:
         return Evidence(
-            source=f"deployment/{view.name} status",
+            source=f"{view.ref} status",
             detail=f"replicas desired={view.desired_replicas} "
             f"ready={view.status_count('readyReplicas')} "
             f"available={view.status_count('availableReplicas')}",

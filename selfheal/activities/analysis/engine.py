@@ -21,13 +21,13 @@ def diagnose_context(alert: Alert | None, context: ClusterContext) -> Diagnosis:
     workload is "no fault found" whatever the alert says.
     """
     view = WorkloadView(context, alert)
-    if not context.deployment:
+    if context.workload_object() is None:
         return Diagnosis(
             category=DiagnosisCategory.UNKNOWN,
-            summary=f"Deployment {context.namespace}/{context.workload} was not found",
+            summary=f"{context.kind} {context.namespace}/{context.workload} was not found",
             confidence=0.5,
-            recommendation="Check whether the Deployment was deleted or renamed, or whether the "
-            "alert names the wrong workload.",
+            recommendation=f"Check whether the {context.kind} was deleted or renamed, or "
+            "whether the alert names the wrong workload.",
         )
     for rule in RULES:
         diagnosis = rule.diagnose(view)
@@ -37,7 +37,7 @@ def diagnose_context(alert: Alert | None, context: ClusterContext) -> Diagnosis:
     if signs:
         return Diagnosis(
             category=DiagnosisCategory.UNKNOWN,
-            summary=f"Deployment {view.name} is unhealthy but matches no known failure class: "
+            summary=f"{view.kind} {view.name} is unhealthy but matches no known failure class: "
             + signs[0].detail,
             evidence=signs,
             confidence=0.3,
@@ -77,7 +77,7 @@ def unhealthy_signs(view: WorkloadView) -> list[Evidence]:
         if condition.get("status") == "False":
             signs.append(
                 Evidence(
-                    source=f"deployment/{view.name} status.conditions[{condition_type}]",
+                    source=f"{view.ref} status.conditions[{condition_type}]",
                     detail=f"status=False reason={condition.get('reason', '')} "
                     f"message={condition.get('message', '')}",
                 )
@@ -109,7 +109,7 @@ def healthy(view: WorkloadView) -> Diagnosis:
         fault_found=False,
         evidence=[
             Evidence(
-                source=f"deployment/{view.name} status",
+                source=f"{view.ref} status",
                 detail=f"replicas desired={desired} available={available} "
                 f"ready={ready} updated={view.status_count('updatedReplicas')}",
             )

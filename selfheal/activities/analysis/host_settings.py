@@ -41,7 +41,7 @@ def _host_words(host: str) -> set[str]:
 
 
 def _template_containers(view: WorkloadView) -> list[Obj]:
-    spec = ((view.deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
+    spec = view.template_spec()
     return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
 
 
@@ -53,7 +53,7 @@ def settings_naming(view: WorkloadView, host: str) -> list[HostSetting]:
     def probable(name: str) -> bool:
         return bool(words) and words <= _words(name)
 
-    base = f"deployment/{view.name} spec.template.spec.containers"
+    base = f"{view.ref} {view.containers_path}"
     configmaps = {name_of(cm): cm for cm in view.context.configmaps}
 
     def add(label: str, source: str, detail: str, exact: bool) -> None:

@@ -50,8 +50,7 @@ class OomKilled:
             if limits[name]:
                 evidence.append(
                     Evidence(
-                        source=f"deployment/{view.name} spec.template.spec.containers[{name}]"
-                        ".resources.limits.memory",
+                        source=f"{view.ref} {view.containers_path}[{name}].resources.limits.memory",
                         detail=str(limits[name]),
                     )
                 )

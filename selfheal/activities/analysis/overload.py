@@ -57,7 +57,7 @@ class Overload:
         available = view.status_count("availableReplicas")
         evidence = [
             Evidence(
-                source=f"deployment/{view.name} status",
+                source=f"{view.ref} status",
                 detail=f"replicas desired={desired} available={available}",
             ),
             *lines[:MAX_LINES],

@@ -18,6 +18,9 @@ from selfheal.kube_objects import Obj, name_of
 from selfheal.model.diagnosis import Evidence
 
 _ERROR_CREATING = re.compile(r"^error creating: ", re.IGNORECASE)
+_STATEFULSET_FAILED = re.compile(
+    r"^create pod \S+ in statefulset \S+ failed error: ", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -30,9 +33,21 @@ class Refusal:
     evidence: Evidence
 
 
-def _short(rs: Obj) -> bool:
-    wanted = int((rs.get("spec") or {}).get("replicas") or 0)
-    return int((rs.get("status") or {}).get("replicas") or 0) < wanted
+def _short(kind: str, obj: Obj) -> bool:
+    """Whether the creator has fewer pods than it wants (a Job: any refusal is live until
+    it finishes)."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    if kind == "DaemonSet":
+        return int(status.get("currentNumberScheduled") or 0) < int(
+            status.get("desiredNumberScheduled") or 0
+        )
+    if kind == "Job":
+        return not any(
+            same(c.get("type"), "Complete", "Failed") and same(c.get("status"), "True")
+            for c in status.get("conditions") or []
+        )
+    wanted = int(spec.get("replicas") or 0)
+    return int(status.get("replicas") or 0) < wanted
 
 
 def _condition(obj: Obj) -> Obj:
@@ -51,7 +66,7 @@ def _condition_evidence(source: str, condition: Obj) -> Evidence:
 
 
 def refusals(view: WorkloadView) -> list[Refusal]:
-    """Return the live refusals of the Deployment's ReplicaSets, newest ReplicaSet first."""
+    """Return the live refusals of the objects creating the workload's pods, newest first."""
     found: list[Refusal] = []
     failing: set[str] = set()
     by_name = {name_of(rs): rs for rs in view.context.replicasets}
@@ -66,7 +81,7 @@ def refusals(view: WorkloadView) -> list[Refusal]:
                     _condition_evidence(f"replicaset/{revision.name}", condition),
                 )
             )
-    deployment_condition = _condition(view.deployment)
+    deployment_condition = _condition(view.top)
     current = view.current_revision
     if deployment_condition and current is not None:
         failing.add(current.name)
@@ -74,12 +89,15 @@ def refusals(view: WorkloadView) -> list[Refusal]:
             Refusal(
                 current.name,
                 normalize(deployment_condition.get("message")),
-                _condition_evidence(f"deployment/{view.name}", deployment_condition),
+                _condition_evidence(view.ref, deployment_condition),
             )
         )
-    for rs, event in view.replicaset_events({"FailedCreate"}):
-        live = rs in failing or (view.event_is_recent(event) and _short(by_name.get(rs, {})))
+    for kind, creator, event in view.creator_events({"FailedCreate"}):
+        obj = by_name.get(creator) if kind == "ReplicaSet" else view.creator(kind, creator)
+        live = creator in failing or (view.event_is_recent(event) and _short(kind, obj or {}))
         if live:
             message = _ERROR_CREATING.sub("", view.event_message(event))
-            found.append(Refusal(rs, message, view.event_evidence("ReplicaSet", rs, event)))
+            # A StatefulSet words it "create Pod db-0 in StatefulSet db failed error: <err>".
+            message = _STATEFULSET_FAILED.sub("", message)
+            found.append(Refusal(creator, message, view.event_evidence(kind, creator, event)))
     return found

@@ -231,8 +231,7 @@ class ProbeFailure:
             )
             evidence.append(
                 Evidence(
-                    source=f"deployment/{view.name} spec.template.spec.containers[{main.container}]"
-                    f".{main.field}",
+                    source=f"{view.ref} {view.containers_path}[{main.container}].{main.field}",
                     detail=f"path={main.path or '-'} {timings}",
                 )
             )

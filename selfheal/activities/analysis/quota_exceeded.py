@@ -85,7 +85,7 @@ class QuotaExceeded:
         evidence = [r.evidence for r, _ in described[:2]]
         evidence.append(
             Evidence(
-                source=f"deployment/{view.name} status",
+                source=f"{view.ref} status",
                 detail=f"replicas desired={desired} available={available} "
                 f"updated={view.status_count('updatedReplicas')}",
             )

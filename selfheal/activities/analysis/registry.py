@@ -10,6 +10,7 @@ from selfheal.activities.analysis.crash_loop import CrashLoop
 from selfheal.activities.analysis.dependency_failure import DependencyFailure
 from selfheal.activities.analysis.evicted import Evicted
 from selfheal.activities.analysis.image_pull import ImagePull
+from selfheal.activities.analysis.job_failed import JobFailed
 from selfheal.activities.analysis.node_failure import NodeFailure
 from selfheal.activities.analysis.oom_killed import OomKilled
 from selfheal.activities.analysis.overload import Overload
@@ -32,6 +33,9 @@ RULES: list[Rule] = [
     # A crash or unready pod whose own logs say it cannot reach a dependency is the
     # dependency's failure; scaling for "overload" would only add load to it.
     DependencyFailure(),
+    # A Job that gave up, once neither its memory nor a dependency explains why: its pods'
+    # failures end it (they are not restarted), so it is asked before probes and crashes.
+    JobFailed(),
     # Probes that fail because the app sheds load call for capacity, not a laxer probe.
     Overload(),
     # A liveness kill looks like a crash (exit 137/143) but the kubelet did it.

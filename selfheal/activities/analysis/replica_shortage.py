@@ -57,19 +57,23 @@ def previous_desired_replicas(view: WorkloadView) -> int | None:
     return history[0] if history else None
 
 
+REPLICATED_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
+"""Kinds that keep a number of pods running; a Job's finished pods are no shortage."""
+
+
 class ReplicaShortage:
     """Available < desired without pod failures, or desired scaled below its own history."""
 
     name = "replica_shortage"
 
     def diagnose(self, view: WorkloadView) -> Diagnosis | None:
-        if not view.deployment:
+        if not view.top or view.kind not in REPLICATED_KINDS:
             return None
         desired = view.desired_replicas
         available = view.status_count("availableReplicas")
         containers = [str(c.get("name")) for c in view.template_containers()]
         status = Evidence(
-            source=f"deployment/{view.name} status",
+            source=f"{view.ref} status",
             detail=f"replicas desired={desired} available={available} "
             f"ready={view.status_count('readyReplicas')} "
             f"updated={view.status_count('updatedReplicas')}",
@@ -87,7 +91,7 @@ class ReplicaShortage:
             evidence.append(Evidence(source=f"alert {view.alert.name}", detail=view.alert.summary))
         return Diagnosis(
             category=DiagnosisCategory.REPLICA_SHORTAGE,
-            summary=f"Deployment {view.name} runs {desired} replica(s), down from {before}",
+            summary=f"{view.kind} {view.name} runs {desired} replica(s), down from {before}",
             evidence=evidence,
             confidence=0.6 if desired else 0.75,
             containers=containers,
@@ -110,23 +114,23 @@ class ReplicaShortage:
         """Diagnose missing pods; None when the pods exist and something else ails them."""
         evidence = [status]
         refusals = [
-            (rs, event)
-            for rs, event in view.replicaset_events({"FailedCreate"})
+            (kind, creator, event)
+            for kind, creator, event in view.creator_events({"FailedCreate"})
             if view.event_is_recent(event)
         ]
         condition = view.deployment_condition("ReplicaFailure")
-        messages = [view.event_message(event) for _, event in refusals]
+        messages = [view.event_message(event) for _, _, event in refusals]
         if same(condition.get("status"), "True"):
             messages.append(normalize(condition.get("message")))
             evidence.append(
                 Evidence(
-                    source=f"deployment/{view.name} status.conditions[ReplicaFailure]",
+                    source=f"{view.ref} status.conditions[ReplicaFailure]",
                     detail=f"reason={condition.get('reason', '')} "
                     f"message={condition.get('message', '')}",
                 )
             )
-        for rs, event in refusals[:2]:
-            evidence.append(view.event_evidence("ReplicaSet", rs, event))
+        for kind, creator, event in refusals[:2]:
+            evidence.append(view.event_evidence(kind, creator, event))
         if any(_REFUSED.search(message) for message in messages):
             return Diagnosis(
                 category=DiagnosisCategory.REPLICA_SHORTAGE,
@@ -145,7 +149,7 @@ class ReplicaShortage:
         if progressing:
             evidence.append(
                 Evidence(
-                    source=f"deployment/{view.name} status.conditions[Progressing]",
+                    source=f"{view.ref} status.conditions[Progressing]",
                     detail=f"status={progressing.get('status')} "
                     f"reason={progressing.get('reason', '')} "
                     f"message={progressing.get('message', '')}",

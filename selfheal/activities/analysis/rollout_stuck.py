@@ -70,7 +70,7 @@ class RolloutStuck:
             return None
         evidence = [
             Evidence(
-                source=f"deployment/{view.name} status.conditions[Progressing]",
+                source=f"{view.ref} status.conditions[Progressing]",
                 detail=f"status=False reason={condition.get('reason')} "
                 f"message={condition.get('message', '')}",
             )

@@ -176,15 +176,50 @@ class Storage:
         evidence = [e for problem in problems for e in problem.evidence][:4]
         for pod in pending[:1]:
             evidence += self._volumes(pod)
+        why = ""
+        if main.kind == "unbound":
+            claim_evidence, why = self._claims(view, claims)
+            evidence += claim_evidence
         return Diagnosis(
             category=DiagnosisCategory.STORAGE,
-            summary=f"{len(main.pods)} pod(s) held back by storage: {self._what(main, name)}",
+            summary=f"{len(main.pods)} pod(s) held back by storage: {self._what(main, name)}"
+            + (f" ({why})" if why else ""),
             evidence=evidence,
             confidence={"mount": 0.8, "attach": 0.85}.get(main.kind, 0.9),
             containers=[str(c.get("name")) for c in view.template_containers()],
             suggested_fix=FixKind.NONE,
             recommendation=_ADVICE[main.kind].format(name=name),
         )
+
+    @staticmethod
+    def _claims(view: WorkloadView, names: list[str]) -> tuple[list[Evidence], str]:
+        """Cite the unbound claims themselves: phase, StorageClass, and the newest warning
+        about each (the provisioner's ProvisioningFailed says why). Returns the evidence and
+        the first warning's message."""
+        found: list[Evidence] = []
+        why = ""
+        claims = {name_of(claim): claim for claim in view.context.persistent_volume_claims}
+        for name in names[:2]:
+            claim = claims.get(name)
+            if claim is None:
+                continue
+            spec, status = claim.get("spec") or {}, claim.get("status") or {}
+            found.append(
+                Evidence(
+                    source=f"persistentvolumeclaim/{name} status",
+                    detail=f"phase={status.get('phase', '?')} "
+                    f"storageClassName={spec.get('storageClassName', '(default)')}",
+                )
+            )
+            warnings = [
+                event
+                for event in view.events_for("PersistentVolumeClaim", name)
+                if same(event.get("type"), "Warning")
+            ]
+            if warnings:
+                found.append(view.event_evidence("PersistentVolumeClaim", name, warnings[-1]))
+                why = why or view.event_message(warnings[-1])
+        return found, why
 
     @staticmethod
     def _what(problem: VolumeProblem, name: str) -> str:

@@ -74,8 +74,7 @@ class Unschedulable:
         causes = [cause for cause, pattern in _CAUSES if any(pattern.search(m) for m in messages)]
         evidence.append(
             Evidence(
-                source=f"deployment/{view.name} "
-                "spec.template.spec.containers[*].resources.requests",
+                source=f"{view.ref} {view.containers_path}[*].resources.requests",
                 detail=_requests(view),
             )
         )

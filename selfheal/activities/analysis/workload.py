@@ -1,4 +1,8 @@
-"""A read-only view of one Deployment's ClusterContext, in the terms the rules reason with.
+"""A read-only view of one workload's ClusterContext, in the terms the rules reason with.
+
+Every kind reads alike: the pods whatever owns them, the containers of the owning template
+(a CronJob's `spec.jobTemplate.spec.template`), rollout revisions from ReplicaSets,
+ControllerRevisions or Jobs, and status counts by the names the kind gives them.
 
 Container statuses, events by object, rollout revisions and log lines, each carrying the
 `source` a piece of Evidence cites. Times are relative to the snapshot's own latest
@@ -15,7 +19,15 @@ from typing import Any
 
 from selfheal.activities.analysis.messages import normalize, same
 from selfheal.contracts.kubernetes import ClusterContext
-from selfheal.kube_objects import REVISION_ANNOTATION, Obj, name_of, parse_time
+from selfheal.kube_objects import (
+    REVISION_ANNOTATION,
+    Obj,
+    name_of,
+    owner_names,
+    parse_time,
+    pod_template,
+    template_path,
+)
 from selfheal.model.alerts import Alert
 from selfheal.model.diagnosis import Evidence
 
@@ -30,6 +42,17 @@ _ERROR_LINE = re.compile(
     r"no such|not found|invalid|missing|killed|out of memory|segmentation",
     re.IGNORECASE,
 )
+
+
+def _revision_hash_matches(revision: Obj, pod: Obj) -> bool:
+    """Whether a pod's `controller-revision-hash` label names a ControllerRevision.
+
+    A StatefulSet's pods carry the revision's full name, a DaemonSet's only its hash suffix.
+    """
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    value = labels.get("controller-revision-hash")
+    name = name_of(revision)
+    return bool(value) and (value == name or name.endswith(f"-{value}"))
 
 
 @dataclass(frozen=True)
@@ -85,12 +108,36 @@ class ContainerStatus:
         )
 
 
+_PER_REVISION_LABELS = (
+    "pod-template-hash",
+    "controller-revision-hash",
+    "controller-uid",
+    "job-name",
+    "batch.kubernetes.io/controller-uid",
+    "batch.kubernetes.io/job-name",
+)
+"""Labels a controller adds to each revision's template, which say nothing of its content."""
+
+_DAEMONSET_STATUS = {
+    "readyReplicas": "numberReady",
+    "availableReplicas": "numberAvailable",
+    "updatedReplicas": "updatedNumberScheduled",
+    "replicas": "currentNumberScheduled",
+}
+"""A DaemonSet's names for the counts a Deployment's status keeps."""
+
+
 @dataclass(frozen=True)
 class Revision:
-    """One rollout revision: a ReplicaSet of the Deployment and the images it runs."""
+    """One rollout revision and the images it runs: a Deployment's ReplicaSet, a
+    StatefulSet's or DaemonSet's ControllerRevision, or one Job of a CronJob (or the Job)."""
 
     number: int
     replicaset: Obj
+    """The object that carries the revision (a ReplicaSet, ControllerRevision or Job)."""
+    kind: str = "ReplicaSet"
+    ready: int | None = None
+    """Ready pods of the revision, when its object does not count them itself."""
 
     @property
     def name(self) -> str:
@@ -98,7 +145,12 @@ class Revision:
 
     @property
     def template(self) -> Obj:
-        return (self.replicaset.get("spec") or {}).get("template") or {}
+        if self.kind == "ControllerRevision":
+            data = self.replicaset.get("data") or {}
+            template = dict((data.get("spec") or {}).get("template") or {})
+            template.pop("$patch", None)
+            return template
+        return pod_template(self.replicaset)
 
     @property
     def containers(self) -> list[Obj]:
@@ -110,6 +162,8 @@ class Revision:
 
     @property
     def ready_replicas(self) -> int:
+        if self.ready is not None:
+            return self.ready
         return int((self.replicaset.get("status") or {}).get("readyReplicas") or 0)
 
     @property
@@ -123,11 +177,12 @@ class Revision:
         return int(value) if value is not None and str(value).isdigit() else None
 
     def comparable_template(self) -> Obj:
-        """The pod template without the hash label the controller adds to each revision."""
+        """The pod template without the labels the controller adds to each revision."""
         template = dict(self.template)
         metadata = dict(template.get("metadata") or {})
         labels = dict(metadata.get("labels") or {})
-        labels.pop("pod-template-hash", None)
+        for label in _PER_REVISION_LABELS:
+            labels.pop(label, None)
         metadata["labels"] = labels
         template["metadata"] = metadata
         return template
@@ -135,7 +190,7 @@ class Revision:
 
 @dataclass
 class WorkloadView:
-    """The facts of one Deployment that every rule reads."""
+    """The facts of one workload (any kind) that every rule reads."""
 
     context: ClusterContext
     alert: Alert | None = None
@@ -147,40 +202,95 @@ class WorkloadView:
             key = (str(ref.get("kind", "")), str(ref.get("name", "")))
             self._events_by_object.setdefault(key, []).append(event)
 
-    # --- the Deployment -----------------------------------------------------------------
+    # --- the workload -------------------------------------------------------------------
+
+    @property
+    def kind(self) -> str:
+        """The top-level workload's kind (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod)."""
+        return self.context.kind
+
+    @property
+    def top(self) -> Obj:
+        """The top-level object (empty when it was not found)."""
+        return self.context.workload_object() or {}
 
     @property
     def deployment(self) -> Obj:
-        return self.context.deployment or {}
+        """The top-level object; named for the kind every rule was first written for."""
+        return self.top
 
     @property
     def name(self) -> str:
         return self.context.workload
 
     @property
+    def ref(self) -> str:
+        """`kind/name` as evidence cites the workload (`deployment/checkout`)."""
+        return f"{self.kind.lower()}/{self.name}"
+
+    @property
+    def template_path(self) -> str:
+        """Where the workload keeps its pod template (`spec` itself for a bare Pod)."""
+        return "spec" if self.kind == "Pod" else template_path(self.kind)
+
+    @property
+    def containers_path(self) -> str:
+        """The field path of the template's containers, as evidence cites it."""
+        return "spec.containers" if self.kind == "Pod" else f"{self.template_path}.spec.containers"
+
+    @property
     def desired_replicas(self) -> int:
-        spec = self.deployment.get("spec") or {}
-        return int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
+        """How many pods the workload wants: its replicas, a DaemonSet's scheduled count,
+        a Job's parallelism, one for a bare Pod."""
+        spec = self.top.get("spec") or {}
+        if self.kind in {"Deployment", "StatefulSet"}:
+            return int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
+        if self.kind == "DaemonSet":
+            return int((self.top.get("status") or {}).get("desiredNumberScheduled") or 0)
+        if self.kind in {"Job", "CronJob"}:
+            job_spec = (
+                (spec.get("jobTemplate") or {}).get("spec") or {}
+                if self.kind == "CronJob"
+                else spec
+            )
+            value = job_spec.get("parallelism")
+            return int(value) if value is not None else 1
+        return 1
 
     def status_count(self, field_name: str) -> int:
-        """Return a count from the Deployment's status (availableReplicas, readyReplicas...)."""
-        return int((self.deployment.get("status") or {}).get(field_name) or 0)
+        """Return a count from the workload's status (availableReplicas, readyReplicas...),
+        by the name the kind gives it; counted from the pods for kinds whose status has none."""
+        status = self.top.get("status") or {}
+        if self.kind in {"Deployment", "StatefulSet"}:
+            return int(status.get(field_name) or 0)
+        if self.kind == "DaemonSet":
+            return int(status.get(_DAEMONSET_STATUS.get(field_name, field_name)) or 0)
+        if field_name == "replicas":
+            return len(self.pods)
+        return sum(
+            1 for pod in self.pods if self.pod_condition(pod, "Ready").get("status") == "True"
+        )
 
-    def deployment_condition(self, condition_type: str) -> Obj:
-        for condition in (self.deployment.get("status") or {}).get("conditions") or []:
-            if condition.get("type") == condition_type:
+    def workload_condition(self, condition_type: str) -> Obj:
+        """Return the top-level object's status condition of `condition_type` (empty if none)."""
+        for condition in (self.top.get("status") or {}).get("conditions") or []:
+            if same(condition.get("type"), condition_type):
                 return dict(condition)
         return {}
 
+    def deployment_condition(self, condition_type: str) -> Obj:
+        """The top-level object's condition (see `workload_condition`)."""
+        return self.workload_condition(condition_type)
+
     def template_container(self, name: str) -> Obj:
-        """Return the Deployment template's container spec `name` (empty if absent)."""
+        """Return the pod template's container spec `name` (empty if absent)."""
         for container in self.template_containers():
             if container.get("name") == name:
                 return container
         return {}
 
     def resources_evidence(self, container: str) -> Evidence:
-        """Cite the requests and limits the Deployment's template gives `container`."""
+        """Cite the requests and limits the pod template gives `container`."""
         resources = self.template_container(container).get("resources") or {}
         parts = [
             f"{group}.{key}={value}"
@@ -188,19 +298,36 @@ class WorkloadView:
             for key, value in sorted((resources.get(group) or {}).items())
         ]
         return Evidence(
-            source=f"deployment/{self.name} spec.template.spec.containers[{container}].resources",
+            source=f"{self.ref} {self.containers_path}[{container}].resources",
             detail=", ".join(parts) or "no requests or limits",
         )
 
+    def template_spec(self) -> Obj:
+        """The pod spec the workload creates its pods from (a bare Pod's own spec)."""
+        if self.kind == "Pod":
+            return dict(self.top.get("spec") or {})
+        return dict(pod_template(self.top).get("spec") or {})
+
     def template_containers(self) -> list[Obj]:
-        spec = ((self.deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
-        return list(spec.get("containers") or [])
+        return list(self.template_spec().get("containers") or [])
 
     # --- rollout history ------------------------------------------------------------------
 
     @cached_property
     def revisions(self) -> list[Revision]:
-        """Return the Deployment's revisions, oldest first."""
+        """Return the workload's revisions, oldest first: a Deployment's ReplicaSets, a
+        StatefulSet's or DaemonSet's ControllerRevisions, a CronJob's Jobs (or the Job)."""
+        if self.kind in {"StatefulSet", "DaemonSet"}:
+            return self._controller_revisions()
+        if self.kind in {"Job", "CronJob"}:
+            jobs = sorted(
+                self.context.jobs,
+                key=lambda job: (
+                    str((job.get("metadata") or {}).get("creationTimestamp")),
+                    name_of(job),
+                ),
+            )
+            return [Revision(number, job, "Job") for number, job in enumerate(jobs, start=1)]
         found = []
         for rs in self.context.replicasets:
             annotations = (rs.get("metadata") or {}).get("annotations") or {}
@@ -208,6 +335,28 @@ class WorkloadView:
             if value.isdigit():
                 found.append(Revision(int(value), rs))
         return sorted(found, key=lambda revision: revision.number)
+
+    def _controller_revisions(self) -> list[Revision]:
+        found = []
+        for item in self.context.controller_revisions:
+            value = item.get("revision")
+            if not isinstance(value, int):
+                continue
+            ready = sum(
+                1
+                for pod in self.context.pods
+                if _revision_hash_matches(item, pod)
+                and self.pod_condition(pod, "Ready").get("status") == "True"
+            )
+            found.append(Revision(value, item, "ControllerRevision", ready))
+        found.sort(key=lambda revision: revision.number)
+        # A StatefulSet names the revision it updates to; a newer-numbered leftover is not it.
+        update = (self.top.get("status") or {}).get("updateRevision")
+        target = next((revision for revision in found if revision.name == update), None)
+        if target is not None and found[-1] is not target:
+            found.remove(target)
+            found.append(target)
+        return found
 
     @property
     def current_revision(self) -> Revision | None:
@@ -225,27 +374,51 @@ class WorkloadView:
         return None
 
     def revision_of_pod(self, pod: Obj) -> Revision | None:
+        """The revision a pod was created from: its ReplicaSet, its `controller-revision-hash`
+        label, or its Job."""
+        if self.kind in {"StatefulSet", "DaemonSet"}:
+            return next(
+                (rev for rev in self.revisions if _revision_hash_matches(rev.replicaset, pod)),
+                None,
+            )
+        owner_kind = "Job" if self.kind in {"Job", "CronJob"} else "ReplicaSet"
         owners = {
             ref.get("name")
             for ref in (pod.get("metadata") or {}).get("ownerReferences") or []
-            if ref.get("kind") == "ReplicaSet"
+            if ref.get("kind") == owner_kind
         }
         return next((rev for rev in self.revisions if rev.name in owners), None)
 
     def revision_evidence(self, revision: Revision) -> Evidence:
         images = ", ".join(f"{name}={image}" for name, image in revision.images.items())
         created = (revision.replicaset.get("metadata") or {}).get("creationTimestamp", "?")
+        where = {
+            "ReplicaSet": f"metadata.annotations[{REVISION_ANNOTATION}]",
+            "ControllerRevision": "revision",
+            "Job": "metadata.creationTimestamp",
+        }[revision.kind]
         return Evidence(
-            source=f"replicaset/{revision.name} metadata.annotations[{REVISION_ANNOTATION}]",
+            source=f"{revision.kind.lower()}/{revision.name} {where}",
             detail=f"revision {revision.number} created {created}; images {images}; "
             f"{revision.ready_replicas} ready",
         )
+
+    @property
+    def current_job(self) -> Obj:
+        """A Job's own object, or a CronJob's newest Job (empty for other kinds)."""
+        if self.kind not in {"Job", "CronJob"} or not self.revisions:
+            return {}
+        return self.revisions[-1].replicaset
 
     # --- pods and containers ----------------------------------------------------------------
 
     @property
     def pods(self) -> list[Obj]:
-        return self.context.pods
+        """The workload's pods; a CronJob's are those of its newest Job, the run that is live."""
+        if self.kind != "CronJob":
+            return self.context.pods
+        newest = name_of(self.current_job)
+        return [pod for pod in self.context.pods if newest in owner_names(pod, "Job")]
 
     def pod(self, name: str) -> Obj:
         return next((pod for pod in self.pods if name_of(pod) == name), {})
@@ -317,7 +490,14 @@ class WorkloadView:
                 (event.get("series") or {}).get("lastObservedTime"),
                 event.get("firstTimestamp"),
             ]
-        for obj in [self.deployment, *self.context.replicasets, *self.pods]:
+        objects = [
+            self.top,
+            *self.context.replicasets,
+            *self.context.jobs,
+            *self.context.controller_revisions,
+            *self.pods,
+        ]
+        for obj in objects:
             values.append((obj.get("metadata") or {}).get("creationTimestamp"))
             for condition in (obj.get("status") or {}).get("conditions") or []:
                 values += [condition.get("lastTransitionTime"), condition.get("lastUpdateTime")]
@@ -362,11 +542,33 @@ class WorkloadView:
                     found.append((name_of(rs), event))
         return found
 
+    def creator_events(self, reasons: set[str] | None = None) -> list[tuple[str, str, Obj]]:
+        """Return (kind, name, event) for every event about the objects that create the pods:
+        a Deployment's ReplicaSets, a StatefulSet, DaemonSet or Job itself, a CronJob's Jobs."""
+        creators = [("ReplicaSet", name_of(rs)) for rs in self.context.replicasets]
+        creators += [("Job", name_of(job)) for job in self.context.jobs]
+        if self.kind in {"StatefulSet", "DaemonSet"}:
+            creators.append((self.kind, self.name))
+        found = []
+        for kind, name in dict.fromkeys(creators):
+            for event in self.events_for(kind, name):
+                if reasons is None or same(event.get("reason"), *reasons):
+                    found.append((kind, name, event))
+        return found
+
+    def creator(self, kind: str, name: str) -> Obj:
+        """The object named by `creator_events` (empty when the context lacks it)."""
+        pool = {
+            "ReplicaSet": self.context.replicasets,
+            "Job": self.context.jobs,
+        }.get(kind, [self.top])
+        return next((obj for obj in pool if name_of(obj) == name), {})
+
     def deployment_events(self, reasons: set[str] | None = None) -> list[Obj]:
-        """Return the events about the Deployment itself."""
+        """Return the events about the top-level workload itself."""
         return [
             event
-            for event in self.events_for("Deployment", self.name)
+            for event in self.events_for(self.kind, self.name)
             if reasons is None or same(event.get("reason"), *reasons)
         ]
 

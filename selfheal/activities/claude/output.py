@@ -139,6 +139,7 @@ def _proposal(fix: SubmittedFix | None, context: ClusterContext) -> FixProposal 
             patch=fix.action.patch,
             replicas=fix.action.replicas,
             revision=fix.action.revision,
+            workload_kind=context.kind,
         )
     return FixProposal(
         kind=fix.kind,
@@ -146,4 +147,5 @@ def _proposal(fix: SubmittedFix | None, context: ClusterContext) -> FixProposal 
         rationale=fix.rationale,
         manifest_patch=fix.manifest_patch,
         action=action,
+        workload_kind=context.kind,
     )

@@ -101,6 +101,15 @@ def render_context(context: ClusterContext) -> str:
         },
         "truncated": context.truncated,
     }
+    if context.kind != "Deployment":
+        # Only other kinds carry these, so a Deployment's prompt stays as it was.
+        view["kind"] = context.kind
+        view["controller"] = clean_object(context.controller) if context.controller else None
+        view["jobs"] = [clean_object(job) for job in context.jobs]
+        view["controller_revisions"] = [clean_object(r) for r in context.controller_revisions]
+        view["persistent_volume_claims"] = [
+            clean_object(claim) for claim in context.persistent_volume_claims
+        ]
     return json.dumps(redact_object(view), indent=1, sort_keys=True, default=str)
 
 

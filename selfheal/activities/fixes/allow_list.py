@@ -10,7 +10,8 @@ from typing import Any
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.activities.fixes.building import parse_quantity
 from selfheal.activities.fixes.restart import RESTARTED_AT
-from selfheal.activities.fixes.unfixable import no_safe_fix_reason
+from selfheal.activities.fixes.scale_up import SCALABLE_KINDS
+from selfheal.activities.fixes.unfixable import no_fix_for_kind, no_safe_fix_reason
 from selfheal.contracts.kubernetes import ClusterContext
 from selfheal.guardrails import PROTECTED_NAMESPACES, namespace_refusal
 from selfheal.kube_objects import name_of
@@ -30,7 +31,8 @@ PROBE_THRESHOLDS = ("failureThreshold", "successThreshold")
 
 
 class _PatchCheck:
-    """Walks a Deployment patch and records every field outside the allow-list."""
+    """Walks a workload patch and records every field outside the allow-list: the pod
+    template where the workload's kind keeps it, and replicas where the kind has them."""
 
     def __init__(self, view: WorkloadView, limits: FixLimits, label: str) -> None:
         self.view = view
@@ -65,30 +67,39 @@ class _PatchCheck:
 
     def check(self, patch: dict[str, Any]) -> list[str]:
         self.directives(patch, "patch")
+        kind = self.view.kind
         top = self.only(patch, {"apiVersion", "kind", "metadata", "spec"}, "patch")
-        if top.get("kind", "Deployment") != "Deployment":
-            self.refuse(f"patch.kind {top['kind']} is not a Deployment")
+        if top.get("kind", kind) != kind:
+            self.refuse(f"patch.kind {top['kind']} is not a {kind}, the workload's kind")
         metadata = self.only(top.get("metadata", {}), {"name", "namespace"}, "metadata")
         if metadata.get("name", self.view.context.workload) != self.view.context.workload:
-            self.refuse(f"metadata.name {metadata['name']} is another Deployment")
+            self.refuse(f"metadata.name {metadata['name']} is another {kind}")
         if metadata.get("namespace", self.view.context.namespace) != self.view.context.namespace:
             self.refuse(f"metadata.namespace {metadata['namespace']} is another namespace")
-        spec = self.only(top.get("spec", {}), {"replicas", "template"}, "spec")
+        spec_keys = {"jobTemplate"} if kind == "CronJob" else {"template"}
+        if kind in SCALABLE_KINDS:
+            spec_keys.add("replicas")
+        spec = self.only(top.get("spec", {}), spec_keys, "spec")
         if "replicas" in spec:
             self.replicas(spec["replicas"])
-        template = self.only(spec.get("template", {}), {"metadata", "spec"}, "spec.template")
+        where = "spec.template"
+        if kind == "CronJob":
+            job_template = self.only(spec.get("jobTemplate", {}), {"spec"}, "spec.jobTemplate")
+            spec = self.only(job_template.get("spec", {}), {"template"}, "spec.jobTemplate.spec")
+            where = "spec.jobTemplate.spec.template"
+        template = self.only(spec.get("template", {}), {"metadata", "spec"}, where)
         template_meta = self.only(
-            template.get("metadata", {}), {"annotations"}, "spec.template.metadata"
+            template.get("metadata", {}), {"annotations"}, f"{where}.metadata"
         )
         self.only(
             template_meta.get("annotations", {}),
             {RESTARTED_AT},
-            "spec.template.metadata.annotations",
+            f"{where}.metadata.annotations",
         )
-        pod = self.only(template.get("spec", {}), {"containers"}, "spec.template.spec")
+        pod = self.only(template.get("spec", {}), {"containers"}, f"{where}.spec")
         containers = pod.get("containers", [])
         if not isinstance(containers, list):
-            self.refuse("spec.template.spec.containers must be a list")
+            self.refuse(f"{where}.spec.containers must be a list")
             return self.reasons
         for container in containers:
             self.container(container)
@@ -117,7 +128,7 @@ class _PatchCheck:
             ran = images_ran(self.view).get(str(name), set())
             if fields["image"] not in ran:
                 self.refuse(
-                    f"{where}.image {fields['image']} never ran in this Deployment "
+                    f"{where}.image {fields['image']} never ran in this {self.view.kind} "
                     f"(history: {', '.join(sorted(ran)) or 'none'})"
                 )
         self.resources(str(name), fields.get("resources", {}), where)
@@ -178,11 +189,11 @@ class _PatchCheck:
 
 
 def scale_down_refusal(replicas: int, view: WorkloadView, limits: FixLimits) -> str | None:
-    """Why fewer replicas than the Deployment runs may not be proposed, or None.
+    """Why fewer replicas than the workload runs may not be proposed, or None.
 
     A scale-down removes capacity: it is destructive whatever the proposal calls itself.
     """
-    current = view.desired_replicas if view.context.deployment else None
+    current = view.desired_replicas if view.context.workload_object() is not None else None
     if current is None or replicas >= current or limits.allow_delete_pods:
         return None
     return (
@@ -192,7 +203,8 @@ def scale_down_refusal(replicas: int, view: WorkloadView, limits: FixLimits) -> 
 
 
 def images_ran(view: WorkloadView) -> dict[str, set[str]]:
-    """Return, per container, every image the Deployment's revisions have run."""
+    """Return, per container, every image the workload's revisions have run (its
+    ReplicaSets, ControllerRevisions or Jobs) and its template names now."""
     ran: dict[str, set[str]] = {}
     for revision in view.revisions:
         for name, image in revision.images.items():
@@ -215,6 +227,14 @@ def _check_action(action: RemediationAction, view: WorkloadView, limits: FixLimi
         reasons.append(
             f"action: deployment {action.deployment} is not the incident's {context.workload}"
         )
+    if action.workload_kind != context.kind:
+        reasons.append(
+            f"action: kind {action.workload_kind} is not the workload's kind {context.kind}"
+        )
+    if action.kind == ActionKind.ROLLBACK and context.kind != "Deployment":
+        reasons.append(f"action: a {context.kind} has no rollout revision to roll back to")
+    if action.kind == ActionKind.SCALE and context.kind not in SCALABLE_KINDS:
+        reasons.append(f"action: a {context.kind} has no replicas to scale")
     if action.kind == ActionKind.PATCH:
         reasons += _PatchCheck(view, limits, "action.patch").check(action.patch)
     elif action.patch:
@@ -262,8 +282,15 @@ def validate_proposal(
         if proposal.manifest_patch or (proposal.action and proposal.action.kind != ActionKind.NONE):
             reasons.append("a proposal of kind none must change nothing")
         return reasons
-    if not context.deployment:
-        reasons.append(f"Deployment {context.namespace}/{context.workload} was not found")
+    if context.workload_object() is None:
+        reasons.append(f"{context.kind} {context.namespace}/{context.workload} was not found")
+    unchangeable = no_fix_for_kind(context.kind)
+    if unchangeable:
+        reasons.append(unchangeable)
+    if proposal.workload_kind != context.kind:
+        reasons.append(
+            f"the proposal patches a {proposal.workload_kind}, the workload is a {context.kind}"
+        )
     reasons += _PatchCheck(view, limits, "manifest_patch").check(proposal.manifest_patch)
     if proposal.action is not None:
         reasons += _check_action(proposal.action, view, limits)

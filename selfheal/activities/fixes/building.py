@@ -43,12 +43,25 @@ def format_cpu(amount: Decimal) -> str:
     return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
 
 
+def template_patch(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    """Wrap a pod-template patch where the kind keeps its template (a CronJob's under
+    `spec.jobTemplate.spec`)."""
+    if kind == "CronJob":
+        return {"spec": {"jobTemplate": {"spec": {"template": template}}}}
+    return {"spec": {"template": template}}
+
+
 def containers_patch(containers: dict[str, dict[str, Any]], view: WorkloadView) -> dict[str, Any]:
     """A strategic-merge patch of the pod template's containers (merged by name), in the
-    template's order."""
+    template's order, at the path the workload's kind keeps its template."""
     order = [str(c.get("name")) for c in view.template_containers()]
     items = [{"name": name, **containers[name]} for name in order if name in containers]
-    return {"spec": {"template": {"spec": {"containers": items}}}}
+    return template_patch({"spec": {"containers": items}}, view.kind)
+
+
+def container_path(view: WorkloadView, container: str) -> str:
+    """The field path of one template container, for a FieldChange."""
+    return f"{view.containers_path}[{container}]"
 
 
 def no_fix(diagnosis: Diagnosis, why: str) -> FixProposal:
@@ -66,7 +79,7 @@ def patch_proposal(
     changes: list[FieldChange],
     rationale: str,
 ) -> FixProposal:
-    """A proposal that patches the Deployment: the same patch in git and on the cluster."""
+    """A proposal that patches the workload: the same patch in git and on the cluster."""
     return FixProposal(
         kind=kind,
         risk=RISK[kind],
@@ -77,8 +90,10 @@ def patch_proposal(
             namespace=context.namespace,
             deployment=context.workload,
             patch=patch,
+            workload_kind=context.kind,
         ),
         changes=changes,
+        workload_kind=context.kind,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from selfheal.activities.analysis.workload import WorkloadView
 from selfheal.activities.fixes.building import (
+    container_path,
     containers_patch,
     format_cpu,
     format_memory,
@@ -39,7 +40,7 @@ def increase_resource(
         new = min(old * multiplier, cap)
         if new <= old:
             continue
-        path = f"spec.template.spec.containers[{name}].resources"
+        path = f"{container_path(view, name)}.resources"
         patch: dict[str, Any] = {"limits": {resource: show(new)}}
         changes.append(
             FieldChange(path=f"{path}.limits.{resource}", before=str(current), after=show(new))

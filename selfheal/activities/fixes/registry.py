@@ -16,7 +16,7 @@ from selfheal.activities.fixes.relax_probe import relax_probe
 from selfheal.activities.fixes.restart import restart
 from selfheal.activities.fixes.rollback_image import rollback_image
 from selfheal.activities.fixes.scale_up import scale_up
-from selfheal.activities.fixes.unfixable import no_safe_fix_reason
+from selfheal.activities.fixes.unfixable import no_fix_for_kind, no_safe_fix_reason
 from selfheal.contracts.kubernetes import ClusterContext
 from selfheal.model.diagnosis import Diagnosis, FixKind, FixLimits, FixProposal
 
@@ -36,14 +36,23 @@ def propose_fix(diagnosis: Diagnosis, context: ClusterContext, limits: FixLimits
     """Return the fix for a diagnosis: a patch, its direct action, risk and rationale.
 
     Deterministic: the same diagnosis and context give the same proposal. Kind `none` when
-    there is no fault, no safe fix, or the fix would exceed the limits.
+    there is no fault, no safe fix, the workload's kind cannot carry a change (a bare Pod,
+    a Job), or the fix would exceed the limits.
     """
+    proposal = _propose(diagnosis, context, limits)
+    return proposal.model_copy(update={"workload_kind": context.kind})
+
+
+def _propose(diagnosis: Diagnosis, context: ClusterContext, limits: FixLimits) -> FixProposal:
     if not diagnosis.fault_found:
         return no_fix(diagnosis, "No fault found; nothing to change.")
-    if not context.deployment:
+    if context.workload_object() is None:
         return no_fix(
-            diagnosis, f"Deployment {context.namespace}/{context.workload} was not found."
+            diagnosis, f"{context.kind} {context.namespace}/{context.workload} was not found."
         )
+    unchangeable = no_fix_for_kind(context.kind)
+    if unchangeable:
+        return no_fix(diagnosis, unchangeable)
     unfixable = no_safe_fix_reason(diagnosis.category)
     if unfixable:
         return no_fix(diagnosis, unfixable)

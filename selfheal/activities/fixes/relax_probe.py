@@ -6,7 +6,13 @@ import math
 from typing import Any
 
 from selfheal.activities.analysis.workload import WorkloadView
-from selfheal.activities.fixes.building import containers_patch, no_fix, patch_proposal, targets
+from selfheal.activities.fixes.building import (
+    container_path,
+    containers_patch,
+    no_fix,
+    patch_proposal,
+    targets,
+)
 from selfheal.model.diagnosis import (
     Diagnosis,
     FieldChange,
@@ -53,7 +59,7 @@ def relax_probe(diagnosis: Diagnosis, view: WorkloadView, limits: FixLimits) -> 
         if not probe or not relaxed:
             continue
         patches.setdefault(problem.container, {})[field] = relaxed
-        base = f"spec.template.spec.containers[{problem.container}].{field}"
+        base = f"{container_path(view, problem.container)}.{field}"
         for key, value in relaxed.items():
             if key == "httpGet":
                 before = (probe.get("httpGet") or {}).get("path")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from selfheal.activities.analysis.workload import Revision, WorkloadView
-from selfheal.activities.fixes.building import containers_patch, no_fix
+from selfheal.activities.fixes.building import container_path, containers_patch, no_fix
 from selfheal.activities.fixes.risk import RISK
 from selfheal.model.diagnosis import (
     ActionKind,
@@ -44,26 +44,33 @@ def rollback_image(diagnosis: Diagnosis, view: WorkloadView, limits: FixLimits) 
             patches[name] = {"image": image}
             changes.append(
                 FieldChange(
-                    path=f"spec.template.spec.containers[{name}].image",
+                    path=f"{container_path(view, name)}.image",
                     before=current.images[name],
                     after=image,
                 )
             )
     patch = containers_patch(patches, view)
     images = ", ".join(f"{c.after}" for c in changes)
+    # A Deployment rolls back to its ReplicaSet's revision; other kinds get the images back
+    # by patching their template (the direct path applies Deployments only).
+    deployment = view.kind == "Deployment"
+    action = RemediationAction(
+        kind=ActionKind.ROLLBACK if deployment else ActionKind.PATCH,
+        namespace=view.context.namespace,
+        deployment=view.context.workload,
+        revision=target.number if deployment else None,
+        patch={} if deployment else patch,
+        workload_kind=view.kind,
+    )
     return FixProposal(
         kind=FixKind.ROLLBACK_IMAGE,
         risk=RISK[FixKind.ROLLBACK_IMAGE],
         rationale=(
             f"{diagnosis.summary}. Roll back from revision {current.number} to revision "
-            f"{target.number}, which ran {images}."
+            f"{target.number} ({target.kind.lower()}/{target.name}), which ran {images}."
         ),
         manifest_patch=patch,
-        action=RemediationAction(
-            kind=ActionKind.ROLLBACK,
-            namespace=view.context.namespace,
-            deployment=view.context.workload,
-            revision=target.number,
-        ),
+        action=action,
         changes=changes,
+        workload_kind=view.kind,
     )

@@ -15,9 +15,14 @@ from selfheal.model.diagnosis import (
     RemediationAction,
 )
 
+SCALABLE_KINDS = frozenset({"Deployment", "StatefulSet"})
+"""Kinds with `spec.replicas`; a DaemonSet runs one pod per node, a Job its parallelism."""
+
 
 def scale_up(diagnosis: Diagnosis, view: WorkloadView, limits: FixLimits) -> FixProposal:
     """Scale back to the replicas the workload ran before (the analysis' hint), else double."""
+    if view.kind not in SCALABLE_KINDS:
+        return no_fix(diagnosis, f"A {view.kind} has no replica count to scale.")
     desired = view.desired_replicas
     before = diagnosis.hint.replicas_before if diagnosis.hint else None
     wanted = before if before and before > desired else max(1, desired * 2)
@@ -37,6 +42,8 @@ def scale_up(diagnosis: Diagnosis, view: WorkloadView, limits: FixLimits) -> Fix
             namespace=view.context.namespace,
             deployment=view.context.workload,
             replicas=target,
+            workload_kind=view.kind,
         ),
+        workload_kind=view.kind,
         changes=[FieldChange(path="spec.replicas", before=str(desired), after=str(target))],
     )

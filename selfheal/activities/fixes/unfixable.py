@@ -1,4 +1,5 @@
-"""Failure classes no change to the Deployment can safely fix, and why: a person must act.
+"""Failure classes no change to the workload can safely fix, and the workload kinds no fix
+may change, and why: a person must act.
 
 The fix registry answers them with a `none` proposal carrying the reason, whatever fix the
 diagnosis suggests, and the allow-list refuses any other proposal for them, a model's too.
@@ -28,14 +29,39 @@ NO_SAFE_FIX: dict[DiagnosisCategory, str] = {
         "and rolling back."
     ),
     DiagnosisCategory.STORAGE: (
-        "Volumes, claims and their storage backends are outside the Deployment's safe "
+        "Volumes, claims and their storage backends are outside the workload's safe "
         "fields; restarting pods does not bind, attach or mount a volume."
+    ),
+    DiagnosisCategory.JOB_FAILED: (
+        "A Job's pods are not changed after the fact; fix what made them fail (the code, "
+        "its input, a dependency) in the CronJob's template or the Job's manifest, then run "
+        "it again."
     ),
     DiagnosisCategory.NODE_FAILURE: (
         "The node failed, not the workload; its pods are rescheduled by Kubernetes, and "
         "the node needs a person."
     ),
 }
+
+
+NO_FIX_FOR_KIND: dict[str, str] = {
+    "Pod": (
+        "A bare Pod has no controller to carry a change: a changed Pod is a new Pod, which "
+        "only its manifest (or the tool that created it) can make. Fix the manifest and "
+        "recreate the Pod, or run it under a Deployment."
+    ),
+    "Job": (
+        "A Job's pods are not changed after the fact (its pod template is immutable): fix "
+        "the CronJob that creates it, or the Job's manifest, and run it again."
+    ),
+}
+"""Workload kinds no proposal may change, whatever the failure class, and why."""
+
+
+def no_fix_for_kind(kind: str) -> str | None:
+    """Why no automatic fix can change a workload of `kind`, or None when one may."""
+    reason = NO_FIX_FOR_KIND.get(kind)
+    return f"No automatic fix for a {kind}: {reason}" if reason else None
 
 
 def no_safe_fix_reason(category: DiagnosisCategory) -> str | None:

@@ -54,6 +54,13 @@ def apply_remediation(
     check_namespace(settings, action.namespace)
     if action.kind == ActionKind.NONE:
         return RemediationResult(applied=False, description="no action to apply: a person must act")
+    if action.workload_kind != "Deployment":
+        raise ApplicationError(
+            f"direct changes reach Deployments only, not {action.workload_kind} "
+            f"{action.namespace}/{action.deployment}: apply the manifest patch instead",
+            type="UnsupportedWorkloadKind",
+            non_retryable=True,
+        )
     deployment = read_deployment(conn, action.namespace, action.deployment)
     annotations = deployment.get("metadata", {}).get("annotations") or {}
     if not undoes_own_change(request, annotations):
