@@ -31,6 +31,7 @@ class ClusterContext(BaseModel):
     env values redacted before this is built; logs are keyed `pod/container`.
     """
 
+    cluster: str = Field(default="", description="Where it was read; empty: the default")
     namespace: str
     workload: str
     deployment: dict[str, Any] | None = None
