@@ -101,7 +101,10 @@ def test_secrets_other_namespaces_and_missing_objects_are_answers_the_model_can_
 
 def test_without_a_cluster_the_tools_answer_from_the_context(tmp_path: Path) -> None:
     context = ClusterContext(
-        namespace="shop", workload="checkout", logs={"checkout-1/app": "ready\nserving"}
+        namespace="shop",
+        workload="checkout",
+        cluster="default",
+        logs={"checkout-1/app": "ready\nserving"},
     )
     claude = ClaudeActivities(Settings(kubeconfig=tmp_path / "absent", cluster="default"))
     request = ToolRequest(

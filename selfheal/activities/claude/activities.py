@@ -127,7 +127,10 @@ class ClaudeActivities:
         return answer
 
     def _live_cluster(self, cluster: str) -> LiveCluster | None:
-        """The cluster to read live, or None when this worker has no connection to it."""
+        """The cluster the context was read from, to read live; None for a context that was
+        not read live (a snapshot) or a cluster this worker has no connection to."""
+        if not cluster:
+            return None
         try:
             connection = self._clusters[cluster]
             connection.connect()

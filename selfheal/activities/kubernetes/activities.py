@@ -72,7 +72,7 @@ class KubernetesActivities:
             workload=request.workload,
             max_bytes=self._settings.context_max_bytes,
         )
-        context.cluster = request.cluster
+        context.cluster = request.cluster or self._settings.cluster
         return context
 
     @implements(APPLY_REMEDIATION)
