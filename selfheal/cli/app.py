@@ -49,6 +49,14 @@ def _print_json(data: Any) -> None:
 # --- incidents -------------------------------------------------------------------------------
 
 By = Annotated[str, typer.Option("--by", help="Who decides (recorded in the timeline)")]
+Proposal = Annotated[
+    str,
+    typer.Option(
+        "--proposal",
+        help="The proposal's digest (`selfheal show`): refused if the incident now proposes "
+        "something else",
+    ),
+]
 
 
 @app.command()
@@ -173,9 +181,10 @@ def approve(
     incident_id: Annotated[str, typer.Argument(help="Incident (workflow) id")],
     by: By,
     comment: Annotated[str, typer.Option("--comment", help="Why")] = "",
+    proposal: Proposal = "",
 ) -> None:
     """Approve the proposed fix of an incident awaiting review or approval."""
-    approval = Approval(by=by, comment=comment)
+    approval = Approval(by=by, comment=comment, proposal=proposal, channel="cli")
     _decide(incident_id, lambda c: decisions.approve(c, incident_id, approval), "approved")
 
 
@@ -184,9 +193,10 @@ def reject(
     incident_id: Annotated[str, typer.Argument(help="Incident (workflow) id")],
     by: By,
     reason: Annotated[str, typer.Option("--reason", help="Why the fix is wrong")],
+    proposal: Proposal = "",
 ) -> None:
     """Reject the proposed fix; the incident escalates."""
-    rejection = Rejection(by=by, reason=reason)
+    rejection = Rejection(by=by, reason=reason, proposal=proposal, channel="cli")
     _decide(incident_id, lambda c: decisions.reject(c, incident_id, rejection), "rejected")
 
 

@@ -120,7 +120,10 @@ def print_status(console: Console, status: IncidentStatus, ui_url: str) -> None:
             console.print(f"  → {d.recommendation}", markup=False)
     if status.fix:
         f = status.fix
-        console.print(f"\n[bold]Fix[/] {f.kind.value} (risk {f.risk.value}): {f.rationale}")
+        console.print(
+            f"\n[bold]Fix[/] {f.kind.value} (risk {f.risk.value}, proposal {f.digest}): "
+            f"{f.rationale}"
+        )
         for change in f.changes:
             console.print(f"  · {change.path}: {change.before} → {change.after}", markup=False)
     if status.pr_url:

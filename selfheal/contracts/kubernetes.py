@@ -34,6 +34,9 @@ class ClusterContext(BaseModel):
     env values redacted before this is built; logs are keyed `pod/container`.
     """
 
+    cluster: str = Field(
+        default="", description="The cluster it was read from; empty: not read live (a snapshot)"
+    )
     namespace: str
     workload: str
     deployment: dict[str, Any] | None = Field(

@@ -14,6 +14,16 @@ class Approval(BaseModel):
 
     by: str = Field(min_length=1, max_length=200)
     comment: str = Field(default="", max_length=4000)
+    proposal: str = Field(
+        default="",
+        max_length=64,
+        description="Digest of the proposal approved (`selfheal show`); empty: the current one",
+    )
+    channel: str = Field(
+        default="ui",
+        max_length=20,
+        description="Where the decision was made (cli, ui, slack, github), as that channel says",
+    )
 
 
 class Rejection(BaseModel):
@@ -21,6 +31,10 @@ class Rejection(BaseModel):
 
     by: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=4000)
+    proposal: str = Field(
+        default="", max_length=64, description="Digest of the proposal rejected; empty: current"
+    )
+    channel: str = Field(default="ui", max_length=20, description="cli, ui, slack or github")
 
 
 class RetryRequest(BaseModel):

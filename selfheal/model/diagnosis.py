@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 class DiagnosisCategory(StrEnum):
@@ -194,6 +196,23 @@ class FixProposal(BaseModel):
     def actionable(self) -> bool:
         """False when a person must act (kind `none` or nothing to change)."""
         return self.kind != FixKind.NONE and self.action is not None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def digest(self) -> str:
+        """What identifies this proposal: a digest of what it would change, so a decision
+        can name the proposal it was made on (a stale button, a retried incident)."""
+        changed = {
+            "kind": self.kind.value,
+            "manifest_patch": self.manifest_patch,
+            # Fields left at their defaults are left out, so a field added later (with a
+            # default) does not change the digest of a proposal made before it.
+            "action": self.action.model_dump(mode="json", exclude_defaults=True)
+            if self.action
+            else None,
+        }
+        canonical = json.dumps(changed, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
 # Diagnosis refers to FixProposal, which is defined after it.

@@ -49,6 +49,8 @@ class ApprovalRecord(BaseModel):
     comment: str = ""
     accepted: bool
     note: str = ""
+    channel: str = Field(default="", description="Where it was made: cli, ui, slack, github")
+    proposal: str = Field(default="", description="The proposal's digest it named, if any")
 
 
 class IncidentStatus(BaseModel):

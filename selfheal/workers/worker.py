@@ -65,7 +65,7 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
         jira.open_ticket,
         jira.update_ticket,
         NotifyActivities(settings).notify,
-        *investigation_activities(settings),
+        *investigation_activities(settings, kubernetes.clusters),
     ]
 
 

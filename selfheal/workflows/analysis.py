@@ -30,10 +30,8 @@ with workflow.unsafe.imports_passed_through():
     from selfheal.model.incident import IncidentState, IncidentStatus
     from selfheal.model.policy import AnalyzerChoice, IncidentPolicy
     from selfheal.workflows.activity_calls import call
+    from selfheal.workflows.patches import ONE_STEP_ANALYSIS
     from selfheal.workflows.ticket_mirror import Note
-
-ONE_STEP_ANALYSIS = "one-step-analysis"
-"""Patch: the rules path gathers, diagnoses and proposes in one activity (analyze_workload)."""
 
 
 class ModelFailed(Exception):

@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from selfheal.workflows.analysis import Analyst, ModelFailed
     from selfheal.workflows.changes import Changes
     from selfheal.workflows.judgement import Decision, human, reason
+    from selfheal.workflows.patches import PROPOSAL_DIGEST, TICKET_CATCH_UP, WORKLOAD_IDENTITY
     from selfheal.workflows.permits import Permits
     from selfheal.workflows.ticket_mirror import TicketMirror
     from selfheal.workflows.transitions import (
@@ -79,10 +80,6 @@ with workflow.unsafe.imports_passed_through():
 _SLACK = timedelta(minutes=2)
 """Added to an activity's own deadline so a slow start does not fail it."""
 
-TICKET_CATCH_UP = "ticket-catch-up"
-"""Patch: an incident that ends without the ticket an outage kept away hands it over."""
-
-WORKLOAD_IDENTITY = "workload-identity"
 """Patch: an incident is its workload's (alerts of any name join it), it checks its cluster,
 and it never closes what it cannot explain: no fault while the alert fires escalates, all
 alerts resolving with nothing changed closes it as resolved by itself, and verification
@@ -505,12 +502,12 @@ class IncidentWorkflow:
     @workflow.signal
     def approve(self, approval: Approval) -> None:
         """Approve the proposed fix (ignored, but recorded, outside an approval wait)."""
-        self._decide(True, approval.by, approval.comment, "approve")
+        self._decide(approval)
 
     @workflow.signal
     def reject(self, rejection: Rejection) -> None:
         """Reject the proposed fix; the incident escalates."""
-        self._decide(False, rejection.by, rejection.reason, "reject")
+        self._decide(rejection)
 
     @workflow.update(name="approve")
     def approve_now(self, approval: Approval) -> SignalAck:
@@ -520,7 +517,7 @@ class IncidentWorkflow:
 
     @approve_now.validator
     def _validate_approve(self, approval: Approval) -> None:
-        self._refuse(self._approval_refusal(approval.by))
+        self._refuse(self._approval_refusal(approval.by, approval.proposal))
 
     @workflow.update(name="reject")
     def reject_now(self, rejection: Rejection) -> SignalAck:
@@ -530,7 +527,7 @@ class IncidentWorkflow:
 
     @reject_now.validator
     def _validate_reject(self, rejection: Rejection) -> None:
-        self._refuse(self._approval_refusal(rejection.by))
+        self._refuse(self._approval_refusal(rejection.by, rejection.proposal))
 
     @workflow.signal
     def retry(self, request: RetryRequest) -> None:
@@ -571,11 +568,12 @@ class IncidentWorkflow:
             return
         if self._status.pr_number is not None and event.number != self._status.pr_number:
             return
-        by = event.by or "github"
+        by, said = event.by or "github", event.comment
         if event.action == PullRequestAction.APPROVED:
-            self.approve(Approval(by=by, comment=event.comment or "approved on GitHub"))
+            self.approve(Approval(by=by, comment=said or "approved on GitHub", channel="github"))
         elif event.action == PullRequestAction.CHANGES_REQUESTED:
-            self.reject(Rejection(by=by, reason=event.comment or "changes requested on GitHub"))
+            changes = said or "changes requested on GitHub"
+            self.reject(Rejection(by=by, reason=changes, channel="github"))
         elif event.action == PullRequestAction.MERGED:
             self._decision = Decision(True, by, "merged on GitHub", merged=True)
         elif event.action == PullRequestAction.CLOSED:
@@ -594,37 +592,36 @@ class IncidentWorkflow:
         """Everything about the incident: state, diagnosis, fix, PR, ticket, timeline."""
         return self._status
 
-    def _decide(self, approved: bool, by: str, comment: str, decision: str) -> None:
-        """Record a decision; it counts when the incident waits for one and `by` may decide."""
-        refusal = self._approval_refusal(by)
+    def _decide(self, made: Approval | Rejection) -> None:
+        """Record a decision; it counts when the incident waits for one, its maker may decide
+        and the proposal it names (if any) is the current one."""
+        named = made.proposal if made.proposal and workflow.patched(PROPOSAL_DIGEST) else ""
+        refusal = self._approval_refusal(made.by, named)
+        record = ApprovalRecord(
+            at=workflow.now(),
+            by=made.by,
+            decision="approve" if isinstance(made, Approval) else "reject",
+            comment=made.comment if isinstance(made, Approval) else made.reason,
+            accepted=refusal is None,
+            note=refusal or "",
+            channel=made.channel,
+            proposal=named,
+        )
+        fields = record.model_dump(include={"decision", "by", "comment"})
         _audit(
-            "incident decision",
-            self._status,
-            decision=decision,
-            by=by,
-            comment=comment,
-            counted=refusal is None,
-            refusal=refusal,
+            "incident decision", self._status, **fields, counted=refusal is None, refusal=refusal
         )
-        self._status.approvals.append(
-            ApprovalRecord(
-                at=workflow.now(),
-                by=by,
-                decision=decision,
-                comment=comment,
-                accepted=refusal is None,
-                note=refusal or "",
-            )
-        )
+        self._status.approvals.append(record)
         if refusal is None:
-            self._decision = Decision(approved, by, comment)
+            self._decision = Decision(isinstance(made, Approval), made.by, record.comment)
 
     def _ack(self, note: str) -> SignalAck:
         return SignalAck(incident_id=self._status.id, state=self._status.state, note=note)
 
-    def _approval_refusal(self, by: str) -> str | None:
+    def _approval_refusal(self, by: str, proposal: str = "") -> str | None:
         status, decided = self._status, self._decision is not None
-        return judgement.approval_refusal(status.state, decided, self._policy_or_default, by)
+        policy = self._policy_or_default
+        return judgement.approval_refusal(status.state, decided, policy, by, proposal, status.fix)
 
     def _unless_escalated(self) -> str | None:
         state = self._status.state

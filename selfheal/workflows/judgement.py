@@ -49,15 +49,29 @@ def approval_rule(policy: IncidentPolicy) -> str:
 
 
 def approval_refusal(
-    state: IncidentState, decided: bool, policy: IncidentPolicy, by: str
+    state: IncidentState,
+    decided: bool,
+    policy: IncidentPolicy,
+    by: str,
+    proposal: str = "",
+    current: FixProposal | None = None,
 ) -> str | None:
-    """Why a decision by `by` does not count now, or None when it does."""
+    """Why a decision by `by` does not count now, or None when it does.
+
+    A decision naming a proposal (its digest) counts only for that proposal: a stale button
+    or a decision made before a retry must not approve what is proposed now.
+    """
     if state not in DECISION_STATES:
         return f"not awaiting approval (state {state.value})"
     if decided:
         return "a decision was already made"
     if not policy.may_approve(by):
         return f"{by} is not an approver (SELFHEAL_APPROVERS)"
+    if proposal and current is not None and proposal != current.digest:
+        return (
+            f"the decision names proposal {proposal}, but the incident now proposes "
+            f"{current.digest} ({current.kind.value}: {current.rationale})"
+        )
     return None
 
 

@@ -13,6 +13,7 @@ from temporalio.common import (
 with workflow.unsafe.imports_passed_through():
     from selfheal.model.alerts import Alert
     from selfheal.model.incident import IncidentState, IncidentStatus
+    from selfheal.workflows.patches import PUBLISHED_STATUS
 
 STATE = SearchAttributeKey.for_keyword("IncidentState")
 SERVICE = SearchAttributeKey.for_keyword("IncidentService")
@@ -85,9 +86,6 @@ def summary_of(alert: Alert) -> str:
 
 STATUS_MEMO = "status"
 """Memo key of the status an incident last published, read when no worker answers queries."""
-
-PUBLISHED_STATUS = "published-status"
-"""Patch: incidents publish their status in the memo (histories before it carry none)."""
 
 _TIMELINE_KEPT = 10
 _EVIDENCE_KEPT = 3

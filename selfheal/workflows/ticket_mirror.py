@@ -34,10 +34,8 @@ with workflow.unsafe.imports_passed_through():
         recurrence,
         story,
     )
+    from selfheal.workflows.patches import TICKET_REFUSAL
     from selfheal.workflows.ticket_catch_up import TicketCatchUpWorkflow
-
-TICKET_REFUSAL = "ticket-refusal-asked-once"
-"""Patch: a ticket JIRA refused for good is not asked for again at every transition."""
 
 NOTIFIED_STATES = frozenset(
     {

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from selfheal.workflows import search
     from selfheal.workflows.deliveries import RecentDeliveries
     from selfheal.workflows.ledger import RemediationLedger
+    from selfheal.workflows.patches import IDEMPOTENT_DELIVERIES
 
 MEMORY = timedelta(days=7)
 """How long a workload remembers its last incident (to name it when the next one opens)."""
@@ -48,9 +49,6 @@ HISTORY_LIMIT = 2000
 
 BATCH = 100
 """Distinct alerts passed on to the incident in one signal (a signal's payload is bounded)."""
-
-IDEMPOTENT_DELIVERIES = "idempotent-deliveries"
-"""Patch: a delivery whose digest arrived moments ago is a sender's retry, counted once."""
 
 
 @workflow.defn

@@ -61,6 +61,8 @@ async def test_multi_turn_tool_use_investigation_yields_diagnosis_and_usage(
         "container_logs",
         "events",
         "rollout_revision",
+        "get_object",
+        "list_objects",
         "submit_diagnosis",
     }
     # The model's tool calls were answered from the context, one turn at a time.

@@ -270,7 +270,7 @@ def test_scan_sees_a_new_call_and_an_unresolved_receiver(tmp_path: Path) -> None
     shutil.copytree(ACTIVITIES, tmp_path / "kubernetes")
     (tmp_path / "kubernetes" / "extra.py").write_text(
         "def more(conn):\n"
-        "    conn.core().read_namespaced_service('web', 'shop')\n"
+        "    conn.core().read_namespaced_endpoints('web', 'shop')\n"
         "    api = conn.apps()\n"
         "    api.delete_namespaced_deployment('web', 'shop')\n"
     )
@@ -278,6 +278,6 @@ def test_scan_sees_a_new_call_and_an_unresolved_receiver(tmp_path: Path) -> None
     unresolved = [call for call in calls if call.api is None]
     assert [call.method for call in unresolved] == ["delete_namespaced_deployment"]
     resolved = [call for call in calls if call.api is not None]
-    assert ("", "services", "get") in {permission_of(call) for call in resolved}
+    assert ("", "endpoints", "get") in {permission_of(call) for call in resolved}
     granted = worker_grants(render("overlays/destructive"))["shop"]
-    assert ("", "services", "get") not in granted
+    assert ("", "endpoints", "get") not in granted

@@ -58,7 +58,10 @@ async def direct_rejected_then_retried(client: Client, incident_id: str) -> None
     await _until(client, incident_id, IncidentState.ESCALATED)
     await handle.signal(IncidentWorkflow.retry, RetryRequest(by="bob"))
     await _until(client, incident_id, IncidentState.AWAITING_APPROVAL)
-    await handle.execute_update(IncidentWorkflow.approve_now, Approval(by="bob"))
+    proposed = (await incident_status(client, incident_id)).fix
+    assert proposed is not None  # the approval names the proposal it approves
+    approval = Approval(by="bob", proposal=proposed.digest, channel="cli")
+    await handle.execute_update(IncidentWorkflow.approve_now, approval)
 
 
 async def observe_only(client: Client, incident_id: str) -> None:

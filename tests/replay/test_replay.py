@@ -10,9 +10,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from selfheal.workflows.analysis import ONE_STEP_ANALYSIS
 from selfheal.workflows.guard import GUARD_WORKFLOWS
-from selfheal.workflows.incident import WORKLOAD_IDENTITY, IncidentWorkflow
+from selfheal.workflows.incident import IncidentWorkflow
+from selfheal.workflows.patches import ONE_STEP_ANALYSIS, PROPOSAL_DIGEST, WORKLOAD_IDENTITY
 from selfheal.workflows.workload import WorkloadWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -55,6 +55,10 @@ def test_both_sides_of_every_incident_patch_are_recorded() -> None:
         assert "gitops-approved" in with_patch, patch
         assert before in without, patch
     assert WORKLOAD_IDENTITY in patches_in(HISTORIES[0].parent / "unexplained-resolved-itself.json")
+    named = HISTORIES[0].parent / "direct-rejected-retried.json"
+    unnamed = HISTORIES[0].parent / "direct-rejected-retried.before-proposal-digest.json"
+    assert PROPOSAL_DIGEST in patches_in(named)
+    assert PROPOSAL_DIGEST not in patches_in(unnamed)
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])

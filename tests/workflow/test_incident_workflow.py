@@ -272,6 +272,38 @@ async def test_approval_from_someone_not_allowed_is_recorded_and_ignored(
     assert world.requests["merge_pull_request"][0].approved_by == "alice"
 
 
+async def test_a_decision_naming_another_proposal_is_refused_and_says_what_is_proposed_now(
+    time_skipping_env: WorkflowEnvironment,
+):
+    world = FakeWorld(policy=demo_policy())
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver(client, an_alert(), queue, UI)
+        handle = incident_handle(client, delivery.incident_id)
+        waiting = await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
+        assert waiting.fix is not None
+        current = waiting.fix.digest
+        stale = Approval(by="alice", proposal="0123456789ab", channel="slack")
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(IncidentWorkflow.approve_now, stale)
+        assert f"now proposes {current}" in str(refused.value.cause)
+        # The signal of a stale button is recorded, with its channel, and does not count.
+        await handle.signal(IncidentWorkflow.approve, stale)
+        status = await eventually_status(client, delivery.incident_id, lambda s: s.approvals)
+        [record] = status.approvals
+        assert (record.accepted, record.channel, record.proposal) == (
+            False,
+            "slack",
+            stale.proposal,
+        )
+        assert status.state == IncidentState.AWAITING_REVIEW
+        approval = Approval(by="alice", proposal=current, channel="cli")
+        await handle.execute_update(IncidentWorkflow.approve_now, approval)
+        final = await handle.result()
+    assert final.state == IncidentState.RESOLVED
+    assert [(a.accepted, a.channel) for a in final.approvals] == [(False, "slack"), (True, "cli")]
+
+
 async def test_approve_update_is_refused_when_not_waiting(time_skipping_env: WorkflowEnvironment):
     world = FakeWorld(fix=FixProposal(kind=FixKind.NONE, risk=RiskLevel.HIGH, rationale="none"))
     client = time_skipping_env.client

@@ -60,6 +60,24 @@ def test_a_decision_counts_only_while_one_is_awaited_and_from_an_approver() -> N
     )
 
 
+def test_a_decision_naming_a_proposal_counts_only_for_that_proposal() -> None:
+    waiting, proposed = IncidentState.AWAITING_APPROVAL, fix()
+    assert judgement.approval_refusal(waiting, False, policy(), "alice", "", proposed) is None
+    named = proposed.digest
+    assert judgement.approval_refusal(waiting, False, policy(), "alice", named, proposed) is None
+    refusal = judgement.approval_refusal(waiting, False, policy(), "alice", "stale", proposed)
+    assert refusal is not None and f"now proposes {named} (increase_memory" in refusal
+
+
+def test_a_proposal_s_digest_follows_what_it_would_change_and_nothing_else() -> None:
+    proposed = fix()
+    assert proposed.digest == fix().digest and len(proposed.digest) == 12
+    assert proposed.model_copy(update={"rationale": "other words"}).digest == proposed.digest
+    assert fix(ActionKind.ROLLBACK).digest != proposed.digest
+    bigger = proposed.model_copy(update={"manifest_patch": {"spec": {"replicas": 3}}})
+    assert bigger.digest != proposed.digest
+
+
 def test_guardrails_refuse_the_cluster_s_namespaces_others_and_unreviewed_destruction() -> None:
     assert "never changed" in (judgement.guardrail_refusal(policy(), "kube-system", fix()) or "")
     assert "not in SELFHEAL_NAMESPACES" in (

@@ -16,13 +16,16 @@ from typing import Any, TypeVar
 import anthropic
 import structlog
 from anthropic.types import Message
+from kubernetes.config.config_exception import ConfigException
 from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from selfheal.activities.claude.output import SubmittedDiagnosis, describe_errors, to_diagnosis
 from selfheal.activities.claude.prompt import investigation_tools, opening_message, system_blocks
-from selfheal.activities.claude.tools import answer_tool
+from selfheal.activities.claude.tools import LiveCluster, answer_tool
+from selfheal.activities.kubernetes.client import Clusters
+from selfheal.activities.kubernetes.reads import ClusterReads
 from selfheal.contracts.claude import (
     INVESTIGATION_TOOL,
     MODEL_TURN,
@@ -61,9 +64,10 @@ T = TypeVar("T")
 class ClaudeActivities:
     """The model-turn and tool activities, sharing one Anthropic client built from settings."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clusters: Clusters | None = None) -> None:
         self.settings = settings
         self._client: anthropic.AsyncAnthropic | None = None
+        self._clusters = clusters or Clusters(settings)
 
     @implements(MODEL_TURN)
     async def model_turn(self, request: ModelTurnRequest) -> ModelTurn:
@@ -107,8 +111,12 @@ class ClaudeActivities:
 
     @implements(INVESTIGATION_TOOL)
     async def investigation_tool(self, request: ToolRequest) -> ToolAnswer:
-        """Return the redacted answer to one investigation tool the model asked for."""
-        answer = answer_tool(request.call, request.context)
+        """Return the redacted answer to one investigation tool the model asked for: from
+        the live cluster the incident is on when the worker reaches it, else from the
+        context gathered at the start."""
+        live = self._live_cluster(request.context.cluster)
+        # The Kubernetes client blocks; the event loop serves the other activities meanwhile.
+        answer = await asyncio.to_thread(answer_tool, request.call, request.context, live)
         log.info(
             "investigation tool",
             incident_id=request.incident_id,
@@ -117,6 +125,18 @@ class ClaudeActivities:
             chars=len(answer.content),
         )
         return answer
+
+    def _live_cluster(self, cluster: str) -> LiveCluster | None:
+        """The cluster the context was read from, to read live; None for a context that was
+        not read live (a snapshot) or a cluster this worker has no connection to."""
+        if not cluster:
+            return None
+        try:
+            connection = self._clusters[cluster]
+            connection.connect()
+        except (ApplicationError, ConfigException):
+            return None
+        return LiveCluster(ClusterReads(connection), frozenset(self.settings.namespaces))
 
     def _anthropic(self) -> anthropic.AsyncAnthropic:
         key = self.settings.anthropic_api_key
@@ -135,9 +155,11 @@ class ClaudeActivities:
         return self._client
 
 
-def investigation_activities(settings: Settings) -> list[Callable[..., Any]]:
+def investigation_activities(
+    settings: Settings, clusters: Clusters | None = None
+) -> list[Callable[..., Any]]:
     """Return the activities the InvestigationWorkflow calls, for the worker to register."""
-    claude = ClaudeActivities(settings)
+    claude = ClaudeActivities(settings, clusters)
     return [claude.model_turn, claude.investigation_tool]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from selfheal.activities.claude.output import submit_tool
 from selfheal.activities.fixes.unfixable import NO_SAFE_FIX
+from selfheal.activities.kubernetes.reads import KINDS
 from selfheal.contracts.kubernetes import ClusterContext
 from selfheal.model.alerts import Alert
 from selfheal.model.diagnosis import DiagnosisCategory
@@ -37,8 +38,9 @@ Rules:
 fits. A healthy workload has fault_found=false.
 - Evidence must quote exact status fields, event messages or log lines from the context or \
 from your tools; never invent them.
-- Use the tools to read full or previous container logs, events of one object, or the pod \
-template of a rollout revision, when the context is not enough.
+- Use the tools when the context is not enough: full or previous container logs of any pod, \
+events of any object, the pod template of a rollout revision, and live reads of the objects \
+the workload depends on (Services, ConfigMaps, other workloads, claims) in its namespace.
 - Finish by calling submit_diagnosis exactly once. Propose a fix only when it stays inside \
 these changes to the same Deployment: memory or CPU resources, replicas, probe timings and \
 paths, non-secret env, or rolling the image back to one the workload ran before. Otherwise \
@@ -181,6 +183,7 @@ def investigation_tools() -> list[dict[str, Any]]:
                     "container": {"type": "string"},
                     "previous": {"type": "boolean", "default": False},
                     "tail_lines": {"type": "integer", "minimum": 1, "maximum": 2000},
+                    "namespace": {"type": "string"},
                 },
                 "required": ["pod", "container"],
             },
@@ -191,7 +194,10 @@ def investigation_tools() -> list[dict[str, Any]]:
             "replicaset or deployment name).",
             "input_schema": {
                 "type": "object",
-                "properties": {"object_name": {"type": "string"}},
+                "properties": {
+                    "object_name": {"type": "string"},
+                    "namespace": {"type": "string"},
+                },
             },
         },
         {
@@ -202,6 +208,36 @@ def investigation_tools() -> list[dict[str, Any]]:
                 "type": "object",
                 "properties": {"revision": {"type": "integer", "minimum": 1}},
                 "required": ["revision"],
+            },
+        },
+        {
+            "name": "get_object",
+            "description": "Read one object live from the cluster (the incident's namespace "
+            "unless another readable one is named), redacted: e.g. the Service or ConfigMap "
+            "the workload depends on, a Job, a PersistentVolumeClaim. Secrets are never "
+            "readable. Kinds: " + ", ".join(KINDS) + ".",
+            "input_schema": {
+                "type": "object",
+                "properties": {
+                    "kind": {"type": "string", "enum": list(KINDS)},
+                    "name": {"type": "string"},
+                    "namespace": {"type": "string"},
+                },
+                "required": ["kind", "name"],
+            },
+        },
+        {
+            "name": "list_objects",
+            "description": "List objects of one kind live (name, labels, status), optionally "
+            "by label selector such as app=checkout.",
+            "input_schema": {
+                "type": "object",
+                "properties": {
+                    "kind": {"type": "string", "enum": list(KINDS)},
+                    "label_selector": {"type": "string"},
+                    "namespace": {"type": "string"},
+                },
+                "required": ["kind"],
             },
         },
         submit_tool(),

@@ -50,6 +50,11 @@ class KubernetesActivities:
         self._clusters = Clusters(settings, api_client)
         self._poll = poll_interval
 
+    @property
+    def clusters(self) -> Clusters:
+        """The connections, one per cluster, that the investigation's live reads share."""
+        return self._clusters
+
     @implements(GATHER_CONTEXT)
     def gather_context(self, request: ContextRequest) -> ClusterContext:
         """Return the workload's objects, events and log tails, secrets removed and size bounded."""
@@ -59,7 +64,7 @@ class KubernetesActivities:
             request.workload,
             request.log_tail_lines,
         )
-        return snapshots.context_from_objects(
+        context = snapshots.context_from_objects(
             found.objects,
             found.logs,
             found.previous_logs,
@@ -67,6 +72,8 @@ class KubernetesActivities:
             workload=request.workload,
             max_bytes=self._settings.context_max_bytes,
         )
+        context.cluster = request.cluster or self._settings.cluster
+        return context
 
     @implements(APPLY_REMEDIATION)
     def apply_remediation(self, request: RemediationRequest) -> RemediationResult:

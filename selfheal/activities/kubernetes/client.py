@@ -104,6 +104,9 @@ class ClusterConnection:
     def core(self) -> client.CoreV1Api:
         return client.CoreV1Api(self.api_client)
 
+    def batch(self) -> client.BatchV1Api:
+        return client.BatchV1Api(self.api_client)
+
 
 class Clusters:
     """Every cluster the worker reaches, each with its own connection, by name.

@@ -1,0 +1,32 @@
+"""Every `workflow.patched` id, oldest first, with what it changed.
+
+A running workflow started before a patch replays the old path (the patch is absent from
+its history); one started after takes the new. `tests/replay` holds histories recorded on
+both sides of each. An id is never reused or renamed.
+"""
+
+from __future__ import annotations
+
+TICKET_REFUSAL = "ticket-refusal-asked-once"
+"""A ticket JIRA refused for good is not asked for again at every transition."""
+
+TICKET_CATCH_UP = "ticket-catch-up"
+"""An incident that ends without the ticket an outage kept away hands it over."""
+
+ONE_STEP_ANALYSIS = "one-step-analysis"
+"""The rules path gathers, diagnoses and proposes in one activity (analyze_workload)."""
+
+WORKLOAD_IDENTITY = "workload-identity"
+"""An incident is its workload's (alerts of any name join it), it checks its cluster, and
+it never closes what it cannot explain: no fault while the alert fires escalates, all alerts
+resolving with nothing changed closes it as resolved by itself, and verification waits for
+the alerts that paged to clear."""
+
+PUBLISHED_STATUS = "published-status"
+"""Incidents publish their status in the memo (histories before it carry none)."""
+
+IDEMPOTENT_DELIVERIES = "idempotent-deliveries"
+"""The workload drops a delivery whose digest arrived moments ago: a sender's retry."""
+
+PROPOSAL_DIGEST = "proposal-digest"
+"""A decision naming a proposal (its digest) counts only for that proposal."""
