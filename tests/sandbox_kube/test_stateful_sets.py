@@ -75,11 +75,9 @@ def is_ready(pod: Any) -> bool:
 def test_pods_start_in_order_each_with_a_bound_claim(core: Any, apps: Any) -> None:
     seen: list[tuple[str, str, bool]] = []
     version = core.list_namespaced_pod(NS).metadata.resource_version
-    stop = threading.Event()
 
     def record() -> None:
-        stream = watch.Watch()
-        for event in stream.stream(
+        for event in watch.Watch().stream(
             core.list_namespaced_pod,
             NS,
             label_selector="app=books",
@@ -88,18 +86,14 @@ def test_pods_start_in_order_each_with_a_bound_claim(core: Any, apps: Any) -> No
         ):
             pod = event["object"]
             seen.append((event["type"], pod.metadata.name, is_ready(pod)))
-            if stop.is_set():
-                stream.stop()
+            if pod.metadata.name == "books-1" and is_ready(pod):
+                return
 
     watcher = threading.Thread(target=record, daemon=True)
     watcher.start()
     apps.create_namespaced_stateful_set(NS, stateful_set("books"))
-    wait_for(
-        lambda: ready_replicas(apps, "books") == 2,
-        what="books ready",
-    )
-    stop.set()
-    wait_for(lambda: any(n == "books-1" and ready for _, n, ready in seen), what="watch caught up")
+    wait_for(lambda: ready_replicas(apps, "books") == 2, what="books ready")
+    watcher.join(timeout=10)
 
     added = [name for kind, name, _ in seen if kind == "ADDED"]
     assert added == ["books-0", "books-1"]
