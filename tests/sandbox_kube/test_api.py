@@ -44,7 +44,9 @@ def test_label_and_field_selectors(core: Any) -> None:
     assert names(label_selector="!env") == ["c"]
     assert names(field_selector="metadata.name=b") == ["b"]
     assert names(field_selector="metadata.name!=b", label_selector="tier=web") == ["a", "c"]
-    running = core.list_pod_for_all_namespaces(field_selector="status.phase=Running").items
+    running = core.list_pod_for_all_namespaces(
+        field_selector="status.phase=Running", label_selector="app in (checkout,payments,catalog)"
+    ).items
     assert len(running) == 6
     pod = running[0]
     events = core.list_namespaced_event(

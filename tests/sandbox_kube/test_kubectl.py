@@ -27,7 +27,7 @@ def kubectl(kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_kubectl_sees_oom_and_rolls_back(
     kubeconfig: Path, api: client.ApiClient, core: Any
 ) -> None:
-    listing = kubectl(kubeconfig, "get", "pods", "-A")
+    listing = kubectl(kubeconfig, "get", "pods", "-A", "-l", "app in (checkout,payments,catalog)")
     assert listing.returncode == 0, listing.stderr
     assert listing.stdout.split("\n")[0].split() == [
         "NAMESPACE",
@@ -80,3 +80,38 @@ def test_kubectl_sees_oom_and_rolls_back(
     history = kubectl(kubeconfig, "rollout", "history", "deployment/checkout")
     revisions = [line.split()[0] for line in history.stdout.splitlines()[2:] if line.strip()]
     assert revisions == ["2", "3"]
+
+
+def test_kubectl_reads_the_demo_statefulset_daemonset_and_cronjob(kubeconfig: Path) -> None:
+    rollout = kubectl(
+        kubeconfig, "rollout", "status", "statefulset/ledger", "-n", "demo", "--timeout=20s"
+    )
+    assert rollout.returncode == 0, rollout.stdout + rollout.stderr
+    # The apiserver defaults partition to 0, so kubectl reports a partitioned roll out, as on
+    # a real cluster.
+    assert rollout.stdout.endswith(
+        "partitioned roll out complete: 2 new pods have been updated...\n"
+    )
+    daemon = kubectl(
+        kubeconfig, "rollout", "status", "daemonset/log-agent", "-n", "demo", "--timeout=20s"
+    )
+    assert daemon.returncode == 0, daemon.stdout + daemon.stderr
+    assert 'daemon set "log-agent" successfully rolled out' in daemon.stdout
+
+    listing = kubectl(kubeconfig, "get", "statefulsets,daemonsets,cronjobs,pvc", "-n", "demo")
+    assert listing.returncode == 0, listing.stderr
+    rows = {line.split()[0]: line.split() for line in listing.stdout.splitlines() if line}
+    assert rows["ledger"][1] == "2/2"
+    assert rows["log-agent"][1:6] == ["3", "3", "3", "3", "3"]
+    assert rows["nightly-report"][1:6] == ["0", "2", "*", "*", "*"]
+    claim = rows["data-ledger-0"]
+    assert claim[1] == "Bound" and claim[2].startswith("pvc-") and claim[5] == "standard"
+
+    described = kubectl(kubeconfig, "describe", "statefulset", "ledger", "-n", "demo")
+    assert described.returncode == 0, described.stderr
+    assert "2 Running / 0 Waiting / 0 Succeeded / 0 Failed" in described.stdout
+    assert "create Claim data-ledger-0 Pod ledger-0 in StatefulSet ledger success" in (
+        described.stdout
+    )
+    classes = kubectl(kubeconfig, "get", "storageclass")
+    assert "standard (default)" in classes.stdout

@@ -28,10 +28,12 @@ log = structlog.get_logger(__name__)
 # Objects others depend on go first, as Argo CD's sync waves order kinds.
 _KIND_ORDER = {
     "Namespace": 0,
+    "StorageClass": 0,
     "ServiceAccount": 1,
     "ConfigMap": 1,
     "Secret": 1,
     "Service": 2,
+    "PersistentVolumeClaim": 2,
 }
 
 

@@ -22,11 +22,18 @@ from selfheal_lab.sandbox.kube.patching import APPLY_PATCH, PatchError, apply_pa
 from selfheal_lab.sandbox.kube.resources import ResourceType
 from selfheal_lab.sandbox.kube.selectors import SelectorError, field_matcher, label_matcher
 from selfheal_lab.sandbox.kube.snapshot import load_objects
+from selfheal_lab.sandbox.kube.storage import admit_claim
 from selfheal_lab.sandbox.kube.store import Obj, Store, WatchEvent
 from selfheal_lab.sandbox.kube.tables import as_table
 from selfheal_lab.sandbox.kube.validation import validate
 
 DEFAULT_WATCH_SECONDS = 1800
+SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+UNSUPPORTED_MEDIA = (
+    "the body of the request was in an unknown format - accepted media types include: "
+    "application/json, application/yaml"
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,8 @@ def _wants_table(request: Request) -> bool:
 
 
 async def _body(request: Request) -> Any:
+    if request.headers.get("content-type", "").startswith(PROTOBUF):
+        raise ApiError(415, "UnsupportedMediaType", UNSUPPORTED_MEDIA)
     raw = await request.body()
     if not raw:
         raise ApiError.bad_request("the request body is empty")
@@ -93,6 +102,9 @@ def _inward(rtype: ResourceType, obj: Obj) -> Obj:
     obj = defaults.without_nulls(obj)
     if rtype.group == "events.k8s.io":
         return from_events_v1(obj)
+    # Clients may leave out the type (the Python client's dict bodies); defaulting needs it.
+    obj.setdefault("apiVersion", rtype.group_version)
+    obj.setdefault("kind", rtype.kind)
     return obj
 
 
@@ -255,7 +267,7 @@ class KubeApi:
         name = target.name
         if target.subresource == "log" and rtype.kind == "Pod" and method == "GET":
             return self._log(request, namespace, name)
-        if target.subresource == "scale" and rtype.kind in ("Deployment", "ReplicaSet"):
+        if target.subresource == "scale" and rtype.kind in SCALABLE:
             return await self._scale(request, rtype, namespace, name)
         if target.subresource not in (None, "status"):
             raise ApiError.not_found(rtype, name)
@@ -310,6 +322,8 @@ class KubeApi:
             raise ApiError.bad_request("the request body must be an object")
         obj = _inward(rtype, body)
         defaults.apply_defaults(obj)
+        if rtype.kind == "PersistentVolumeClaim":
+            admit_claim(self.store, obj)
         validate(rtype, obj)
         if request.query_params.get("dryRun") == "All":
             return JSONResponse(_outward(rtype, obj), status_code=201)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,15 @@ from typing import Any
 from selfheal_lab.sandbox.kube import defaults
 from selfheal_lab.sandbox.kube.errors import ApiError
 from selfheal_lab.sandbox.kube.events import EventRecorder
-from selfheal_lab.sandbox.kube.resources import DEPLOYMENTS, PODS, REPLICASETS, ResourceType
+from selfheal_lab.sandbox.kube.resources import (
+    CONTROLLER_REVISIONS,
+    DEPLOYMENTS,
+    JOBS,
+    PODS,
+    PVCS,
+    REPLICASETS,
+    ResourceType,
+)
 from selfheal_lab.sandbox.kube.store import NAME_ALPHABET, Obj, Store, now_rfc3339, random_suffix
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -56,7 +65,8 @@ def revision_of(obj: Obj) -> int:
         return 0
 
 
-def _owner_ref(owner: Obj) -> dict[str, Any]:
+def owner_ref(owner: Obj) -> dict[str, Any]:
+    """Return the controller owner reference an object created by `owner` carries."""
     return {
         "apiVersion": owner["apiVersion"],
         "kind": owner["kind"],
@@ -83,14 +93,16 @@ def _resolve(value: Any, total: int, round_up: bool) -> int:
     return int(value)
 
 
-def _is_ready(pod: Obj) -> bool:
+def is_ready(pod: Obj) -> bool:
+    """Return whether a pod's Ready condition is True."""
     return any(
         c.get("type") == "Ready" and c.get("status") == "True"
         for c in pod.get("status", {}).get("conditions") or []
     )
 
 
-def _is_active(pod: Obj) -> bool:
+def is_active(pod: Obj) -> bool:
+    """Return whether a pod still counts: neither finished nor being deleted."""
     return pod.get("status", {}).get("phase") not in ("Succeeded", "Failed") and not pod[
         "metadata"
     ].get("deletionTimestamp")
@@ -122,7 +134,7 @@ class Controllers:
         self._collect_garbage()
         for deployment in self.store.list(DEPLOYMENTS)[0]:
             self._sync_deployment(deployment)
-        pods = self.store.list(PODS)[0]
+        pods = self.store.peek(PODS)  # only read: the writes below go through the store
         for replica_set in self.store.list(REPLICASETS)[0]:
             self._sync_replica_set(replica_set, pods)
 
@@ -130,8 +142,8 @@ class Controllers:
 
     def _collect_garbage(self) -> None:
         uids = self.store.all_uids()
-        for rtype in (REPLICASETS, PODS):
-            for obj in self.store.list(rtype)[0]:
+        for rtype in (CONTROLLER_REVISIONS, JOBS, PVCS, REPLICASETS, PODS):
+            for obj in self.store.peek(rtype):
                 refs = obj["metadata"].get("ownerReferences") or []
                 if refs and not any(ref.get("uid") in uids for ref in refs):
                     self._delete(rtype, obj)
@@ -142,9 +154,9 @@ class Controllers:
 
     # ---- ReplicaSets -------------------------------------------------------------------
 
-    def _sync_replica_set(self, rs: Obj, pods: list[Obj]) -> None:
+    def _sync_replica_set(self, rs: Obj, pods: Sequence[Obj]) -> None:
         meta, spec = rs["metadata"], rs.get("spec", {})
-        owned = [p for p in pods if controlled_by(p, rs) and _is_active(p)]
+        owned = [p for p in pods if controlled_by(p, rs) and is_active(p)]
         want = int(spec.get("replicas", 1))
         if len(owned) < want:
             for _ in range(want - len(owned)):
@@ -160,7 +172,7 @@ class Controllers:
                     f"Deleted pod: {pod['metadata']['name']}",
                     "replicaset-controller",
                 )
-        ready = sum(1 for p in owned if _is_ready(p))
+        ready = sum(1 for p in owned if is_ready(p))
         labels = spec.get("template", {}).get("metadata", {}).get("labels") or {}
         status = {
             "replicas": len(owned),
@@ -189,7 +201,7 @@ class Controllers:
                 "namespace": rs["metadata"]["namespace"],
                 "labels": meta.get("labels") or {},
                 "annotations": meta.get("annotations") or {},
-                "ownerReferences": [_owner_ref(rs)],
+                "ownerReferences": [owner_ref(rs)],
             },
             "spec": template.get("spec", {}),
             "status": {"phase": "Pending", "qosClass": "BestEffort"},
@@ -282,7 +294,7 @@ class Controllers:
                     "deployment.kubernetes.io/desired-replicas": str(desired),
                     "deployment.kubernetes.io/max-replicas": str(desired + surge),
                 },
-                "ownerReferences": [_owner_ref(deployment)],
+                "ownerReferences": [owner_ref(deployment)],
             },
             "spec": {"replicas": 0, "selector": selector, "template": template},
         }
@@ -521,7 +533,7 @@ def _deletion_rank(pod: Obj) -> tuple[int, int, int, float]:
     status = pod.get("status", {})
     scheduled = 1 if pod.get("spec", {}).get("nodeName") else 0
     phase = {"Pending": 0, "Unknown": 1, "Running": 2}.get(status.get("phase", ""), 0)
-    ready = 1 if _is_ready(pod) else 0
+    ready = 1 if is_ready(pod) else 0
     restarts = sum(c.get("restartCount", 0) for c in status.get("containerStatuses") or [])
     created = pod["metadata"].get("creationTimestamp") or "1970-01-01T00:00:00Z"
     age = datetime.strptime(created[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()

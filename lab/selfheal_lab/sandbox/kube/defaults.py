@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 from selfheal_lab.sandbox.kube.store import Obj
@@ -79,7 +81,125 @@ def pod(obj: Obj) -> None:
     obj.setdefault("status", {"phase": "Pending"})
 
 
-BY_KIND = {"Deployment": deployment, "ReplicaSet": replica_set, "Pod": pod}
+def stateful_set(obj: Obj) -> None:
+    """Fill a StatefulSet's defaults in place."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    spec.setdefault("revisionHistoryLimit", 10)
+    strategy = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
+    if strategy.setdefault("type", "RollingUpdate") == "RollingUpdate":
+        strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
+    spec.setdefault(
+        "persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    )
+    for claim in spec.get("volumeClaimTemplates") or []:
+        claim.setdefault("apiVersion", "v1")
+        claim.setdefault("kind", "PersistentVolumeClaim")
+        persistent_volume_claim(claim)
+    template = spec.setdefault("template", {})
+    template.setdefault("metadata", {})
+    pod_spec(template.setdefault("spec", {}))
+
+
+def daemon_set(obj: Obj) -> None:
+    """Fill a DaemonSet's defaults in place."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("revisionHistoryLimit", 10)
+    strategy = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
+    if strategy.setdefault("type", "RollingUpdate") == "RollingUpdate":
+        rolling = strategy.setdefault("rollingUpdate", {})
+        rolling.setdefault("maxUnavailable", 1)
+        rolling.setdefault("maxSurge", 0)
+    template = spec.setdefault("template", {})
+    template.setdefault("metadata", {})
+    pod_spec(template.setdefault("spec", {}))
+
+
+def _job_spec(spec: dict[str, Any]) -> None:
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("completions", 1)
+    spec.setdefault("backoffLimit", 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+    template = spec.setdefault("template", {})
+    template.setdefault("metadata", {})
+    pod_spec(template.setdefault("spec", {}))
+
+
+def job(obj: Obj) -> Obj:
+    """Fill a Job's defaults in place, with the selector and pod labels the apiserver generates.
+
+    The uid is chosen here (the store keeps a client-sent one) because the generated selector
+    names it.
+    """
+    spec = obj.setdefault("spec", {})
+    _job_spec(spec)
+    meta = obj.setdefault("metadata", {})
+    if not spec.get("manualSelector") and not spec.get("selector"):
+        uid = meta.setdefault("uid", str(uuid.uuid4()))
+        name = meta.get("name", "")
+        labels = spec["template"]["metadata"].setdefault("labels", {})
+        for key in ("batch.kubernetes.io/controller-uid", "controller-uid"):
+            labels[key] = uid
+        for key in ("batch.kubernetes.io/job-name", "job-name"):
+            labels[key] = name
+        spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    return obj
+
+
+def cron_job(obj: Obj) -> None:
+    """Fill a CronJob's defaults in place (its jobTemplate gets no selector yet)."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    template = spec.setdefault("jobTemplate", {})
+    template.setdefault("metadata", {})
+    job_spec = template.setdefault("spec", {})
+    job_spec.setdefault("backoffLimit", 6)
+    job_spec.setdefault("completionMode", "NonIndexed")
+    job_spec.setdefault("suspend", False)
+    job_spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+    job_template = job_spec.setdefault("template", {})
+    job_template.setdefault("metadata", {})
+    pod_spec(job_template.setdefault("spec", {}))
+
+
+def persistent_volume_claim(obj: Obj) -> None:
+    """Fill a PersistentVolumeClaim's defaults in place; a new claim is Pending."""
+    obj.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
+    obj.setdefault("status", {"phase": "Pending"})
+
+
+def persistent_volume(obj: Obj) -> None:
+    """Fill a PersistentVolume's defaults in place; a new volume is Available."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
+    spec.setdefault("volumeMode", "Filesystem")
+    obj.setdefault("status", {"phase": "Available" if not spec.get("claimRef") else "Bound"})
+
+
+def storage_class(obj: Obj) -> None:
+    """Fill a StorageClass's defaults in place."""
+    obj.setdefault("reclaimPolicy", "Delete")
+    obj.setdefault("volumeBindingMode", "Immediate")
+
+
+BY_KIND: dict[str, Callable[[Obj], Any]] = {
+    "Deployment": deployment,
+    "ReplicaSet": replica_set,
+    "Pod": pod,
+    "StatefulSet": stateful_set,
+    "DaemonSet": daemon_set,
+    "Job": job,
+    "CronJob": cron_job,
+    "PersistentVolumeClaim": persistent_volume_claim,
+    "PersistentVolume": persistent_volume,
+    "StorageClass": storage_class,
+}
 
 
 def without_nulls(value: Any) -> Any:

@@ -1,4 +1,6 @@
-"""The demo shop the sandbox cluster starts with: checkout, payments and catalog in `demo`.
+"""The demo shop the sandbox cluster starts with, in `demo`: the Deployments checkout,
+payments and catalog, the StatefulSet ledger (a claim per replica on the default
+StorageClass), the DaemonSet log-agent and the CronJob nightly-report.
 
 `baseline_manifests()` is the single source: the sandbox seeds its cluster from these YAML
 texts and the sandbox GitHub repo is seeded with the same files, so the GitOps sync applies
@@ -125,6 +127,153 @@ _APPS: dict[str, dict[str, str]] = {
     },
 }
 
+_LEDGER_SERVICE = """\
+# ledger's headless Service: stable DNS names ledger-0.ledger, ledger-1.ledger.
+apiVersion: v1
+kind: Service
+metadata:
+  name: ledger
+  namespace: demo
+  labels:
+    app: ledger
+    app.kubernetes.io/part-of: demo-shop
+spec:
+  clusterIP: None
+  selector:
+    app: ledger
+  ports:
+    - name: http
+      port: 8080
+"""
+
+_LEDGER = """\
+# ledger: the shop's double-entry ledger; each replica keeps its journal on its own volume.
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: ledger
+  namespace: demo
+  labels:
+    app: ledger
+    app.kubernetes.io/part-of: demo-shop
+  annotations:
+    selfheal.dev/manifest: apps/ledger/statefulset.yaml
+spec:
+  serviceName: ledger
+  replicas: 2
+  selector:
+    matchLabels:
+      app: ledger
+  template:
+    metadata:
+      labels:
+        app: ledger
+    spec:
+      containers:
+        - name: ledger
+          image: registry.sandbox.local/demo/ledger:2.3.0
+          ports:
+            - name: http
+              containerPort: 8080
+          resources:
+            requests:
+              cpu: 100m
+              memory: 128Mi
+            limits:
+              cpu: 500m
+              memory: 128Mi  # the working set needs about 90Mi
+          readinessProbe:
+            httpGet:
+              path: /ready
+              port: http
+            periodSeconds: 5
+          volumeMounts:
+            - name: data
+              mountPath: /var/lib/ledger
+  volumeClaimTemplates:
+    - metadata:
+        name: data
+      spec:
+        accessModes: [ReadWriteOnce]
+        resources:
+          requests:
+            storage: 1Gi
+"""
+
+_LOG_AGENT = """\
+# log-agent: ships every node's container logs; one pod per node.
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: log-agent
+  namespace: demo
+  labels:
+    app: log-agent
+    app.kubernetes.io/part-of: demo-shop
+  annotations:
+    selfheal.dev/manifest: apps/log-agent/daemonset.yaml
+spec:
+  selector:
+    matchLabels:
+      app: log-agent
+  template:
+    metadata:
+      labels:
+        app: log-agent
+    spec:
+      containers:
+        - name: log-agent
+          image: registry.sandbox.local/library/fluent-bit:3.1
+          resources:
+            requests:
+              cpu: 50m
+              memory: 64Mi
+            limits:
+              memory: 64Mi
+"""
+
+_NIGHTLY_REPORT = """\
+# nightly-report: the day's sales report, written at 02:00 UTC.
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: nightly-report
+  namespace: demo
+  labels:
+    app: nightly-report
+    app.kubernetes.io/part-of: demo-shop
+  annotations:
+    selfheal.dev/manifest: apps/nightly-report/cronjob.yaml
+spec:
+  schedule: "0 2 * * *"
+  concurrencyPolicy: Forbid
+  jobTemplate:
+    metadata:
+      labels:
+        app: nightly-report
+    spec:
+      backoffLimit: 2
+      activeDeadlineSeconds: 1800
+      template:
+        metadata:
+          labels:
+            app: nightly-report
+        spec:
+          restartPolicy: Never
+          containers:
+            - name: report
+              image: registry.sandbox.local/library/busybox:1.36
+              command: ["sh", "-c", "echo nightly report written"]
+"""
+
+# The workloads beyond the Deployments: {repo path: YAML text}, in creation order.
+_WORKLOADS = {
+    "apps/ledger/service.yaml": _LEDGER_SERVICE,
+    "apps/ledger/statefulset.yaml": _LEDGER,
+    "apps/log-agent/daemonset.yaml": _LOG_AGENT,
+    "apps/nightly-report/cronjob.yaml": _NIGHTLY_REPORT,
+}
+
 # Values a test can look for to prove that secrets never leak into context or logs.
 SECRET_CANARIES = {
     "checkout-db": {"url": "postgres://checkout:canary-7f3a9c2e@orders-db.demo.svc:5432/orders"},
@@ -139,6 +288,7 @@ def baseline_manifests() -> dict[str, str]:
     for name, values in _APPS.items():
         manifests[f"apps/{name}/deployment.yaml"] = _DEPLOYMENT.format(name=name, **values)
         manifests[f"apps/{name}/configmap.yaml"] = _CONFIGMAP.format(name=name)
+    manifests.update(_WORKLOADS)
     return manifests
 
 
@@ -160,10 +310,12 @@ def demo_secrets() -> list[dict[str, Any]]:
 
 
 def demo_objects() -> list[dict[str, Any]]:
-    """Return every demo object in creation order: namespace, config, secrets, deployments."""
+    """Return every demo object in creation order: namespace, config, secrets, deployments,
+    then the other workloads."""
     manifests = baseline_manifests()
     objects = [yaml.safe_load(manifests["apps/namespace.yaml"])]
     objects += [yaml.safe_load(manifests[f"apps/{name}/configmap.yaml"]) for name in _APPS]
     objects += demo_secrets()
     objects += [yaml.safe_load(manifests[f"apps/{name}/deployment.yaml"]) for name in _APPS]
+    objects += [yaml.safe_load(manifests[path]) for path in _WORKLOADS]
     return objects

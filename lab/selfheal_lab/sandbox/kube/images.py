@@ -186,7 +186,8 @@ def demo_registry() -> Registry:
     """Return the registry the sandbox starts with: the demo apps' good and broken releases.
 
     Each app has releases 1.4.1 and 1.4.2 (healthy) and 1.5.0, a release that exits with
-    code 1 right after start. No other tag exists.
+    code 1 right after start. Besides those: ledger 2.3.0, fluent-bit 3.1 (log-agent) and
+    busybox 1.36. No other tag exists.
     """
     registry = Registry()
     for build in (_checkout, _payments, _catalog):
@@ -194,6 +195,31 @@ def demo_registry() -> Registry:
             registry.add(build(tag))
         name = build("x").image.rsplit("/", 1)[1].split(":")[0]
         registry.add(build("1.5.0", Crash(1, 0.5, CRASH_LOGS[name])))
+    registry.add(
+        ImageBehaviour(
+            image=f"{DEMO_REPOSITORY}/ledger:2.3.0",
+            memory_mib=90,
+            startup_seconds=2.0,
+            startup_log=(
+                "ledger 2.3.0 starting",
+                "journal replayed from /var/lib/ledger (0 pending entries)",
+                "listening on :8080",
+            ),
+            request_log=("POST /entries 201 3ms",),
+        )
+    )
+    registry.add(
+        ImageBehaviour(
+            image=f"{SANDBOX_REGISTRY}/library/fluent-bit:3.1",
+            port=2020,
+            paths=frozenset({"/", "/api/v1/health", "/api/v1/metrics"}),
+            entrypoint=("/fluent-bit/bin/fluent-bit",),
+            startup_log=(
+                "[info] [fluent bit] version=3.1.9",
+                "[info] [sp] stream processor started",
+            ),
+        )
+    )
     registry.add(
         ImageBehaviour(
             image="registry.sandbox.local/library/busybox:1.36",

@@ -16,6 +16,7 @@ from selfheal_lab.sandbox.kube.events import EventRecorder
 from selfheal_lab.sandbox.kube.images import ImageBehaviour, Registry
 from selfheal_lab.sandbox.kube.nodes import choose_node
 from selfheal_lab.sandbox.kube.resources import CONFIGMAPS, NODES, PODS, SECRETS
+from selfheal_lab.sandbox.kube.storage import unbound_claims_message
 from selfheal_lab.sandbox.kube.store import Obj, Store, now_rfc3339
 from selfheal_lab.sandbox.kube.workload import ProbeView, Process, plan_process, probe_failure
 
@@ -137,7 +138,8 @@ class Kubelet:
         now = time.monotonic()
         if now < run.next_schedule:
             return
-        node, message = choose_node(pod, nodes, pods)
+        message = unbound_claims_message(self.store, pod, len(nodes))
+        node, message = (None, message) if message else choose_node(pod, nodes, pods)
         meta = pod["metadata"]
         if node is None:
             run.next_schedule = now + self.timing.wall(self.timing.scheduler_retry_seconds)
@@ -191,6 +193,8 @@ class Kubelet:
             self._step(pod, run, container, state)
         status = self._status(pod, run)
         meta = pod["metadata"]
+        if _keep_transition_times(pod.get("status") or {}, status) == pod.get("status"):
+            return  # nothing changed since the pod was listed: spare the store a write
 
         def write(p: Obj) -> None:
             p["status"] = _keep_transition_times(p.get("status") or {}, status)

@@ -82,6 +82,21 @@ def pod_requests(pod: Obj) -> Requests:
     return Requests(cpu, memory)
 
 
+def pinned_nodes(pod: Obj) -> set[str] | None:
+    """Return the node names a required node affinity on `metadata.name` allows, or None.
+
+    This is how a DaemonSet pins each of its pods to one node.
+    """
+    affinity = ((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}
+    required = affinity.get("requiredDuringSchedulingIgnoredDuringExecution") or {}
+    names: set[str] | None = None
+    for term in required.get("nodeSelectorTerms") or []:
+        for field in term.get("matchFields") or []:
+            if field.get("key") == "metadata.name" and field.get("operator") == "In":
+                names = (names or set()) | set(field.get("values") or [])
+    return names
+
+
 def choose_node(pod: Obj, nodes: list[Obj], bound: Iterable[Obj]) -> tuple[str | None, str]:
     """Return (node name, "") for the least loaded node that fits, or (None, scheduler message)."""
     used: dict[str, Requests] = {}
@@ -95,6 +110,7 @@ def choose_node(pod: Obj, nodes: list[Obj], bound: Iterable[Obj]) -> tuple[str |
         counts[node] = counts.get(node, 0) + 1
     want = pod_requests(pod)
     selector = pod.get("spec", {}).get("nodeSelector") or {}
+    pinned = pinned_nodes(pod)
     reasons: dict[str, int] = {}
     fitting: list[tuple[float, str]] = []
     for node in nodes:
@@ -103,7 +119,9 @@ def choose_node(pod: Obj, nodes: list[Obj], bound: Iterable[Obj]) -> tuple[str |
         allocatable = node.get("status", {}).get("allocatable") or {}
         have = used.get(name, Requests())
         problems = []
-        if any(labels.get(k) != v for k, v in selector.items()):
+        if any(labels.get(k) != v for k, v in selector.items()) or (
+            pinned is not None and name not in pinned
+        ):
             problems.append("node(s) didn't match Pod's node affinity/selector")
         if want.cpu_millis + have.cpu_millis > cpu_millis(allocatable.get("cpu", "0")):
             problems.append("Insufficient cpu")

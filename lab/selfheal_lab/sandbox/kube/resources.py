@@ -83,6 +83,22 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ResourceType(
         "apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), ("all",), ("status", "scale")
     ),
+    ResourceType(
+        "apps", "v1", "StatefulSet", "statefulsets", True, ("sts",), ("all",), ("status", "scale")
+    ),
+    ResourceType("apps", "v1", "DaemonSet", "daemonsets", True, ("ds",), ("all",), ("status",)),
+    ResourceType("apps", "v1", "ControllerRevision", "controllerrevisions", True),
+    ResourceType("batch", "v1", "Job", "jobs", True, (), ("all",), ("status",)),
+    ResourceType("batch", "v1", "CronJob", "cronjobs", True, ("cj",), ("all",), ("status",)),
+    ResourceType(
+        "", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, ("pvc",), (), ("status",)
+    ),
+    ResourceType(
+        "", "v1", "PersistentVolume", "persistentvolumes", False, ("pv",), (), ("status",)
+    ),
+    ResourceType("", "v1", "ResourceQuota", "resourcequotas", True, ("quota",), (), ("status",)),
+    ResourceType("", "v1", "LimitRange", "limitranges", True, ("limits",)),
+    ResourceType("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",)),
     ResourceType("events.k8s.io", "v1", "Event", "events", True, ("ev",)),
 )
 
@@ -169,3 +185,11 @@ SECRETS = _served("", "secrets")
 SERVICES = _served("", "services")
 DEPLOYMENTS = _served("apps", "deployments")
 REPLICASETS = _served("apps", "replicasets")
+STATEFULSETS = _served("apps", "statefulsets")
+DAEMONSETS = _served("apps", "daemonsets")
+CONTROLLER_REVISIONS = _served("apps", "controllerrevisions")
+JOBS = _served("batch", "jobs")
+CRONJOBS = _served("batch", "cronjobs")
+PVCS = _served("", "persistentvolumeclaims")
+PVS = _served("", "persistentvolumes")
+STORAGE_CLASSES = _served("storage.k8s.io", "storageclasses")

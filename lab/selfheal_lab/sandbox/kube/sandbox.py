@@ -24,7 +24,9 @@ from selfheal_lab.sandbox.kube.kubeconfig import write_kubeconfig
 from selfheal_lab.sandbox.kube.kubelet import Kubelet, Timing
 from selfheal_lab.sandbox.kube.nodes import node_objects
 from selfheal_lab.sandbox.kube.resources import DEPLOYMENTS, NAMESPACES, NODES, type_for_kind
+from selfheal_lab.sandbox.kube.storage import standard_class
 from selfheal_lab.sandbox.kube.store import Obj, Store
+from selfheal_lab.sandbox.kube.workload_controllers import WorkloadControllers
 from selfheal_lab.sandbox.serving import ServedApp
 
 log = structlog.get_logger(__name__)
@@ -56,6 +58,7 @@ class KubeSandbox:
     def __post_init__(self) -> None:
         self.events = EventRecorder(self.store)
         self.controllers = Controllers(self.store, self.events, self.progress_scale)
+        self.workloads = WorkloadControllers.create(self.store, self.events, self.timing)
         self.kubelet = Kubelet(self.store, self.registry, self.events, self.timing)
 
     @property
@@ -99,6 +102,7 @@ class KubeSandbox:
     def sync(self) -> None:
         """Run the controllers and the kubelet once (the loop does this every tick)."""
         self.controllers.sync()
+        self.workloads.sync()
         self.kubelet.sync()
 
     def wait_for_available(
@@ -135,6 +139,8 @@ class KubeSandbox:
         for name in SYSTEM_NAMESPACES:
             with contextlib.suppress(ApiError):
                 self.store.create(NAMESPACES, "", {"metadata": {"name": name}})
+        with contextlib.suppress(ApiError):
+            self.apply(standard_class())
         if self.seed_demo:
             for obj in demo_objects():
                 with contextlib.suppress(ApiError):

@@ -22,7 +22,23 @@ from selfheal_lab.sandbox.kube.resources import NAMESPACES, type_for_kind
 from selfheal_lab.sandbox.kube.store import Obj, Store
 
 # Owners before what they own, so owner references resolve as soon as objects exist.
-LOAD_ORDER = ("Namespace", "ConfigMap", "Secret", "Service", "Deployment", "ReplicaSet", "Pod")
+LOAD_ORDER = (
+    "Namespace",
+    "StorageClass",
+    "PersistentVolume",
+    "ConfigMap",
+    "Secret",
+    "Service",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "CronJob",
+    "Job",
+    "ControllerRevision",
+    "Pod",
+)
 _SERVER_FIELDS = ("resourceVersion", "managedFields", "selfLink", "generation")
 
 

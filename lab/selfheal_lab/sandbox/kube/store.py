@@ -113,6 +113,20 @@ class Store:
             ]
             return items, self._version
 
+    def peek(self, rtype: ResourceType, namespace: str | None = None) -> Sequence[Obj]:
+        """Return the stored objects themselves, uncopied, ordered as `list` orders them.
+
+        For the control loops' read-only scans, which must not change what they get. A write
+        stores a new object rather than changing the old one, so a peeked object keeps the
+        state it had when peeked.
+        """
+        with self._lock:
+            return [
+                obj
+                for (ns, _), obj in sorted(self._bucket(rtype).items())
+                if namespace is None or ns == namespace
+            ]
+
     def namespace_exists(self, namespace: str) -> bool:
         with self._lock:
             return ("", namespace) in self._objects.get(("", "namespaces"), {})

@@ -144,6 +144,160 @@ def _node_row(obj: Obj) -> list[Any]:
     ]
 
 
+def _containers(obj: Obj) -> list[dict[str, Any]]:
+    spec = obj.get("spec") or {}
+    template = spec.get("template") or ((spec.get("jobTemplate") or {}).get("spec") or {}).get(
+        "template"
+    )
+    return list(((template or {}).get("spec") or {}).get("containers") or [])
+
+
+def _names(obj: Obj) -> str:
+    return ",".join(c.get("name", "") for c in _containers(obj))
+
+
+def _images(obj: Obj) -> str:
+    return ",".join(c.get("image", "") for c in _containers(obj))
+
+
+def _stateful_set_row(obj: Obj) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return [
+        obj["metadata"]["name"],
+        f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
+        human_age(obj["metadata"].get("creationTimestamp")),
+        _names(obj),
+        _images(obj),
+    ]
+
+
+def _daemon_set_row(obj: Obj) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
+    return [
+        obj["metadata"]["name"],
+        status.get("desiredNumberScheduled", 0),
+        status.get("currentNumberScheduled", 0),
+        status.get("numberReady", 0),
+        status.get("updatedNumberScheduled", 0),
+        status.get("numberAvailable", 0),
+        ",".join(f"{k}={v}" for k, v in selector.items()) or "<none>",
+        human_age(obj["metadata"].get("creationTimestamp")),
+        _names(obj),
+        _images(obj),
+    ]
+
+
+def _job_status(obj: Obj) -> str:
+    conditions = {
+        c.get("type"): c.get("status") for c in (obj.get("status") or {}).get("conditions") or []
+    }
+    for kind in ("Complete", "Failed", "FailureTarget", "SuccessCriteriaMet", "Suspended"):
+        if conditions.get(kind) == "True":
+            return kind
+    return "Running"
+
+
+def _duration(start: str | None, end: str | None) -> str:
+    if not start:
+        return ""
+    if not end:
+        return human_age(start)
+    begin = datetime.strptime(start[:19], "%Y-%m-%dT%H:%M:%S")
+    finish = datetime.strptime(end[:19], "%Y-%m-%dT%H:%M:%S")
+    seconds = max(int((finish - begin).total_seconds()), 0)
+    return f"{seconds}s" if seconds < 120 else f"{seconds // 60}m{seconds % 60}s"
+
+
+def _job_row(obj: Obj) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return [
+        obj["metadata"]["name"],
+        _job_status(obj),
+        f"{status.get('succeeded', 0)}/{spec.get('completions', 1)}",
+        _duration(status.get("startTime"), status.get("completionTime")),
+        human_age(obj["metadata"].get("creationTimestamp")),
+        _names(obj),
+        _images(obj),
+        ",".join(
+            f"{k}={v}" for k, v in ((spec.get("selector") or {}).get("matchLabels") or {}).items()
+        ),
+    ]
+
+
+def _cron_job_row(obj: Obj) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    last = status.get("lastScheduleTime")
+    return [
+        obj["metadata"]["name"],
+        spec.get("schedule", ""),
+        spec.get("timeZone") or "<none>",
+        str(bool(spec.get("suspend"))),
+        len(status.get("active") or []),
+        human_age(last) if last else "<none>",
+        human_age(obj["metadata"].get("creationTimestamp")),
+        _names(obj),
+        _images(obj),
+    ]
+
+
+def _claim_row(obj: Obj) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return [
+        obj["metadata"]["name"],
+        status.get("phase", "Pending"),
+        spec.get("volumeName", ""),
+        (status.get("capacity") or {}).get("storage", ""),
+        _access_modes(status.get("accessModes") or []),
+        spec.get("storageClassName") or "<unset>",
+        spec.get("volumeAttributesClassName") or "<unset>",
+        human_age(obj["metadata"].get("creationTimestamp")),
+        spec.get("volumeMode", "Filesystem"),
+    ]
+
+
+def _volume_row(obj: Obj) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    claim = spec.get("claimRef") or {}
+    return [
+        obj["metadata"]["name"],
+        (spec.get("capacity") or {}).get("storage", ""),
+        _access_modes(spec.get("accessModes") or []),
+        spec.get("persistentVolumeReclaimPolicy", "Retain"),
+        status.get("phase", "Available"),
+        f"{claim['namespace']}/{claim['name']}" if claim else "",
+        spec.get("storageClassName", ""),
+        spec.get("volumeAttributesClassName") or "<unset>",
+        status.get("reason", ""),
+        human_age(obj["metadata"].get("creationTimestamp")),
+        spec.get("volumeMode", "Filesystem"),
+    ]
+
+
+def _access_modes(modes: list[str]) -> str:
+    short = {
+        "ReadWriteOnce": "RWO",
+        "ReadOnlyMany": "ROX",
+        "ReadWriteMany": "RWX",
+        "ReadWriteOncePod": "RWOP",
+    }
+    return ",".join(short.get(m, m) for m in modes)
+
+
+def _storage_class_row(obj: Obj) -> list[Any]:
+    default = (obj["metadata"].get("annotations") or {}).get(
+        "storageclass.kubernetes.io/is-default-class"
+    ) == "true"
+    return [
+        obj["metadata"]["name"] + (" (default)" if default else ""),
+        obj.get("provisioner", ""),
+        obj.get("reclaimPolicy", "Delete"),
+        obj.get("volumeBindingMode", "Immediate"),
+        bool(obj.get("allowVolumeExpansion")),
+        human_age(obj["metadata"].get("creationTimestamp")),
+    ]
+
+
 def _simple(*extra: Callable[[Obj], Any]) -> Callable[[Obj], list[Any]]:
     def row(obj: Obj) -> list[Any]:
         age = human_age(obj["metadata"].get("creationTimestamp"))
@@ -211,6 +365,99 @@ PRINTERS: dict[str, tuple[list[dict[str, Any]], Callable[[Obj], list[Any]]]] = {
     "Node": (
         [_column("Name"), _column("Status"), _column("Roles"), _column("Age"), _column("Version")],
         _node_row,
+    ),
+    "StatefulSet": (
+        [
+            _column("Name"),
+            _column("Ready"),
+            _column("Age"),
+            _column("Containers", priority=1),
+            _column("Images", priority=1),
+        ],
+        _stateful_set_row,
+    ),
+    "DaemonSet": (
+        [
+            _column("Name"),
+            _column("Desired", "integer"),
+            _column("Current", "integer"),
+            _column("Ready", "integer"),
+            _column("Up-to-date", "integer"),
+            _column("Available", "integer"),
+            _column("Node Selector"),
+            _column("Age"),
+            _column("Containers", priority=1),
+            _column("Images", priority=1),
+        ],
+        _daemon_set_row,
+    ),
+    "Job": (
+        [
+            _column("Name"),
+            _column("Status"),
+            _column("Completions"),
+            _column("Duration"),
+            _column("Age"),
+            _column("Containers", priority=1),
+            _column("Images", priority=1),
+            _column("Selector", priority=1),
+        ],
+        _job_row,
+    ),
+    "CronJob": (
+        [
+            _column("Name"),
+            _column("Schedule"),
+            _column("Timezone"),
+            _column("Suspend", "boolean"),
+            _column("Active", "integer"),
+            _column("Last Schedule"),
+            _column("Age"),
+            _column("Containers", priority=1),
+            _column("Images", priority=1),
+        ],
+        _cron_job_row,
+    ),
+    "PersistentVolumeClaim": (
+        [
+            _column("Name"),
+            _column("Status"),
+            _column("Volume"),
+            _column("Capacity"),
+            _column("Access Modes"),
+            _column("StorageClass"),
+            _column("VolumeAttributesClass"),
+            _column("Age"),
+            _column("VolumeMode", priority=1),
+        ],
+        _claim_row,
+    ),
+    "PersistentVolume": (
+        [
+            _column("Name"),
+            _column("Capacity"),
+            _column("Access Modes"),
+            _column("Reclaim Policy"),
+            _column("Status"),
+            _column("Claim"),
+            _column("StorageClass"),
+            _column("VolumeAttributesClass"),
+            _column("Reason"),
+            _column("Age"),
+            _column("VolumeMode", priority=1),
+        ],
+        _volume_row,
+    ),
+    "StorageClass": (
+        [
+            _column("Name"),
+            _column("Provisioner"),
+            _column("ReclaimPolicy"),
+            _column("VolumeBindingMode"),
+            _column("AllowVolumeExpansion", "boolean"),
+            _column("Age"),
+        ],
+        _storage_class_row,
     ),
     "Namespace": (
         [_column("Name"), _column("Status"), _column("Age")],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from selfheal_lab.sandbox.kube.cron import ScheduleError, parse
 from selfheal_lab.sandbox.kube.errors import ApiError
 from selfheal_lab.sandbox.kube.quantity import parse_quantity
 from selfheal_lab.sandbox.kube.resources import ResourceType
@@ -45,13 +46,45 @@ def _pod_spec(rtype: ResourceType, name: str, spec: dict[str, Any], path: str) -
                 )
 
 
+def _job_template(rtype: ResourceType, name: str, template: dict[str, Any], path: str) -> None:
+    policy = (template.get("spec") or {}).get("restartPolicy", "Always")
+    if policy not in ("OnFailure", "Never"):
+        raise ApiError.invalid(
+            rtype,
+            name,
+            f"{path}.spec.restartPolicy",
+            f'Unsupported value: "{policy}": supported values: "OnFailure", "Never"',
+        )
+    _pod_spec(rtype, name, template.get("spec") or {}, f"{path}.spec")
+
+
+def _schedule(rtype: ResourceType, name: str, spec: dict[str, Any]) -> None:
+    schedule = str(spec.get("schedule") or "")
+    if not schedule:
+        raise ApiError.invalid(rtype, name, "spec.schedule", "Required value")
+    try:
+        parse(schedule)
+    except ScheduleError as exc:
+        raise ApiError.invalid(
+            rtype, name, "spec.schedule", f'Invalid value: "{schedule}": {exc}'
+        ) from None
+
+
 def validate(rtype: ResourceType, obj: Obj) -> None:
     """Raise ApiError 422 when the object would be rejected by a real apiserver."""
     name = (obj.get("metadata") or {}).get("name", "")
     spec = obj.get("spec") or {}
     if rtype.kind == "Pod":
         _pod_spec(rtype, name, spec, "spec")
-    if rtype.kind not in ("Deployment", "ReplicaSet"):
+    if rtype.kind == "Job":
+        _job_template(rtype, name, spec.get("template") or {}, "spec.template")
+    if rtype.kind == "CronJob":
+        _schedule(rtype, name, spec)
+        job_template = (spec.get("jobTemplate") or {}).get("spec") or {}
+        _job_template(
+            rtype, name, job_template.get("template") or {}, "spec.jobTemplate.spec.template"
+        )
+    if rtype.kind not in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
         return
     replicas = spec.get("replicas", 1)
     if not isinstance(replicas, int) or replicas < 0:
