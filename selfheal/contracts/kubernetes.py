@@ -8,13 +8,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from selfheal.contracts.spec import ActivityCall
+from selfheal.model.alerts import WORKLOAD_KINDS
 from selfheal.model.diagnosis import RemediationAction
 
 MANIFEST_ANNOTATION = "selfheal.dev/manifest"
 """Workload annotation naming its manifest's path in the GitOps repository."""
-
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
-"""The kinds a ClusterContext's top-level workload may be."""
 
 
 class ContextRequest(BaseModel):
