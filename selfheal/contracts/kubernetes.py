@@ -23,6 +23,10 @@ class ContextRequest(BaseModel):
     namespace: str
     workload: str
     log_tail_lines: int = Field(default=50, ge=0, le=2000)
+    # Added with every workload kind; the default keeps recorded payloads loading as they were.
+    kind: str = Field(
+        default="Deployment", description="The workload's kind: " + ", ".join(WORKLOAD_KINDS)
+    )
 
 
 class ClusterContext(BaseModel):
