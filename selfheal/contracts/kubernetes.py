@@ -122,11 +122,14 @@ class RolloutRequest(BaseModel):
     incident_id: str
     cluster: str = Field(default="", description="Empty: the worker's own cluster")
     namespace: str
-    deployment: str
+    deployment: str = Field(
+        description="The workload's name (of any kind, despite the field's name)"
+    )
     timeout: timedelta = timedelta(minutes=10)
     expected_template: dict[str, Any] | None = Field(
         default=None, description="Strategic-merge patch the running template must contain"
     )
+    kind: str = Field(default="Deployment", description="Deployment, StatefulSet or DaemonSet")
 
 
 class RolloutResult(BaseModel):
@@ -139,8 +142,11 @@ class HealthCheckRequest(BaseModel):
     incident_id: str
     cluster: str = Field(default="", description="Empty: the worker's own cluster")
     namespace: str
-    deployment: str
+    deployment: str = Field(
+        description="The workload's name (of any kind, despite the field's name)"
+    )
     window: timedelta = timedelta(minutes=2)
+    kind: str = Field(default="Deployment", description="Deployment, StatefulSet or DaemonSet")
 
 
 class HealthReport(BaseModel):

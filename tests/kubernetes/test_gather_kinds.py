@@ -23,10 +23,17 @@ from selfheal.model.alerts import Alert
 from selfheal.model.diagnosis import DiagnosisCategory, FixKind, FixLimits
 from selfheal_lab.sandbox.kube import KubeSandbox
 from selfheal_lab.sandbox.kube.cronjobs import trigger
-from tests.kubernetes.workloads import create, deployment, eventually
+from tests.kubernetes.workloads import (
+    BUSYBOX,
+    LEDGER,
+    create,
+    deployment,
+    eventually,
+    pod_template,
+    stateful_set,
+    status_of,
+)
 
-LEDGER = "registry.sandbox.local/demo/ledger:2.3.0"
-BUSYBOX = "registry.sandbox.local/library/busybox:1.36"
 Build = Callable[..., KubernetesActivities]
 
 
@@ -46,45 +53,6 @@ def gather(activities: Build, namespace: str, name: str, kind: str) -> ClusterCo
 
 def names(objects: list[dict[str, Any]]) -> list[str]:
     return sorted(name_of(obj) for obj in objects)
-
-
-def status_of(obj: Any, field: str) -> Any:
-    """A status field of a client model, 0 before the controller has written a status."""
-    return (getattr(obj.status, field, None) or 0) if obj.status is not None else 0
-
-
-def pod_template(labels: dict[str, str], **spec: Any) -> dict[str, Any]:
-    return {"metadata": {"labels": labels}, "spec": spec}
-
-
-def stateful_set(name: str, replicas: int, storage_class: str | None = None) -> dict[str, Any]:
-    claim: dict[str, Any] = {
-        "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": "1Gi"}},
-    }
-    if storage_class:
-        claim["storageClassName"] = storage_class
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": name},
-        "spec": {
-            "serviceName": name,
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": pod_template(
-                {"app": name},
-                containers=[
-                    {
-                        "name": "main",
-                        "image": LEDGER,
-                        "volumeMounts": [{"name": "data", "mountPath": "/var/lib/ledger"}],
-                    }
-                ],
-            ),
-            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": claim}],
-        },
-    }
 
 
 def namespace_limits() -> list[dict[str, Any]]:

@@ -92,5 +92,6 @@ class KubernetesActivities:
 
     @implements(VERIFY_HEALTH)
     def verify_health(self, request: HealthCheckRequest) -> HealthReport:
-        """Return whether the Deployment stayed rolled out, ready and restart-free."""
+        """Return whether the workload (Deployment, StatefulSet or DaemonSet) stayed rolled
+        out, ready and restart-free."""
         return verify_window(self._clusters[request.cluster], request, self._poll)

@@ -20,7 +20,7 @@ from selfheal.activities.kubernetes.client import (
     is_not_found,
     kube_errors,
 )
-from selfheal.activities.kubernetes.workload import as_object, read_workload
+from selfheal.activities.kubernetes.workload import as_object, read_deployment, read_workload
 from selfheal.kube_objects import Obj, label_selector, name_of
 from selfheal.workload_tree import WorkloadMembers, claimed_volumes, workload_members
 
@@ -78,11 +78,7 @@ def read_members(conn: ClusterConnection, namespace: str, kind: str, name: str) 
         return workload_members(
             [found.deployment, *found.replicasets, *found.pods], "Deployment", name
         )
-    if kind not in _TOP:
-        raise ApplicationError(
-            f"cannot read a workload of kind {kind}", type="UnknownKind", non_retryable=True
-        )
-    top = _read_top(conn, namespace, kind, name)
+    top = read_top(conn, namespace, kind, name)
     objects = [top]
     selector = label_selector((top.get("spec") or {}).get("selector"))
     where = f"{kind.lower()} {namespace}/{name}"
@@ -154,7 +150,15 @@ def read_namespace_limits(conn: ClusterConnection, namespace: str) -> list[Obj]:
     ]
 
 
-def _read_top(conn: ClusterConnection, namespace: str, kind: str, name: str) -> Obj:
+def read_top(conn: ClusterConnection, namespace: str, kind: str, name: str) -> Obj:
+    """Return the workload `kind`/`name` itself; a non-retryable `<Kind>NotFound`
+    ApplicationError when it is absent, `UnknownKind` for a kind selfheal does not read."""
+    if kind == "Deployment":
+        return read_deployment(conn, namespace, name)
+    if kind not in _TOP:
+        raise ApplicationError(
+            f"cannot read a workload of kind {kind}", type="UnknownKind", non_retryable=True
+        )
     api_version, read = _TOP[kind]
     with kube_errors(f"reading {kind.lower()} {namespace}/{name}"):
         try:
