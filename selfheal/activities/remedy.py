@@ -110,7 +110,9 @@ class OfflineAnalysisActivities:
         an answer (`no_fix`), not a failure: the diagnosis stands and the incident escalates
         with the refusal as its reason.
         """
-        context = self._gather(request.workload)
+        # The workflow builds its request from the alert's namespace and name alone; the
+        # alert itself says which kind the workload is, so the workflow need not change.
+        context = self._gather(request.workload.model_copy(update={"kind": request.alert.kind}))
         diagnosis = diagnose_context(request.alert, context)
         analysis = WorkloadAnalysis(diagnosis=diagnosis, manifest_path=context.manifest_path())
         if not diagnosis.fault_found:

@@ -8,13 +8,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from selfheal.contracts.spec import ActivityCall
+from selfheal.model.alerts import WORKLOAD_KINDS
 from selfheal.model.diagnosis import RemediationAction
 
 MANIFEST_ANNOTATION = "selfheal.dev/manifest"
 """Workload annotation naming its manifest's path in the GitOps repository."""
-
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
-"""The kinds a ClusterContext's top-level workload may be."""
 
 
 class ContextRequest(BaseModel):
@@ -25,6 +23,10 @@ class ContextRequest(BaseModel):
     namespace: str
     workload: str
     log_tail_lines: int = Field(default=50, ge=0, le=2000)
+    # Added with every workload kind; the default keeps recorded payloads loading as they were.
+    kind: str = Field(
+        default="Deployment", description="The workload's kind: " + ", ".join(WORKLOAD_KINDS)
+    )
 
 
 class ClusterContext(BaseModel):
@@ -120,11 +122,14 @@ class RolloutRequest(BaseModel):
     incident_id: str
     cluster: str = Field(default="", description="Empty: the worker's own cluster")
     namespace: str
-    deployment: str
+    deployment: str = Field(
+        description="The workload's name (of any kind, despite the field's name)"
+    )
     timeout: timedelta = timedelta(minutes=10)
     expected_template: dict[str, Any] | None = Field(
         default=None, description="Strategic-merge patch the running template must contain"
     )
+    kind: str = Field(default="Deployment", description="Deployment, StatefulSet or DaemonSet")
 
 
 class RolloutResult(BaseModel):
@@ -137,8 +142,11 @@ class HealthCheckRequest(BaseModel):
     incident_id: str
     cluster: str = Field(default="", description="Empty: the worker's own cluster")
     namespace: str
-    deployment: str
+    deployment: str = Field(
+        description="The workload's name (of any kind, despite the field's name)"
+    )
     window: timedelta = timedelta(minutes=2)
+    kind: str = Field(default="Deployment", description="Deployment, StatefulSet or DaemonSet")
 
 
 class HealthReport(BaseModel):

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from selfheal.model.policy import RemediationMode
 
@@ -76,6 +76,12 @@ class WorkloadRef(BaseModel):
         return f"{where} on {self.cluster}"
 
 
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
+"""The kinds a workload (an alert's, a ClusterContext's top-level object) may be."""
+
+DEFAULT_KIND = "Deployment"
+"""The kind of an alert that names none: what every alert was before kinds were read."""
+
 UNMAPPED_KIND = "Unmapped"
 """The kind of an alert that names no workload: it is an incident of its own alert name."""
 
@@ -98,7 +104,14 @@ class Alert(BaseModel):
     )
     namespace: str | None = Field(default=None, max_length=253)
     workload: str | None = Field(
-        default=None, max_length=253, description="Deployment name; None when the alert names none"
+        default=None, max_length=253, description="Workload name; None when the alert names none"
+    )
+    kind: str = Field(
+        default=DEFAULT_KIND,
+        description="The workload's kind: " + ", ".join(WORKLOAD_KINDS) + " (any case)",
+        # A Deployment's alert serializes as before kinds were read, so workers not yet
+        # upgraded (extra="forbid") still load it and delivery digests stay the same.
+        exclude_if=lambda kind: kind == DEFAULT_KIND,
     )
     reason: str | None = Field(
         default=None, max_length=100, description="Short machine reason; defaults to the alert name"
@@ -115,6 +128,17 @@ class Alert(BaseModel):
         default=None, max_length=50, description="JIRA issue this alert came from, if any"
     )
 
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _known_kind(cls, value: object) -> object:
+        """A workload kind by its API name, whatever case the sender wrote it in."""
+        if not isinstance(value, str):
+            return value
+        for kind in WORKLOAD_KINDS:
+            if kind.lower() == value.strip().lower():
+                return kind
+        raise ValueError(f"kind must be one of {', '.join(WORKLOAD_KINDS)}, not {value!r}")
+
     def on_cluster(self, default_cluster: str) -> Alert:
         """This alert with its cluster filled in: an alert naming none is about the default."""
         return self if self.cluster else self.model_copy(update={"cluster": default_cluster})
@@ -124,7 +148,9 @@ class Alert(BaseModel):
         """The workload the alert is about; an unmapped alert is a target of its own name."""
         cluster = self.cluster or "default"
         if self.workload and self.namespace:
-            return WorkloadRef(cluster=cluster, namespace=self.namespace, name=self.workload)
+            return WorkloadRef(
+                cluster=cluster, namespace=self.namespace, kind=self.kind, name=self.workload
+            )
         return WorkloadRef(
             cluster=cluster,
             namespace=self.namespace or "",

@@ -25,12 +25,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from selfheal.contracts.claude import InvestigationRequest, InvestigationResult
     from selfheal.contracts.kubernetes import GATHER_CONTEXT, ClusterContext, ContextRequest
-    from selfheal.model.alerts import Alert
+    from selfheal.model.alerts import DEFAULT_KIND, Alert
     from selfheal.model.diagnosis import Diagnosis, FixProposal
     from selfheal.model.incident import IncidentState, IncidentStatus
     from selfheal.model.policy import AnalyzerChoice, IncidentPolicy
     from selfheal.workflows.activity_calls import call
-    from selfheal.workflows.patches import ONE_STEP_ANALYSIS
+    from selfheal.workflows.patches import KIND_FROM_ALERT, ONE_STEP_ANALYSIS
     from selfheal.workflows.ticket_mirror import Note
 
 
@@ -136,6 +136,7 @@ class Analyst:
             cluster=alert.cluster or "",
             namespace=alert.namespace,
             workload=alert.workload,
+            kind=alert.kind if workflow.patched(KIND_FROM_ALERT) else DEFAULT_KIND,
         )
 
     async def _gather(self) -> ClusterContext:

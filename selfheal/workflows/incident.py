@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         RolloutRequest,
     )
     from selfheal.contracts.policy import LOAD_POLICY, PolicyRequest
-    from selfheal.model.alerts import Alert, AlertBatch
+    from selfheal.model.alerts import DEFAULT_KIND, Alert, AlertBatch
     from selfheal.model.decisions import (
         Approval,
         ManualResolution,
@@ -56,7 +56,12 @@ with workflow.unsafe.imports_passed_through():
     from selfheal.workflows.analysis import Analyst, ModelFailed
     from selfheal.workflows.changes import Changes
     from selfheal.workflows.judgement import Decision, human, reason
-    from selfheal.workflows.patches import PROPOSAL_DIGEST, TICKET_CATCH_UP, WORKLOAD_IDENTITY
+    from selfheal.workflows.patches import (
+        KIND_FROM_ALERT,
+        PROPOSAL_DIGEST,
+        TICKET_CATCH_UP,
+        WORKLOAD_IDENTITY,
+    )
     from selfheal.workflows.permits import Permits
     from selfheal.workflows.ticket_mirror import TicketMirror
     from selfheal.workflows.transitions import (
@@ -345,6 +350,7 @@ class IncidentWorkflow:
                     deployment=alert.workload,
                     timeout=policy.deploy_timeout,
                     expected_template=expected,
+                    kind=self._kind(alert),
                 ),
                 start_to_close=policy.deploy_timeout + _SLACK,
             )
@@ -355,6 +361,12 @@ class IncidentWorkflow:
                 f"the fix did not roll out: {rollout.message}"
             )
         return Go(VERIFYING, f"rollout complete: {rollout.message}")
+
+    @staticmethod
+    def _kind(alert: Alert) -> str:
+        """The kind of workload to watch: the alert's (incidents begun before kinds were
+        read watch a Deployment)."""
+        return alert.kind if workflow.patched(KIND_FROM_ALERT) else DEFAULT_KIND
 
     async def _verify(self) -> Transition:
         alert, policy = self._first_alert, self._policy_or_default
@@ -368,6 +380,7 @@ class IncidentWorkflow:
                     namespace=alert.namespace,
                     deployment=alert.workload,
                     window=policy.verify_window,
+                    kind=self._kind(alert),
                 ),
                 start_to_close=policy.verify_window + _SLACK,
             )

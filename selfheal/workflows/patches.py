@@ -30,3 +30,7 @@ IDEMPOTENT_DELIVERIES = "idempotent-deliveries"
 
 PROPOSAL_DIGEST = "proposal-digest"
 """A decision naming a proposal (its digest) counts only for that proposal."""
+
+KIND_FROM_ALERT = "kind-from-alert"
+"""The context is gathered, and the rollout watched and verified, for the kind the alert
+names (a StatefulSet, a CronJob...), not always a Deployment."""

@@ -17,6 +17,8 @@ PREVIOUS = f"{DEMO_REPOSITORY}/checkout:1.4.1"
 CRASHING = f"{DEMO_REPOSITORY}/checkout:1.5.0"
 """checkout 1.5.0 exits with code 1 right after it starts (a failed migration)."""
 MISSING = f"{DEMO_REPOSITORY}/checkout:9.9.9"
+LEDGER = "registry.sandbox.local/demo/ledger:2.3.0"
+BUSYBOX = "registry.sandbox.local/library/busybox:1.36"
 CHECKOUT_NEEDS = "256Mi"
 """Memory limit above what checkout uses (180 MiB); below it, checkout is OOMKilled."""
 
@@ -151,3 +153,45 @@ def secret(name: str, **values: str) -> dict[str, Any]:
 def config_map(name: str, **values: str) -> dict[str, Any]:
     """Return a ConfigMap manifest holding `values`."""
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": values}
+
+
+def status_of(obj: Any, field: str) -> Any:
+    """A status field of a client model, 0 before the controller has written a status."""
+    return (getattr(obj.status, field, None) or 0) if obj.status is not None else 0
+
+
+def pod_template(labels: dict[str, str], **spec: Any) -> dict[str, Any]:
+    return {"metadata": {"labels": labels}, "spec": spec}
+
+
+def stateful_set(
+    name: str, replicas: int, storage_class: str | None = None, image: str = LEDGER
+) -> dict[str, Any]:
+    """Return a StatefulSet manifest of one container with a `data` claim per replica."""
+    claim: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": "1Gi"}},
+    }
+    if storage_class:
+        claim["storageClassName"] = storage_class
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name},
+        "spec": {
+            "serviceName": name,
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": pod_template(
+                {"app": name},
+                containers=[
+                    {
+                        "name": "main",
+                        "image": image,
+                        "volumeMounts": [{"name": "data", "mountPath": "/var/lib/ledger"}],
+                    }
+                ],
+            ),
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": claim}],
+        },
+    }

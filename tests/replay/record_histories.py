@@ -24,13 +24,14 @@ from selfheal.model.decisions import Approval, Rejection, RetryRequest
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory
 from selfheal.model.guard import FreezeRequest, UnfreezeRequest
 from selfheal.model.incident import IncidentState
+from selfheal.model.policy import AnalyzerChoice
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.search import ALL_KEYS
 from selfheal.workflows.workload import WorkloadWorkflow
 from selfheal_lab.binaries import find_binary
 from tests.delivery import deliver
-from tests.workflow.doubles import FakeWorld, oom_diagnosis
+from tests.workflow.doubles import FailingInvestigation, FakeWorld, oom_diagnosis
 
 HISTORIES = Path(__file__).parent / "histories"
 QUEUE = "replay-recording"
@@ -104,6 +105,29 @@ async def unexplained_then_resolved(client: Client, world: FakeWorld) -> None:
     print(f"recorded workload: {len(workload.events)} events")
 
 
+async def statefulset_on_the_model_path(client: Client, world: FakeWorld) -> None:
+    """A StatefulSet's alert on the model path (the investigation gives up, the rules
+    diagnose), observed: its context is gathered for the StatefulSet."""
+    rules = world.policy
+    world.policy = rules.model_copy(update={"analyzer": AnalyzerChoice.MODEL})
+    alert = Alert(
+        name="KubeStatefulSetReplicasMismatch",
+        namespace="demo",
+        workload="ledger",
+        kind="StatefulSet",
+        labels={"selfheal_mode": "observe"},
+    )
+    delivery = await deliver(client, alert, QUEUE, "http://ui")
+    handle = incident_handle(client, delivery.incident_id)
+    await handle.result()
+    world.policy = rules
+    if world.requests["gather_context"][-1].kind != "StatefulSet":
+        raise RuntimeError("the model path gathered another kind than the alert's")
+    history = await handle.fetch_history()
+    (HISTORIES / "model-statefulset.json").write_text(history.to_json())
+    print(f"recorded model-statefulset: {len(history.events)} events")
+
+
 async def record() -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=find_binary("temporal"),
@@ -116,7 +140,7 @@ async def record() -> None:
     async with Worker(
         client,
         task_queue=QUEUE,
-        workflows=[WorkloadWorkflow, IncidentWorkflow, *GUARD_WORKFLOWS],
+        workflows=[WorkloadWorkflow, IncidentWorkflow, FailingInvestigation, *GUARD_WORKFLOWS],
         activities=[*world.activities(), guard.request_permit],
     ):
         await unexplained_then_resolved(client, world)
@@ -140,6 +164,7 @@ async def record() -> None:
                 counted = await workload.fetch_history()
                 (HISTORIES / "workload-permit.json").write_text(counted.to_json())
                 print(f"recorded workload-permit: {len(counted.events)} events")
+        await statefulset_on_the_model_path(client, world)
         await set_freeze(client, "selfheal-guard", QUEUE, FreezeRequest(by="sre", reason="drill"))
         await set_freeze(client, "selfheal-guard", QUEUE, UnfreezeRequest(by="sre"))
         guard_history = await client.get_workflow_handle("selfheal-guard").fetch_history()

@@ -12,7 +12,12 @@ from temporalio.worker import Replayer
 
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
-from selfheal.workflows.patches import ONE_STEP_ANALYSIS, PROPOSAL_DIGEST, WORKLOAD_IDENTITY
+from selfheal.workflows.patches import (
+    KIND_FROM_ALERT,
+    ONE_STEP_ANALYSIS,
+    PROPOSAL_DIGEST,
+    WORKLOAD_IDENTITY,
+)
 from selfheal.workflows.workload import WorkloadWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -27,6 +32,7 @@ def test_histories_are_recorded() -> None:
         "workload",
         "workload-permit",
         "unexplained-resolved-itself",
+        "model-statefulset",
     }
 
 
@@ -49,6 +55,7 @@ def test_both_sides_of_every_incident_patch_are_recorded() -> None:
     for patch, before in (
         (ONE_STEP_ANALYSIS, "gitops-approved.before-one-step-analysis"),
         (WORKLOAD_IDENTITY, "gitops-approved.before-workload-identity"),
+        (KIND_FROM_ALERT, "gitops-approved.before-kind-from-alert"),
     ):
         with_patch = [path.stem for path in incidents if patch in patches_in(path)]
         without = [path.stem for path in incidents if patch not in patches_in(path)]
@@ -59,6 +66,7 @@ def test_both_sides_of_every_incident_patch_are_recorded() -> None:
     unnamed = HISTORIES[0].parent / "direct-rejected-retried.before-proposal-digest.json"
     assert PROPOSAL_DIGEST in patches_in(named)
     assert PROPOSAL_DIGEST not in patches_in(unnamed)
+    assert KIND_FROM_ALERT in patches_in(HISTORIES[0].parent / "model-statefulset.json")
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])

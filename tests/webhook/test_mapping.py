@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
-from selfheal.model.alerts import AlertStatus
-from selfheal.webhook.alertmanager import workload_of
+from selfheal.model.alerts import Alert, AlertStatus
+from selfheal.webhook.alertmanager import AlertmanagerAlert, workload_of
+from selfheal.webhook.alertmanager import alert_of as alertmanager_alert
 from selfheal.webhook.auth import bearer_token, hub_signature, pagerduty_signature
 from selfheal.webhook.github import incident_of_branch
 from selfheal.webhook.jira import Issue
@@ -23,19 +25,72 @@ from selfheal.webhook.service_map import ServiceMap, ServiceMapError, load_servi
 @pytest.mark.parametrize(
     ("labels", "workload"),
     [
-        ({"deployment": "checkout", "pod": "other-7d4b9c8f6-x2x9k"}, "checkout"),
-        ({"replicaset": "checkout-7d4b9c8f6"}, "checkout"),
-        ({"pod": "checkout-api-7d4b9c8f6-x2x9k", "service": "kube-state-metrics"}, "checkout-api"),
-        ({"pod": "web-0", "app_kubernetes_io_name": "web"}, "web"),
-        ({"pod": "web-0", "service": "web-svc"}, "web-svc"),
-        ({"pod": "web-0"}, None),
+        ({"deployment": "checkout", "pod": "other-7d4b9c8f6-x2x9k"}, ("Deployment", "checkout")),
+        ({"replicaset": "checkout-7d4b9c8f6"}, ("Deployment", "checkout")),
+        (
+            {"pod": "checkout-api-7d4b9c8f6-x2x9k", "service": "kube-state-metrics"},
+            ("Deployment", "checkout-api"),
+        ),
+        ({"statefulset": "books", "pod": "books-1"}, ("StatefulSet", "books")),
+        ({"daemonset": "log-agent", "pod": "log-agent-x2x9k"}, ("DaemonSet", "log-agent")),
+        ({"cronjob": "nightly-report"}, ("CronJob", "nightly-report")),
+        # A CronJob's Job: `<cronjob>-<scheduled minute since the epoch>`.
+        ({"job_name": "nightly-report-29412345"}, ("CronJob", "nightly-report")),
+        ({"job_name": "nightly-report-29412345", "cronjob": "other"}, ("CronJob", "other")),
+        ({"job_name": "migrate-db"}, ("Job", "migrate-db")),
+        ({"job_name": "migrate-12345"}, ("Job", "migrate-12345")),  # not a minute of 2000-2100
+        ({"job_name": "import-99999999"}, ("Job", "import-99999999")),
+        ({"pod": "nightly-report-29412345-x2x9k"}, ("CronJob", "nightly-report")),
+        ({"pod": "web-0", "app_kubernetes_io_name": "web"}, ("StatefulSet", "web")),
+        ({"pod": "web-12", "service": "kube-state-metrics"}, ("StatefulSet", "web")),
+        ({"pod": "web-0"}, ("StatefulSet", "web")),
+        # The app label names another workload: `web-0` may be a bare Pod; the label wins.
+        ({"pod": "web-0", "app": "frontend"}, ("Deployment", "frontend")),
+        # Five safe digits are a generated suffix (a DaemonSet's or Job's pod), no ordinal.
+        ({"pod": "agent-24567"}, None),
+        ({"pod": "web-01"}, None),
+        ({"pod": "standalone", "service": "web-svc"}, ("Deployment", "web-svc")),
         ({}, None),
     ],
 )
-def test_workload_comes_from_deployment_replicaset_pod_or_app_labels(
-    labels: dict[str, str], workload: str | None
+def test_workload_and_kind_come_from_labels_or_pod_names(
+    labels: dict[str, str], workload: tuple[str, str] | None
 ):
     assert workload_of(labels) == workload
+
+
+def test_alertmanager_alerts_name_their_workloads_kind():
+    alert = alertmanager_alert(
+        AlertmanagerAlert.model_validate(
+            {
+                "status": "firing",
+                "labels": {
+                    "alertname": "KubeStatefulSetReplicasMismatch",
+                    "namespace": "shop",
+                    "statefulset": "books",
+                },
+            }
+        )
+    )
+    assert (alert.kind, alert.workload) == ("StatefulSet", "books")
+    assert alert.target.key == "default/shop/StatefulSet/books"
+    deployment = alert.model_copy(update={"kind": "Deployment", "workload": "books"})
+    # A Deployment's identity, and so its workflow id, is what it was before kinds.
+    assert deployment.target.workflow_id == "workload-books-" + deployment.target.digest[:8]
+    assert deployment.target.key == "default/shop/Deployment/books"
+
+
+def test_generic_alerts_may_name_a_kind_in_any_case_and_deployments_serialize_as_before():
+    alert = Alert.model_validate(
+        {"name": "Down", "namespace": "shop", "workload": "agent", "kind": "daemonset"}
+    )
+    assert alert.target.kind == "DaemonSet"
+    assert json.loads(alert.model_dump_json())["kind"] == "DaemonSet"
+    plain = Alert(name="Down", namespace="shop", workload="api")
+    assert "kind" not in json.loads(plain.model_dump_json())
+    assert Alert.model_validate_json(plain.model_dump_json()) == plain
+    with pytest.raises(ValidationError, match="kind must be one of"):
+        Alert.model_validate({"name": "Down", "kind": "ReplicaSet"})
 
 
 @pytest.mark.parametrize(

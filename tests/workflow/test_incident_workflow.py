@@ -404,6 +404,47 @@ async def test_failed_model_investigation_falls_back_to_rules(
     assert any("diagnosing with the offline rules" in e.note for e in final.timeline)
 
 
+@pytest.mark.parametrize("analyzer", [AnalyzerChoice.RULES, AnalyzerChoice.MODEL])
+async def test_the_context_is_read_for_the_kind_the_alert_names(
+    time_skipping_env: WorkflowEnvironment, analyzer: AnalyzerChoice
+):
+    world = FakeWorld(policy=demo_policy(analyzer=analyzer))
+    client = time_skipping_env.client
+    alert = an_alert("ledger", selfheal_mode="observe").model_copy(update={"kind": "StatefulSet"})
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver(client, alert, queue, UI)
+        final = await incident_handle(client, delivery.incident_id).result()
+    assert final.state == IncidentState.RESOLVED
+    asked = (
+        world.requests["analyze_workload"][0].workload
+        if analyzer == AnalyzerChoice.RULES
+        else world.requests["gather_context"][0]
+    )
+    assert (asked.kind, asked.workload) == ("StatefulSet", alert.workload)
+    assert delivery.workflow_id == alert.target.workflow_id
+    assert alert.target.kind == "StatefulSet"
+
+
+async def test_the_rollout_and_health_of_a_statefulset_are_watched_as_one(
+    time_skipping_env: WorkflowEnvironment,
+):
+    world = FakeWorld(policy=demo_policy())
+    client = time_skipping_env.client
+    alert = an_alert("ledger").model_copy(update={"kind": "StatefulSet"})
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver(client, alert, queue, UI)
+        await wait_for_state(client, delivery.incident_id, IncidentState.AWAITING_REVIEW)
+        await incident_handle(client, delivery.incident_id).signal(
+            IncidentWorkflow.approve, Approval(by="alice")
+        )
+        final = await incident_handle(client, delivery.incident_id).result()
+    assert final.state == IncidentState.RESOLVED
+    (rollout,) = world.requests["wait_rollout"]
+    (health,) = world.requests["verify_health"]
+    assert (rollout.kind, rollout.deployment) == ("StatefulSet", alert.workload)
+    assert (health.kind, health.deployment) == ("StatefulSet", alert.workload)
+
+
 async def test_failed_model_investigation_escalates_when_rules_are_off(
     time_skipping_env: WorkflowEnvironment,
 ):

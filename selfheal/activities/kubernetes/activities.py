@@ -57,12 +57,14 @@ class KubernetesActivities:
 
     @implements(GATHER_CONTEXT)
     def gather_context(self, request: ContextRequest) -> ClusterContext:
-        """Return the workload's objects, events and log tails, secrets removed and size bounded."""
+        """Return the workload's objects, events and log tails, secrets removed and size
+        bounded, for a workload of any kind (`request.kind`)."""
         found = collect_workload_objects(
             self._clusters[request.cluster],
             request.namespace,
             request.workload,
             request.log_tail_lines,
+            kind=request.kind,
         )
         context = snapshots.context_from_objects(
             found.objects,
@@ -71,6 +73,7 @@ class KubernetesActivities:
             namespace=request.namespace,
             workload=request.workload,
             max_bytes=self._settings.context_max_bytes,
+            kind=request.kind,
         )
         context.cluster = request.cluster or self._settings.cluster
         return context
@@ -89,5 +92,6 @@ class KubernetesActivities:
 
     @implements(VERIFY_HEALTH)
     def verify_health(self, request: HealthCheckRequest) -> HealthReport:
-        """Return whether the Deployment stayed rolled out, ready and restart-free."""
+        """Return whether the workload (Deployment, StatefulSet or DaemonSet) stayed rolled
+        out, ready and restart-free."""
         return verify_window(self._clusters[request.cluster], request, self._poll)

@@ -1,7 +1,13 @@
-"""Read everything the analysis looks at for one Deployment: objects, events and log tails.
+"""Read everything the analysis looks at for one workload of any kind: objects, events and
+log tails.
 
-Secret values are never requested: Secrets are read as metadata only (PartialObjectMetadata),
-and anything else a server sends back is dropped before it leaves this module.
+Nodes are cluster-scoped and the worker's RBAC grants nothing cluster-wide, so a live
+context holds none (`ClusterContext.nodes` stays empty); the pods' `spec.nodeName` and the
+node controller's events about them still say where they ran.
+
+Secret values are never requested: Secrets are read as metadata only
+(PartialObjectMetadata), and anything else a server sends back is dropped before it leaves
+this module.
 """
 
 from __future__ import annotations
@@ -19,8 +25,13 @@ from selfheal.activities.kubernetes.client import (
     is_not_found,
     kube_errors,
 )
-from selfheal.activities.kubernetes.workload import Workload, as_object, read_workload
-from selfheal.kube_objects import Obj, name_of, pod_specs, uid_of
+from selfheal.activities.kubernetes.members import (
+    read_claims,
+    read_members,
+    read_namespace_limits,
+)
+from selfheal.activities.kubernetes.workload import as_object
+from selfheal.kube_objects import Obj, kind_of, name_of, pod_specs, uid_of
 from selfheal.snapshots import referenced_config
 
 METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
@@ -32,7 +43,7 @@ MAX_HEALTHY_LOG_PODS = 2
 
 @dataclass
 class WorkloadObjects:
-    """A Deployment's related objects (kubectl-shaped dicts) and its containers' log tails."""
+    """A workload's related objects (kubectl-shaped dicts) and its containers' log tails."""
 
     objects: list[Obj] = field(default_factory=list)
     logs: dict[str, str] = field(default_factory=dict)
@@ -40,34 +51,44 @@ class WorkloadObjects:
 
 
 def collect_workload_objects(
-    conn: ClusterConnection, namespace: str, deployment: str, tail_lines: int
+    conn: ClusterConnection,
+    namespace: str,
+    name: str,
+    tail_lines: int,
+    kind: str = "Deployment",
 ) -> WorkloadObjects:
-    """Return the Deployment, ReplicaSets, Pods, their Events, referenced config and log tails."""
-    workload = read_workload(conn, namespace, deployment)
-    specs = [spec for obj in (workload.deployment, *workload.pods) for spec in pod_specs(obj)]
+    """Return the workload `kind`/`name`, what it owns (ReplicaSets, ControllerRevisions or
+    Jobs) and its Pods, the claims they mount, the namespace's ResourceQuotas and
+    LimitRanges, Events about any of them, referenced config and log tails."""
+    members = read_members(conn, namespace, kind, name)
+    owned = [
+        *([members.top] if members.top is not None else []),
+        *members.replicasets,
+        *members.controller_revisions,
+        *[job for job in members.jobs if job is not members.top],
+        *members.pods,
+    ]
+    specs = [spec for obj in owned for spec in pod_specs(obj)]
     configmap_names, secret_names = referenced_config(specs)
-    objects = [workload.deployment, *workload.replicasets, *workload.pods]
-    objects += related_events(conn, workload)
+    claims = read_claims(conn, namespace, members)
+    objects = [*owned, *claims]
+    objects += related_events(conn, namespace, [*owned, *claims])
     objects += read_configmaps(conn, namespace, sorted(configmap_names))
     objects += read_secret_metadata(conn, namespace, sorted(secret_names))
+    objects += read_namespace_limits(conn, namespace)
     result = WorkloadObjects(objects=objects)
     if tail_lines > 0:
-        for pod in pods_worth_logs(workload.pods):
+        for pod in pods_worth_logs(members.pods):
             read_pod_logs(conn, pod, tail_lines, result)
     return result
 
 
-def related_events(conn: ClusterConnection, workload: Workload) -> list[Obj]:
-    """Return the namespace's core/v1 Events about the Deployment, its ReplicaSets or Pods."""
-    involved = [workload.deployment, *workload.replicasets, *workload.pods]
-    uids = {uid_of(obj) for obj in involved}
-    names = {(obj["kind"], name_of(obj)) for obj in involved}
-    with kube_errors(f"listing events in namespace {workload.namespace}"):
-        items = (
-            conn.core()
-            .list_namespaced_event(workload.namespace, _request_timeout=REQUEST_TIMEOUT)
-            .items
-        )
+def related_events(conn: ClusterConnection, namespace: str, involved: list[Obj]) -> list[Obj]:
+    """Return the namespace's core/v1 Events about any of the `involved` objects."""
+    uids = {uid_of(obj) for obj in involved} - {""}
+    names = {(kind_of(obj), name_of(obj)) for obj in involved}
+    with kube_errors(f"listing events in namespace {namespace}"):
+        items = conn.core().list_namespaced_event(namespace, _request_timeout=REQUEST_TIMEOUT).items
     events = []
     for item in items:
         event = as_object(conn, item, "v1", "Event")

@@ -1,4 +1,5 @@
-"""Whether a Deployment stays healthy over a window: rollout done, replicas ready, no restarts."""
+"""Whether a workload (Deployment, StatefulSet, DaemonSet) stays healthy over a window:
+rollout done, replicas ready, no restarts."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import time
 from dataclasses import dataclass, field
 
 from selfheal.activities.kubernetes.client import ClusterConnection
-from selfheal.activities.kubernetes.rollout import RolloutStatus, pause, rollout_status
+from selfheal.activities.kubernetes.members import read_members
+from selfheal.activities.kubernetes.rollout import pause, rollout_status, workload_rollout_status
+from selfheal.activities.kubernetes.rollout_reading import RolloutStatus
 from selfheal.activities.kubernetes.workload import read_workload
 from selfheal.contracts.kubernetes import HealthCheckRequest, HealthReport
 from selfheal.kube_objects import Obj, name_of, uid_of
@@ -63,9 +66,8 @@ def verify_window(
     ledger = RestartLedger()
     opening = True
     while True:
-        workload = read_workload(conn, request.namespace, request.deployment)
-        status = rollout_status(workload.deployment)
-        ledger.record(workload.current_pods(), opening)
+        status, pods = _sample(conn, request)
+        ledger.record(pods, opening)
         opening = False
         elapsed = time.monotonic() - started
         problem = trouble(status, ledger)
@@ -94,6 +96,19 @@ def verify_window(
         )
 
 
+def _sample(
+    conn: ClusterConnection, request: HealthCheckRequest
+) -> tuple[RolloutStatus, list[Obj]]:
+    """The rollout's reading and the pods to watch: a Deployment's current ReplicaSet's, or
+    every pod of a StatefulSet or DaemonSet (a restart anywhere in it counts)."""
+    if request.kind == "Deployment":
+        workload = read_workload(conn, request.namespace, request.deployment)
+        return rollout_status(workload.deployment), workload.current_pods()
+    members = read_members(conn, request.namespace, request.kind, request.deployment)
+    assert members.top is not None
+    return workload_rollout_status(members.top, request.kind), members.pods
+
+
 def trouble(status: RolloutStatus, ledger: RestartLedger) -> str | None:
     """Return what is wrong with the sample, in words, or None when it looks healthy."""
     if status.desired == 0:
@@ -118,7 +133,7 @@ def report(
 ) -> HealthReport:
     return HealthReport(
         healthy=healthy,
-        message=f"deployment {request.namespace}/{request.deployment} {finding}",
+        message=f"{request.kind.lower()} {request.namespace}/{request.deployment} {finding}",
         ready_replicas=ready,
         desired_replicas=desired,
         restarts_during_window=ledger.restarts,

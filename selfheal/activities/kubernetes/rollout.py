@@ -1,9 +1,9 @@
-"""Whether a Deployment's rollout is done, judged as `kubectl rollout status` judges it."""
+"""Whether a Deployment's rollout is done, judged as `kubectl rollout status` judges it; the
+wait for any workload's rollout (StatefulSets' and DaemonSets' judged in set_rollouts.py)."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from kubernetes.utils import parse_quantity
@@ -11,24 +11,17 @@ from temporalio import activity
 from temporalio.exceptions import CancelledError
 
 from selfheal.activities.kubernetes.client import ClusterConnection
-from selfheal.activities.kubernetes.workload import read_deployment
+from selfheal.activities.kubernetes.members import read_top
+from selfheal.activities.kubernetes.rollout_reading import RolloutStatus
+from selfheal.activities.kubernetes.set_rollouts import (
+    daemonset_rollout_status,
+    statefulset_rollout_status,
+)
 from selfheal.contracts.kubernetes import RolloutRequest, RolloutResult
 from selfheal.kube_objects import Obj, revision_of
 
 # Keys strategic merge patch uses to match list items, in the order they are tried.
 MERGE_KEYS = ("name", "containerPort", "mountPath", "devicePath", "ip", "type", "topologyKey")
-
-
-@dataclass
-class RolloutStatus:
-    """One reading of a Deployment's rollout progress."""
-
-    complete: bool
-    failed: bool
-    message: str
-    desired: int
-    ready: int
-    revision: int | None
 
 
 def rollout_status(deployment: Obj) -> RolloutStatus:
@@ -69,6 +62,15 @@ def rollout_status(deployment: Obj) -> RolloutStatus:
             f"{min(available, ready)} of {updated} updated replicas are available..."
         )
     return reading(f'deployment "{name}" successfully rolled out', complete=True)
+
+
+def workload_rollout_status(obj: Obj, kind: str) -> RolloutStatus:
+    """Return how far the rollout of a Deployment, StatefulSet or DaemonSet has got."""
+    if kind == "StatefulSet":
+        return statefulset_rollout_status(obj)
+    if kind == "DaemonSet":
+        return daemonset_rollout_status(obj)
+    return rollout_status(obj)
 
 
 def runs_template(deployment: Obj, expected: dict[str, Any]) -> bool:
@@ -146,10 +148,10 @@ def wait_for_rollout(
     """Return once the rollout is complete (with the expected template), failed, or timed out."""
     deadline = time.monotonic() + request.timeout.total_seconds()
     while True:
-        deployment = read_deployment(conn, request.namespace, request.deployment)
-        status = rollout_status(deployment)
+        workload = read_top(conn, request.namespace, request.kind, request.deployment)
+        status = workload_rollout_status(workload, request.kind)
         has_fix = request.expected_template is None or runs_template(
-            deployment, request.expected_template
+            workload, request.expected_template
         )
         if status.failed:
             return RolloutResult(complete=False, message=status.message, revision=status.revision)
@@ -158,7 +160,8 @@ def wait_for_rollout(
         note = (
             status.message
             if has_fix
-            else (f'deployment "{request.deployment}" does not run the expected template yet')
+            else f'{request.kind.lower()} "{request.deployment}" does not run the expected '
+            "template yet"
         )
         remaining = deadline - time.monotonic()
         if remaining <= 0:
