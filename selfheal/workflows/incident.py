@@ -51,17 +51,11 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
     )
     from selfheal.model.policy import IncidentPolicy, RemediationMode
-    from selfheal.workflows import alert_book, judgement, search
+    from selfheal.workflows import alert_book, judgement, patches, search
     from selfheal.workflows.activity_calls import call
     from selfheal.workflows.analysis import Analyst, ModelFailed
     from selfheal.workflows.changes import Changes
     from selfheal.workflows.judgement import Decision, human, reason
-    from selfheal.workflows.patches import (
-        KIND_FROM_ALERT,
-        PROPOSAL_DIGEST,
-        TICKET_CATCH_UP,
-        WORKLOAD_IDENTITY,
-    )
     from selfheal.workflows.permits import Permits
     from selfheal.workflows.ticket_mirror import TicketMirror
     from selfheal.workflows.transitions import (
@@ -134,7 +128,7 @@ class IncidentWorkflow:
 
     @workflow.run
     async def run(self, input: IncidentInput) -> IncidentStatus:
-        self._honest = workflow.patched(WORKLOAD_IDENTITY)
+        self._honest = workflow.patched(patches.WORKLOAD_IDENTITY)
         await workflow.wait_condition(lambda: self._status.first_alert is not None)
         if self._policy is None:
             await self._start_incident()
@@ -157,7 +151,7 @@ class IncidentWorkflow:
             elif isinstance(step, Closed):
                 await self._record(self._status.state, step.note)
                 break
-        if self._tickets.outstanding and workflow.patched(TICKET_CATCH_UP):
+        if self._tickets.outstanding and workflow.patched(patches.TICKET_CATCH_UP):
             await self._tickets.hand_over()
         return self._status
 
@@ -366,7 +360,7 @@ class IncidentWorkflow:
     def _kind(alert: Alert) -> str:
         """The kind of workload to watch: the alert's (incidents begun before kinds were
         read watch a Deployment)."""
-        return alert.kind if workflow.patched(KIND_FROM_ALERT) else DEFAULT_KIND
+        return alert.kind if workflow.patched(patches.KIND_FROM_ALERT) else DEFAULT_KIND
 
     async def _verify(self) -> Transition:
         alert, policy = self._first_alert, self._policy_or_default
@@ -608,7 +602,7 @@ class IncidentWorkflow:
     def _decide(self, made: Approval | Rejection) -> None:
         """Record a decision; it counts when the incident waits for one, its maker may decide
         and the proposal it names (if any) is the current one."""
-        named = made.proposal if made.proposal and workflow.patched(PROPOSAL_DIGEST) else ""
+        named = made.proposal if made.proposal and workflow.patched(patches.PROPOSAL_DIGEST) else ""
         refusal = self._approval_refusal(made.by, named)
         record = ApprovalRecord(
             at=workflow.now(),
