@@ -30,7 +30,7 @@ from selfheal.activities.kubernetes.members import (
     read_members,
     read_namespace_limits,
 )
-from selfheal.activities.kubernetes.workload import as_object
+from selfheal.activities.kubernetes.workload import as_object, read_existing
 from selfheal.kube_objects import Obj, kind_of, name_of, pod_specs, uid_of
 from selfheal.snapshots import referenced_config
 
@@ -112,19 +112,15 @@ def event_time(event: Obj) -> str:
 
 def read_configmaps(conn: ClusterConnection, namespace: str, names: list[str]) -> list[Obj]:
     """Return the referenced ConfigMaps that exist (a missing one is itself a finding)."""
-    found = []
-    for name in names:
-        with kube_errors(f"reading configmap {namespace}/{name}"):
-            try:
-                model = conn.core().read_namespaced_config_map(
-                    name, namespace, _request_timeout=REQUEST_TIMEOUT
-                )
-            except ApiException as exc:
-                if is_not_found(exc):
-                    continue
-                raise
-        found.append(as_object(conn, model, "v1", "ConfigMap"))
-    return found
+    return read_existing(
+        conn,
+        namespace,
+        names,
+        "ConfigMap",
+        lambda name: conn.core().read_namespaced_config_map(
+            name, namespace, _request_timeout=REQUEST_TIMEOUT
+        ),
+    )
 
 
 def read_secret_metadata(conn: ClusterConnection, namespace: str, names: list[str]) -> list[Obj]:

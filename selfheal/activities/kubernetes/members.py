@@ -20,7 +20,12 @@ from selfheal.activities.kubernetes.client import (
     is_not_found,
     kube_errors,
 )
-from selfheal.activities.kubernetes.workload import as_object, read_deployment, read_workload
+from selfheal.activities.kubernetes.workload import (
+    as_object,
+    read_deployment,
+    read_existing,
+    read_workload,
+)
 from selfheal.kube_objects import Obj, label_selector, name_of
 from selfheal.workload_tree import WorkloadMembers, claimed_volumes, workload_members
 
@@ -112,19 +117,15 @@ def read_claims(conn: ClusterConnection, namespace: str, members: WorkloadMember
     volumeClaimTemplates make for each of its ordinals; a missing claim is left out (the
     scheduler's event names it)."""
     names = sorted(claimed_volumes(members) | _statefulset_claims(members))[:MAX_CLAIMS]
-    found = []
-    for claim in names:
-        with kube_errors(f"reading persistentvolumeclaim {namespace}/{claim}"):
-            try:
-                model = conn.core().read_namespaced_persistent_volume_claim(
-                    claim, namespace, _request_timeout=REQUEST_TIMEOUT
-                )
-            except ApiException as exc:
-                if is_not_found(exc):
-                    continue
-                raise
-        found.append(as_object(conn, model, "v1", "PersistentVolumeClaim"))
-    return found
+    return read_existing(
+        conn,
+        namespace,
+        names,
+        "PersistentVolumeClaim",
+        lambda claim: conn.core().read_namespaced_persistent_volume_claim(
+            claim, namespace, _request_timeout=REQUEST_TIMEOUT
+        ),
+    )
 
 
 def read_namespace_limits(conn: ClusterConnection, namespace: str) -> list[Obj]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubernetes.client.exceptions import ApiException
 from temporalio.exceptions import ApplicationError
 
 from selfheal.activities.kubernetes.client import (
@@ -106,3 +108,25 @@ def read_workload(conn: ClusterConnection, namespace: str, name: str) -> Workloa
     ]
     pods.sort(key=name_of)
     return Workload(deployment, replicasets, pods)
+
+
+def read_existing(
+    conn: ClusterConnection,
+    namespace: str,
+    names: list[str],
+    kind: str,
+    read: Callable[[str], Any],
+) -> list[Obj]:
+    """Return the named core/v1 objects of `kind` that exist, read one by one with `read`;
+    a missing one is left out."""
+    found = []
+    for name in names:
+        with kube_errors(f"reading {kind.lower()} {namespace}/{name}"):
+            try:
+                model = read(name)
+            except ApiException as exc:
+                if is_not_found(exc):
+                    continue
+                raise
+        found.append(as_object(conn, model, "v1", kind))
+    return found
