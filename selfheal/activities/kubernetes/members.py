@@ -8,9 +8,6 @@ decided by `workload_tree`, exactly as for a snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from kubernetes.client.exceptions import ApiException
 from temporalio.exceptions import ApplicationError
 
@@ -20,6 +17,7 @@ from selfheal.activities.kubernetes.client import (
     is_not_found,
     kube_errors,
 )
+from selfheal.activities.kubernetes.reads import KINDS
 from selfheal.activities.kubernetes.workload import (
     as_object,
     read_deployment,
@@ -29,41 +27,9 @@ from selfheal.activities.kubernetes.workload import (
 from selfheal.kube_objects import Obj, label_selector, name_of
 from selfheal.workload_tree import WorkloadMembers, claimed_volumes, workload_members
 
-Reader = Callable[[ClusterConnection, str, str], Any]
+TOP_KINDS = frozenset({"StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"})
+"""Workload kinds read through reads.KINDS (a Deployment has its own reader)."""
 
-# Literal calls, one per kind, so tests/packaging can derive the RBAC they need.
-_TOP: dict[str, tuple[str, Reader]] = {
-    "StatefulSet": (
-        "apps/v1",
-        lambda c, ns, name: c.apps().read_namespaced_stateful_set(
-            name, ns, _request_timeout=REQUEST_TIMEOUT
-        ),
-    ),
-    "DaemonSet": (
-        "apps/v1",
-        lambda c, ns, name: c.apps().read_namespaced_daemon_set(
-            name, ns, _request_timeout=REQUEST_TIMEOUT
-        ),
-    ),
-    "Job": (
-        "batch/v1",
-        lambda c, ns, name: c.batch().read_namespaced_job(
-            name, ns, _request_timeout=REQUEST_TIMEOUT
-        ),
-    ),
-    "CronJob": (
-        "batch/v1",
-        lambda c, ns, name: c.batch().read_namespaced_cron_job(
-            name, ns, _request_timeout=REQUEST_TIMEOUT
-        ),
-    ),
-    "Pod": (
-        "v1",
-        lambda c, ns, name: c.core().read_namespaced_pod(
-            name, ns, _request_timeout=REQUEST_TIMEOUT
-        ),
-    ),
-}
 
 JOBS_WITH_PODS = 3
 """A CronJob's newest Jobs whose pods are read: the rules look at the newest one's, and
@@ -156,14 +122,14 @@ def read_top(conn: ClusterConnection, namespace: str, kind: str, name: str) -> O
     ApplicationError when it is absent, `UnknownKind` for a kind selfheal does not read."""
     if kind == "Deployment":
         return read_deployment(conn, namespace, name)
-    if kind not in _TOP:
+    if kind not in TOP_KINDS:
         raise ApplicationError(
             f"cannot read a workload of kind {kind}", type="UnknownKind", non_retryable=True
         )
-    api_version, read = _TOP[kind]
+    reading = KINDS[kind]
     with kube_errors(f"reading {kind.lower()} {namespace}/{name}"):
         try:
-            model = read(conn, namespace, name)
+            model = reading.read(conn, namespace, name)
         except ApiException as exc:
             if is_not_found(exc):
                 raise ApplicationError(
@@ -172,7 +138,7 @@ def read_top(conn: ClusterConnection, namespace: str, kind: str, name: str) -> O
                     non_retryable=True,
                 ) from exc
             raise
-    return as_object(conn, model, api_version, kind)
+    return as_object(conn, model, reading.api_version, kind)
 
 
 def _pods(conn: ClusterConnection, namespace: str, selector: str, where: str) -> list[Obj]:
