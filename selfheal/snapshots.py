@@ -222,7 +222,7 @@ def _bound(context: ClusterContext, max_bytes: int) -> ClusterContext:
             total -= _json_size(pod) + 1
             for logs in (context.logs, context.previous_logs):
                 for key in [key for key in logs if key.split("/", 1)[0] == name]:
-                    total -= _json_size({key: logs.pop(key)})
+                    total -= _json_size({key: logs.pop(key)}) - 1  # braces out, comma in
         context.pods = [pod for pod in context.pods if name_of(pod) in by_name]
         return total
 
@@ -242,7 +242,28 @@ def _bound(context: ClusterContext, max_bytes: int) -> ClusterContext:
     context.events.sort(key=_timestamp)
     total = _cut_logs(context, max_bytes, floor=0)
     drop([pod for pod in context.pods if not _pod_failing(pod)], total)
+    _shed_until_within(context, max_bytes)
     return context
+
+
+def _shed_until_within(context: ClusterContext, max_bytes: int) -> None:
+    """Make the bound exact: the per-item sums above are estimates (a list's last item
+    carries no comma), so measure the whole and drop the least telling item while it is over.
+    """
+    while _size(context) > max_bytes:
+        if context.events:
+            context.events.pop(0)
+        elif healthy := [pod for pod in context.pods if not _pod_failing(pod)]:
+            context.pods.remove(healthy[-1])
+            for logs in (context.logs, context.previous_logs):
+                for key in [key for key in logs if key.split("/", 1)[0] == name_of(healthy[-1])]:
+                    del logs[key]
+        elif context.logs or context.previous_logs:
+            context.logs, context.previous_logs = {}, {}
+        elif len(context.pods) > 1:
+            context.pods.pop()
+        else:
+            return
 
 
 def _drop_old_history(context: ClusterContext) -> int:

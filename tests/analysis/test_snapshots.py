@@ -102,3 +102,28 @@ async def test_diagnose_activity_runs_the_rules() -> None:
     diagnosis = await ActivityEnvironment().run(activities.diagnose, request)
     assert diagnosis.category == DiagnosisCategory.CONFIG_ERROR
     assert diagnosis.analyzer == "rules"
+
+
+def test_size_bound_holds_to_the_byte_whatever_the_bound() -> None:
+    """The bound is a promise, not an estimate: sweep it across the range where pods, logs
+    and events are all being cut (a list's last item has no comma; a map's entry no braces)."""
+    objects = read_objects(SCENARIOS / "oom_killed" / "running_after_oom")
+    templates = [o for o in objects if o["kind"] == "Pod"]
+    others = [o for o in objects if o["kind"] != "Pod"]
+    pods = []
+    for number in range(40):
+        pod = yaml.safe_load(yaml.safe_dump(templates[number % len(templates)]))
+        pod["metadata"]["name"] = f"search-{number:02d}"
+        pods.append(pod)
+    logs = {
+        f"search-{number:02d}/search": f"line {number}\n" * (number * 7) for number in range(40)
+    }
+    full = context_from_objects([*others, *pods], logs, dict(logs), "shop", "search")
+    size = len(full.model_dump_json().encode())
+
+    for max_bytes in range(size // 20, size, max(1, size // 41)):
+        bounded = context_from_objects(
+            [*others, *pods], logs, dict(logs), "shop", "search", max_bytes
+        )
+        assert len(bounded.model_dump_json().encode()) <= max_bytes, max_bytes
+        assert bounded.truncated and bounded.pods
