@@ -23,15 +23,22 @@ with workflow.unsafe.imports_passed_through():
         RevertRequest,
     )
     from selfheal.contracts.kubernetes import APPLY_REMEDIATION, RemediationRequest
-    from selfheal.model.alerts import Alert
+    from selfheal.model.alerts import DEFAULT_KIND, Alert
     from selfheal.model.decisions import PullRequestEvent
     from selfheal.model.diagnosis import ActionKind, FixProposal, RemediationAction
     from selfheal.model.incident import IncidentStatus
     from selfheal.model.policy import IncidentPolicy, RemediationMode
+    from selfheal.workflows import patches
     from selfheal.workflows.activity_calls import call
     from selfheal.workflows.judgement import pull_request_events, reason
     from selfheal.workflows.permits import Permits
     from selfheal.workflows.transitions import DEPLOYING, Go, Transition, escalate
+
+
+def workload_kind(alert: Alert) -> str:
+    """The kind of workload the incident changes and watches: the alert's (incidents begun
+    before kinds were read change and watch a Deployment)."""
+    return alert.kind if workflow.patched(patches.KIND_FROM_ALERT) else DEFAULT_KIND
 
 
 class Changes:
@@ -126,12 +133,14 @@ class Changes:
         if refusal:
             return escalate(f"{why}; {undo} not done: {refusal}")
         try:
+            kind = workload_kind(alert)
             if policy.mode == RemediationMode.DIRECT and status.previous_revision:
                 rollback = RemediationAction(
                     kind=ActionKind.ROLLBACK,
                     namespace=alert.namespace,
                     deployment=alert.workload,
                     revision=status.previous_revision,
+                    workload_kind=kind,
                 )
                 result = await call(
                     APPLY_REMEDIATION,
@@ -141,6 +150,8 @@ class Changes:
                 )
                 status.actions_taken += 1
                 why = f"{why}; rolled back: {result.description}"
+            elif policy.mode == RemediationMode.DIRECT and kind == "CronJob":
+                why = f"{why}; not rolled back: a CronJob keeps no revisions to return to"
             elif policy.mode == RemediationMode.GITOPS and status.pr_number is not None:
                 revert = await call(
                     OPEN_REVERT_PULL_REQUEST,

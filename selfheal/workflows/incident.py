@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         RolloutRequest,
     )
     from selfheal.contracts.policy import LOAD_POLICY, PolicyRequest
-    from selfheal.model.alerts import DEFAULT_KIND, Alert, AlertBatch
+    from selfheal.model.alerts import Alert, AlertBatch
     from selfheal.model.decisions import (
         Approval,
         ManualResolution,
@@ -54,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from selfheal.workflows import alert_book, judgement, patches, search
     from selfheal.workflows.activity_calls import call
     from selfheal.workflows.analysis import Analyst, ModelFailed
-    from selfheal.workflows.changes import Changes
+    from selfheal.workflows.changes import Changes, workload_kind
     from selfheal.workflows.judgement import Decision, human, reason
     from selfheal.workflows.permits import Permits
     from selfheal.workflows.ticket_mirror import TicketMirror
@@ -344,7 +344,7 @@ class IncidentWorkflow:
                     deployment=alert.workload,
                     timeout=policy.deploy_timeout,
                     expected_template=expected,
-                    kind=self._kind(alert),
+                    kind=workload_kind(alert),
                 ),
                 start_to_close=policy.deploy_timeout + _SLACK,
             )
@@ -355,12 +355,6 @@ class IncidentWorkflow:
                 f"the fix did not roll out: {rollout.message}"
             )
         return Go(VERIFYING, f"rollout complete: {rollout.message}")
-
-    @staticmethod
-    def _kind(alert: Alert) -> str:
-        """The kind of workload to watch: the alert's (incidents begun before kinds were
-        read watch a Deployment)."""
-        return alert.kind if workflow.patched(patches.KIND_FROM_ALERT) else DEFAULT_KIND
 
     async def _verify(self) -> Transition:
         alert, policy = self._first_alert, self._policy_or_default
@@ -374,7 +368,7 @@ class IncidentWorkflow:
                     namespace=alert.namespace,
                     deployment=alert.workload,
                     window=policy.verify_window,
-                    kind=self._kind(alert),
+                    kind=workload_kind(alert),
                 ),
                 start_to_close=policy.verify_window + _SLACK,
             )

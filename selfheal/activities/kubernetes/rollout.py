@@ -11,6 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import CancelledError
 
 from selfheal.activities.kubernetes.client import ClusterConnection
+from selfheal.activities.kubernetes.forced_rollback import evict_stuck_pods
 from selfheal.activities.kubernetes.members import read_top
 from selfheal.activities.kubernetes.rollout_reading import RolloutStatus
 from selfheal.activities.kubernetes.set_rollouts import (
@@ -147,6 +148,7 @@ def wait_for_rollout(
 ) -> RolloutResult:
     """Return once the rollout is complete (with the expected template), failed, or timed out."""
     deadline = time.monotonic() + request.timeout.total_seconds()
+    evicted: list[str] = []
     while True:
         workload = read_top(conn, request.namespace, request.kind, request.deployment)
         status = workload_rollout_status(workload, request.kind)
@@ -154,9 +156,15 @@ def wait_for_rollout(
             workload, request.expected_template
         )
         if status.failed:
-            return RolloutResult(complete=False, message=status.message, revision=status.revision)
+            return RolloutResult(
+                complete=False, message=status.message + _told(evicted), revision=status.revision
+            )
         if status.complete and has_fix:
-            return RolloutResult(complete=True, message=status.message, revision=status.revision)
+            return RolloutResult(
+                complete=True, message=status.message + _told(evicted), revision=status.revision
+            )
+        if has_fix and request.kind == "StatefulSet":
+            evicted += evict_stuck_pods(conn, request.namespace, request.deployment)
         note = (
             status.message
             if has_fix
@@ -167,7 +175,17 @@ def wait_for_rollout(
         if remaining <= 0:
             return RolloutResult(
                 complete=False,
-                message=f"rollout not complete after {request.timeout}: {note}",
+                message=f"rollout not complete after {request.timeout}: {note}" + _told(evicted),
                 revision=status.revision,
             )
         pause(min(poll, remaining), note)
+
+
+def _told(evicted: list[str]) -> str:
+    if not evicted:
+        return ""
+    names = ", ".join(dict.fromkeys(evicted))
+    return (
+        f" (evicted {names}: pods the old template had broken, which the StatefulSet "
+        "controller does not replace by itself)"
+    )

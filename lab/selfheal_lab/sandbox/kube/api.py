@@ -269,6 +269,8 @@ class KubeApi:
             return self._log(request, namespace, name)
         if target.subresource == "scale" and rtype.kind in SCALABLE:
             return await self._scale(request, rtype, namespace, name)
+        if target.subresource == "eviction" and rtype.kind == "Pod" and method == "POST":
+            return self._evict(namespace, name)
         if target.subresource not in (None, "status"):
             raise ApiError.not_found(rtype, name)
         if method == "GET":
@@ -293,6 +295,15 @@ class KubeApi:
                 return JSONResponse(deleted)
             return JSONResponse(_status_ok(rtype, deleted))
         raise ApiError(405, "MethodNotAllowed", f"{method} is not supported here")
+
+    def _evict(self, namespace: str, name: str) -> Response:
+        """The Eviction API: the pod goes as a delete would (the sandbox keeps no
+        PodDisruptionBudgets to refuse it), answered 201 with a Success Status."""
+        self.store.delete(resources.PODS, namespace, name)
+        return JSONResponse(
+            {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"},
+            status_code=201,
+        )
 
     def _list(self, request: Request, target: Target) -> Response:
         rtype = target.rtype
