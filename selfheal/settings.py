@@ -39,6 +39,21 @@ def parse_list(value: Any) -> Any:
     return value
 
 
+def reminder_fractions(entries: list[str]) -> list[float]:
+    """`50%`, `90%` (or `0.5`) as sorted fractions of a wait, each strictly between 0 and 1."""
+    fractions = []
+    for entry in entries:
+        text = entry.strip()
+        try:
+            value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError as err:
+            raise ValueError(f"{entry!r}: expected a percentage such as 50%") from err
+        if not 0 < value < 1:
+            raise ValueError(f"{entry!r}: a reminder must fall inside the wait (1% to 99%)")
+        fractions.append(value)
+    return sorted(set(fractions))
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 NameList = Annotated[list[str], NoDecode, BeforeValidator(parse_list)]
 
@@ -151,9 +166,35 @@ class Settings(BaseSettings):
     jira_status_done: str = "Done"
     jira_status_needs_human: str = "Needs Human"
 
-    # Notifications
+    # Notifications and chat approvals
     slack_webhook_url: SecretStr | None = Field(
         default=None, validation_alias=_env("SLACK_WEBHOOK_URL")
+    )
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("SLACK_BOT_TOKEN"),
+        description="Bot token (xoxb-…) that posts and updates the decision messages",
+    )
+    slack_channel: str | None = Field(
+        default=None,
+        validation_alias=_env("SLACK_CHANNEL"),
+        description="Channel (id, or #name) where incidents waiting for a decision are posted",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        validation_alias=_env("SLACK_API_URL"),
+        description="Slack Web API base URL (the sandbox's stand-in in the local stack)",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, description="Verifies Slack's interaction requests (X-Slack-Signature)"
+    )
+    slack_users: NameList = Field(
+        default_factory=list,
+        description="Slack user id to person, e.g. U024BE7LH=alice; others by profile email",
+    )
+    reminders: NameList = Field(
+        default_factory=lambda: ["50%", "90%"],
+        description="Points of a human wait's deadline at which to remind, e.g. 50%,90%",
     )
 
     # Webhook server
@@ -187,6 +228,31 @@ class Settings(BaseSettings):
         ),
     )
     log_format: str = Field(default="auto", description="auto, json or console")
+
+    @field_validator("slack_users")
+    @classmethod
+    def _slack_users_are_valid(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            user, sep, person = entry.partition("=")
+            if not sep or not user.strip() or not person.strip():
+                raise ValueError(f"{entry!r}: expected slack-user-id=person")
+        return entries
+
+    @field_validator("reminders")
+    @classmethod
+    def _reminders_are_valid(cls, entries: list[str]) -> list[str]:
+        reminder_fractions(entries)
+        return entries
+
+    @property
+    def slack_configured(self) -> bool:
+        """True when the decision messages can be posted (SLACK_BOT_TOKEN and SLACK_CHANNEL)."""
+        return self.slack_bot_token is not None and bool(self.slack_channel)
+
+    def slack_people(self) -> dict[str, str]:
+        """SELFHEAL_SLACK_USERS as a map from Slack user id to person."""
+        pairs = (entry.partition("=") for entry in self.slack_users)
+        return {user.strip(): person.strip() for user, _, person in pairs}
 
     @field_validator("clusters")
     @classmethod
@@ -248,6 +314,8 @@ class Settings(BaseSettings):
             pr_poll_interval=self.pr_poll_interval,
             ticketing=bool(self.jira_url),
             notifications=self.slack_webhook_url is not None,
+            chat=self.slack_configured,
+            reminders=reminder_fractions(self.reminders),
             history_limit=self.history_limit,
             namespaces=list(self.namespaces),
             allow_destructive=self.allow_destructive,

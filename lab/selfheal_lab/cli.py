@@ -139,15 +139,18 @@ def sandbox_serve(
     settings.home.mkdir(parents=True, exist_ok=True)
     secret = settings.github_webhook_secret
     token = settings.webhook_token
+    slack_secret = settings.slack_signing_secret
     stack = SandboxStack(
         settings.home.resolve(),
         webhook_url=f"http://127.0.0.1:{settings.webhook_port}",
         webhook_token=token.get_secret_value() if token else None,
         github_webhook_secret=secret.get_secret_value() if secret else None,
+        slack_signing_secret=slack_secret.get_secret_value() if slack_secret else None,
         ports=SandboxPorts(
             kubernetes=settings.sandbox_kubernetes_port,
             github=settings.sandbox_github_port,
             jira=settings.sandbox_jira_port,
+            slack=settings.sandbox_slack_port,
         ),
         cluster=settings.cluster,
     )

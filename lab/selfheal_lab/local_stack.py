@@ -39,6 +39,7 @@ class StackPorts:
     kubernetes: int = 8441
     github: int = 8442
     jira: int = 8443
+    slack: int = 8444
 
     @property
     def temporal_address(self) -> str:
@@ -54,6 +55,7 @@ class StackPorts:
             "SELFHEAL_SANDBOX_KUBERNETES_PORT": str(self.kubernetes),
             "SELFHEAL_SANDBOX_GITHUB_PORT": str(self.github),
             "SELFHEAL_SANDBOX_JIRA_PORT": str(self.jira),
+            "SELFHEAL_SANDBOX_SLACK_PORT": str(self.slack),
         }
 
     @classmethod
@@ -73,6 +75,7 @@ class StackPorts:
             kubernetes=settings.sandbox_kubernetes_port,
             github=settings.sandbox_github_port,
             jira=settings.sandbox_jira_port,
+            slack=settings.sandbox_slack_port,
         )
 
     @classmethod
@@ -80,7 +83,7 @@ class StackPorts:
         """Ports nothing listens on now, for a second stack beside the first (tests)."""
         from selfheal_lab.sandbox.serving import free_port
 
-        return cls(*(free_port() for _ in range(7)))
+        return cls(*(free_port() for _ in range(8)))
 
 
 class StackError(RuntimeError):
@@ -152,6 +155,7 @@ class StackInfo:
     kubernetes: dict[str, str] = field(default_factory=dict)
     github: dict[str, str] = field(default_factory=dict)
     jira: dict[str, str] = field(default_factory=dict)
+    slack: dict[str, str] = field(default_factory=dict)
     pids: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -190,6 +194,7 @@ def stack_environment(env_file: Path, with_sandbox: bool) -> dict[str, str]:
                 env[key] = value
     env.setdefault("SELFHEAL_WEBHOOK_TOKEN", secrets.token_urlsafe(24))
     env.setdefault("SELFHEAL_GITHUB_WEBHOOK_SECRET", secrets.token_urlsafe(24))
+    env.setdefault("SELFHEAL_SLACK_SIGNING_SECRET", secrets.token_hex(16))
     if with_sandbox:
         for key, value in SANDBOX_DEFAULTS.items():
             env.setdefault(key, value)
@@ -293,6 +298,12 @@ class LocalStack:
             env.setdefault("GITHUB_TOKEN", "sandbox-selfheal-bot")
         if info.jira:
             env |= {"JIRA_URL": info.jira["url"], "JIRA_USER": "selfheal", "JIRA_TOKEN": "sandbox"}
+        if info.slack:
+            env |= {
+                "SLACK_API_URL": info.slack["api_url"],
+                "SLACK_BOT_TOKEN": info.slack["token"],
+                "SLACK_CHANNEL": info.slack["channel"],
+            }
         return env
 
     def _start_temporal(self, info: StackInfo) -> None:
@@ -351,6 +362,7 @@ class LocalStack:
         info.kubernetes = ready["kubernetes"]
         info.github = ready.get("github", {})
         info.jira = ready.get("jira", {})
+        info.slack = ready.get("slack", {})
 
     def _start_worker(self, info: StackInfo, env: dict[str, str]) -> None:
         if pid_alive(info.pids.get("worker")):
@@ -377,7 +389,7 @@ class LocalStack:
         pid = info.pids.pop("sandbox", None)
         if pid and pid_alive(pid):
             _terminate(pid, 10)
-        for port in (self.ports.kubernetes, self.ports.github, self.ports.jira):
+        for port in (self.ports.kubernetes, self.ports.github, self.ports.jira, self.ports.slack):
             deadline = time.monotonic() + 10
             while port_open(port) and time.monotonic() < deadline:
                 time.sleep(0.1)

@@ -17,6 +17,7 @@ class LabSettings(Settings):
     sandbox_kubernetes_port: int = 8441
     sandbox_github_port: int = 8442
     sandbox_jira_port: int = 8443
+    sandbox_slack_port: int = 8444
 
 
 def load_lab_settings(**overrides: Any) -> LabSettings:

@@ -53,6 +53,14 @@ class ApprovalRecord(BaseModel):
     proposal: str = Field(default="", description="The proposal's digest it named, if any")
 
 
+class DecisionMessage(BaseModel):
+    """The Slack message that asks for the decision on one attempt's proposal."""
+
+    channel: str
+    ts: str = Field(description="Slack's id of the message; its thread holds the follow-ups")
+    attempt: int = Field(description="The analysis attempt whose proposal it shows")
+
+
 class IncidentStatus(BaseModel):
     """Everything a person needs to know about an incident (query `status`)."""
 
@@ -92,6 +100,12 @@ class IncidentStatus(BaseModel):
     resolution: str | None = None
     escalation_reason: str | None = None
     deadline: datetime | None = Field(default=None, description="When the current human wait ends")
+    reminders: list[datetime] = Field(
+        default_factory=list, description="When the current human wait reminds people, still due"
+    )
+    chat: DecisionMessage | None = Field(
+        default=None, description="The Slack decision message of the latest attempt that waited"
+    )
     actions_taken: int = 0
     previous_revision: int | None = Field(
         default=None, description="Rollout revision before selfheal changed the Deployment"

@@ -55,6 +55,15 @@ class IncidentPolicy(BaseModel):
     pr_poll_interval: timedelta = timedelta(minutes=3)
     ticketing: bool = False
     notifications: bool = False
+    chat: bool = Field(
+        default=False,
+        description="Post a decision message in Slack (SLACK_BOT_TOKEN, SLACK_CHANNEL)",
+    )
+    reminders: list[float] = Field(
+        default_factory=list,
+        description="Fractions of a human wait at which to remind (SELFHEAL_REMINDERS); empty "
+        "in policies recorded before reminders",
+    )
     namespaces: list[str] = Field(default_factory=list, description="May be changed; empty: none")
     allow_destructive: bool = False
     max_actions: int = 3

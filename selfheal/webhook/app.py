@@ -5,16 +5,18 @@ from __future__ import annotations
 import uvicorn
 from fastapi import FastAPI
 
+from selfheal.activities.slack.chat import SlackChat
 from selfheal.connection import connect
 from selfheal.observability import configure_logging
 from selfheal.settings import Settings
-from selfheal.webhook import alert_routes, health_routes, pull_request_routes
+from selfheal.webhook import alert_routes, health_routes, pull_request_routes, slack_routes
 from selfheal.webhook.auth import (
     SenderCheck,
     bearer_token,
     hub_signature,
     open_door,
     pagerduty_signature,
+    slack_signature,
 )
 from selfheal.webhook.deps import AlertDoor
 from selfheal.webhook.errors import install_error_answers
@@ -47,12 +49,14 @@ def sender_checks(settings: Settings) -> dict[str, SenderCheck]:
         settings.pagerduty_secret,
         settings.github_webhook_secret,
         settings.jira_webhook_secret,
+        settings.slack_signing_secret,
     )
     if settings.webhook_token is None and not any(secrets) and not settings.webhook_insecure:
         raise WebhookConfigError(
             "refusing to start a webhook anyone could post to: set SELFHEAL_WEBHOOK_TOKEN "
             "(and/or SELFHEAL_PAGERDUTY_SECRET, SELFHEAL_GITHUB_WEBHOOK_SECRET, "
-            "SELFHEAL_JIRA_WEBHOOK_SECRET), or SELFHEAL_WEBHOOK_INSECURE=1 for a local trial"
+            "SELFHEAL_JIRA_WEBHOOK_SECRET, SELFHEAL_SLACK_SIGNING_SECRET), or "
+            "SELFHEAL_WEBHOOK_INSECURE=1 for a local trial"
         )
     token: SenderCheck = (
         open_door
@@ -75,6 +79,8 @@ def sender_checks(settings: Settings) -> dict[str, SenderCheck]:
             if settings.github_webhook_secret
             else token
         ),
+        # Slack cannot send a bearer token: without its signing secret the route refuses all.
+        "/webhooks/slack/interactions": slack_signature(settings.slack_signing_secret),
     }
 
 
@@ -96,14 +102,28 @@ def create_app(
     link = TemporalLink(client_factory, call_timeout=call_timeout, retry_after=retry_after)
     app = FastAPI(title="selfheal webhook", description=DESCRIPTION, version="1")
     install_error_answers(app)
-    for routes in (alert_routes, pull_request_routes, health_routes):
+    for routes in (alert_routes, pull_request_routes, slack_routes, health_routes):
         app.include_router(routes.router)
     app.add_middleware(WebhookGate, checks=checks, max_body_bytes=settings.max_body_bytes)
     app.state.settings = settings
     app.state.temporal = link
     app.state.services = services
     app.state.door = AlertDoor(settings, link)
+    app.state.slack_chat = _slack_chat(settings)
     return app
+
+
+def _slack_chat(settings: Settings) -> SlackChat | None:
+    """The bot that answers clicks in their threads, when Slack is configured."""
+    if settings.slack_bot_token is None or not settings.slack_channel:
+        return None
+    # Short: a reply or a users.info lookup must fit in Slack's 3 s for the click.
+    return SlackChat(
+        settings.slack_bot_token.get_secret_value(),
+        settings.slack_channel,
+        settings.slack_api_url,
+        timeout=2,
+    )
 
 
 def serve(settings: Settings) -> None:

@@ -11,8 +11,12 @@ import hmac
 from collections.abc import Callable, Mapping
 
 from pydantic import SecretStr
+from slack_sdk.signature import SignatureVerifier
 
 SenderCheck = Callable[[Mapping[str, str], bytes], str | None]
+
+SLACK_MAX_AGE_SECONDS = 5 * 60
+"""Slack's own bound on a request's age: an older one may be a replay."""
 
 
 def open_door(headers: Mapping[str, str], body: bytes) -> str | None:
@@ -75,6 +79,31 @@ def hub_signature(header_name: str, secret: SecretStr) -> SenderCheck:
         expected = _digest(secret, body).encode()
         if algorithm != "sha256" or not hmac.compare_digest(signature.encode(), expected):
             return f"{header_name} does not match the body"
+        return None
+
+    return check
+
+
+def slack_signature(secret: SecretStr | None) -> SenderCheck:
+    """Require Slack's `X-Slack-Signature` (v0 HMAC-SHA256 of `v0:<timestamp>:<body>`) with an
+    `X-Slack-Request-Timestamp` within 5 minutes of now, so a captured request cannot be
+    replayed later; with no SELFHEAL_SLACK_SIGNING_SECRET, refuse everyone."""
+    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
+
+    def check(headers: Mapping[str, str], body: bytes) -> str | None:
+        if verifier is None:
+            return "this route needs SELFHEAL_SLACK_SIGNING_SECRET, which is not configured"
+        timestamp = headers.get("x-slack-request-timestamp", "")
+        signature = headers.get("x-slack-signature", "")
+        if not timestamp or not signature:
+            return "missing X-Slack-Signature or X-Slack-Request-Timestamp"
+        if not timestamp.isdigit():
+            return "X-Slack-Request-Timestamp is not a Unix time"
+        age = verifier.clock.now() - int(timestamp)
+        if abs(age) > SLACK_MAX_AGE_SECONDS:
+            return f"X-Slack-Request-Timestamp is {int(age)} s from now (over 5 minutes): refused"
+        if not verifier.is_valid(body, timestamp, signature):
+            return "X-Slack-Signature does not match the body"
         return None
 
     return check

@@ -24,6 +24,7 @@ from selfheal.activities.notify import NotifyActivities
 from selfheal.activities.permits import PermitActivities
 from selfheal.activities.policy import PolicyActivities
 from selfheal.activities.remedy import FixActivities, OfflineAnalysisActivities
+from selfheal.activities.slack.activities import SlackActivities
 from selfheal.connection import connect
 from selfheal.observability import LogContextInterceptor, tracing_interceptors
 from selfheal.settings import Settings
@@ -65,6 +66,7 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
         jira.open_ticket,
         jira.update_ticket,
         NotifyActivities(settings).notify,
+        SlackActivities(settings).publish_decision,
         *investigation_activities(settings, kubernetes.clusters),
     ]
 

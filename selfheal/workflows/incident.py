@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from selfheal.workflows.changes import Changes, workload_kind
     from selfheal.workflows.judgement import Decision, human, reason
     from selfheal.workflows.permits import Permits
+    from selfheal.workflows.reminders import Reminders
     from selfheal.workflows.ticket_mirror import TicketMirror
     from selfheal.workflows.transitions import (
         ANALYZING,
@@ -121,6 +122,7 @@ class IncidentWorkflow:
         self._changes = Changes(
             self._status, lambda: self._policy_or_default, lambda: self._first_alert, self._permits
         )
+        self._reminders = Reminders(self._status, lambda: self._policy_or_default, self._record)
         if input.alert is not None:
             self._take_alerts([input.alert], 1)
 
@@ -289,7 +291,7 @@ class IncidentWorkflow:
                         f"review deadline passed: no decision within {human(policy.review_timeout)}"
                     )
                 )
-            await self._wait_for(
+            await self._wait_for_person(
                 lambda: self._decision is not None or self._resolved_by_itself(),
                 min(remaining, policy.pr_poll_interval),
             )
@@ -313,7 +315,7 @@ class IncidentWorkflow:
         policy = self._policy_or_default
         remaining = self._remaining()
         if self._decision is None and remaining > timedelta(0):
-            await self._wait_for(
+            await self._wait_for_person(
                 lambda: self._decision is not None or self._resolved_by_itself(), remaining
             )
         if self._decision is None:
@@ -386,7 +388,7 @@ class IncidentWorkflow:
     async def _await_person(self) -> Transition:
         remaining = self._remaining()
         if self._followup is None and remaining > timedelta(0):
-            await self._wait_for(
+            await self._wait_for_person(
                 lambda: self._followup is not None or self._resolved_by_itself(), remaining
             )
         followup, self._followup = self._followup, None
@@ -660,6 +662,7 @@ class IncidentWorkflow:
 
     def _start_deadline(self, timeout: timedelta) -> None:
         self._status.deadline = workflow.now() + timeout
+        self._reminders.plan(timeout)
 
     def _remaining(self) -> timedelta:
         if self._status.deadline is None:
@@ -672,6 +675,17 @@ class IncidentWorkflow:
             await workflow.wait_condition(
                 lambda: condition() or self._history_is_long(), timeout=timeout
             )
+
+    async def _wait_for_person(self, condition: Callable[[], bool], timeout: timedelta) -> None:
+        """Wait as `_wait_for` does, reminding people at each reminder due on the way."""
+        end = workflow.now() + timeout
+        while True:
+            await self._reminders.send_due()
+            left = end - workflow.now()
+            step = self._reminders.cap(left)
+            await self._wait_for(condition, step)
+            if step >= left or condition() or self._history_is_long():
+                return
 
     def _history_is_long(self) -> bool:
         info = workflow.info()

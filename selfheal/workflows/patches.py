@@ -34,3 +34,9 @@ PROPOSAL_DIGEST = "proposal-digest"
 KIND_FROM_ALERT = "kind-from-alert"
 """The context is gathered, and the rollout watched and verified, for the kind the alert
 names (a StatefulSet, a CronJob...), not always a Deployment."""
+
+CHAT_DECISIONS = "chat-decisions"
+"""With Slack configured, a decision wait posts one message per attempt (Approve / Reject),
+updated at every later transition, follow-ups in its thread; and every human wait with
+reminders (SELFHEAL_REMINDERS) reminds the timeline, the ticket and that thread before its
+deadline."""

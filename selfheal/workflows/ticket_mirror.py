@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from selfheal.model.policy import IncidentPolicy
     from selfheal.workflows import search
     from selfheal.workflows.activity_calls import call
+    from selfheal.workflows.decision_chat import DecisionChat
     from selfheal.workflows.judgement import (
         alerts_summary,
         permanent,
@@ -52,7 +53,8 @@ Note = Callable[[IncidentState, str, str | None], None]
 
 
 class TicketMirror:
-    """Opens the incident's ticket and mirrors each transition to it and to chat."""
+    """Opens the incident's ticket and mirrors each transition to it, to chat notifications and
+    to the Slack decision message (decision_chat.py)."""
 
     def __init__(
         self,
@@ -69,6 +71,7 @@ class TicketMirror:
         # A ticket JIRA could not open is retried on later transitions (and after a continue-
         # as-new, where a carried status without a key means the first try failed).
         self._failed = failed_before
+        self._chat = DecisionChat(status, policy, note)
 
     @property
     def outstanding(self) -> bool:
@@ -116,6 +119,7 @@ class TicketMirror:
                 await call(NOTIFY, Notification(incident_id=status.id, state=state, text=note))
             except ActivityError as err:
                 self._note(state, f"notification not sent: {reason(err)}", None)
+        await self._chat.follow(state, note)
 
     def _ticket(self) -> TicketRequest:
         """The ticket to open (or find, or link): the first alert's, naming any recurrence."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
@@ -128,6 +129,38 @@ async def statefulset_on_the_model_path(client: Client, world: FakeWorld) -> Non
     print(f"recorded model-statefulset: {len(history.events)} events")
 
 
+async def slack_decision_with_reminders(client: Client, world: FakeWorld) -> None:
+    """Direct mode with Slack and reminders: the decision message is posted, the approval
+    wait reminds at 50% and 90% of its 4 s, then a Slack approval naming the proposal."""
+    plain = world.policy
+    world.policy = plain.model_copy(
+        update={"chat": True, "reminders": [0.5, 0.9], "approval_timeout": timedelta(seconds=4)}
+    )
+    alert = Alert(
+        name="KubeContainerOOMKilled",
+        namespace="demo",
+        workload=f"checkout-{uuid.uuid4().hex[:4]}",
+        labels={"selfheal_mode": "direct"},
+    )
+    delivery = await deliver(client, alert, QUEUE, "http://ui")
+    handle = incident_handle(client, delivery.incident_id)
+    for _ in range(100):
+        status = await incident_status(client, delivery.incident_id)
+        if sum(entry.note.startswith("reminder:") for entry in status.timeline) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert status.fix is not None
+    approval = Approval(by="alice", proposal=status.fix.digest, channel="slack")
+    await handle.execute_update(IncidentWorkflow.approve_now, approval)
+    final = await handle.result()
+    world.policy = plain
+    if final.chat is None or world.calls["publish_decision"] < 4:
+        raise RuntimeError("the Slack decision message was not posted and followed")
+    history = await handle.fetch_history()
+    (HISTORIES / "direct-slack-reminded.json").write_text(history.to_json())
+    print(f"recorded direct-slack-reminded: {len(history.events)} events")
+
+
 async def record() -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=find_binary("temporal"),
@@ -165,6 +198,7 @@ async def record() -> None:
                 (HISTORIES / "workload-permit.json").write_text(counted.to_json())
                 print(f"recorded workload-permit: {len(counted.events)} events")
         await statefulset_on_the_model_path(client, world)
+        await slack_decision_with_reminders(client, world)
         await set_freeze(client, "selfheal-guard", QUEUE, FreezeRequest(by="sre", reason="drill"))
         await set_freeze(client, "selfheal-guard", QUEUE, UnfreezeRequest(by="sre"))
         guard_history = await client.get_workflow_handle("selfheal-guard").fetch_history()

@@ -13,6 +13,7 @@ from temporalio.worker import Replayer
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.patches import (
+    CHAT_DECISIONS,
     KIND_FROM_ALERT,
     ONE_STEP_ANALYSIS,
     PROPOSAL_DIGEST,
@@ -33,6 +34,7 @@ def test_histories_are_recorded() -> None:
         "workload-permit",
         "unexplained-resolved-itself",
         "model-statefulset",
+        "direct-slack-reminded",
     }
 
 
@@ -67,6 +69,23 @@ def test_both_sides_of_every_incident_patch_are_recorded() -> None:
     assert PROPOSAL_DIGEST in patches_in(named)
     assert PROPOSAL_DIGEST not in patches_in(unnamed)
     assert KIND_FROM_ALERT in patches_in(HISTORIES[0].parent / "model-statefulset.json")
+    # Slack and reminders are off in the other recordings, which replay the old waits.
+    assert CHAT_DECISIONS in patches_in(HISTORIES[0].parent / "direct-slack-reminded.json")
+    assert CHAT_DECISIONS not in patches_in(named)
+
+
+def test_the_reminders_are_durable_timers_and_the_message_an_activity() -> None:
+    path = HISTORIES[0].parent / "direct-slack-reminded.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    timers = [e for e in history.events if e.HasField("timer_started_event_attributes")]
+    activities = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    # One timer to each reminder, then one to the deadline (never reached: approved).
+    assert len(timers) >= 3
+    assert activities.count("publish_decision") >= 4
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])

@@ -39,6 +39,7 @@ from selfheal.contracts.kubernetes import (
 )
 from selfheal.contracts.notify import Notification, NotificationResult
 from selfheal.contracts.policy import PolicyRequest
+from selfheal.contracts.slack import DecisionPost, DecisionPosted
 from selfheal.model.diagnosis import (
     ActionKind,
     Diagnosis,
@@ -50,6 +51,7 @@ from selfheal.model.diagnosis import (
     RiskLevel,
     TokenUsage,
 )
+from selfheal.model.incident import DecisionMessage
 from selfheal.model.policy import IncidentPolicy
 
 
@@ -227,6 +229,15 @@ class FakeWorld:
             world._called("notify", request)
             return NotificationResult(sent=True)
 
+        @activity.defn(name="publish_decision")
+        async def publish_decision(request: DecisionPost) -> DecisionPosted:
+            world._called("publish_decision", request)
+            attempt = request.card.attempt
+            known = request.message or DecisionMessage(
+                channel="C1", ts=f"1700000000.{attempt:06d}", attempt=attempt
+            )
+            return DecisionPosted(message=known)
+
         return [
             load_policy,
             analyze_workload,
@@ -244,6 +255,7 @@ class FakeWorld:
             open_ticket,
             update_ticket,
             notify,
+            publish_decision,
         ]
 
 

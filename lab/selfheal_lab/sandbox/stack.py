@@ -1,8 +1,9 @@
 """`selfheal sandbox serve`: every stand-in of the local stack in one process.
 
 Kubernetes API (with its simulated kubelet and the demo app), GitHub with the demo
-manifest repository, JIRA, the GitOps sync from the repository's main branch to the
-cluster, and the alert monitor posting Alertmanager webhooks to selfheal.
+manifest repository, JIRA, Slack (its clicks signed and posted to the webhook), the GitOps
+sync from the repository's main branch to the cluster, and the alert monitor posting
+Alertmanager webhooks to selfheal.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from selfheal_lab.sandbox.gitops import GitOpsSync, kube_client
 from selfheal_lab.sandbox.jira import JiraSandbox
 from selfheal_lab.sandbox.kube.sandbox import KubeSandbox
 from selfheal_lab.sandbox.monitor import AlertMonitor
+from selfheal_lab.sandbox.slack import SlackSandbox
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +31,7 @@ class SandboxPorts:
     kubernetes: int = 8441
     github: int = 8442
     jira: int = 8443
+    slack: int = 8444
 
 
 class SandboxStack:
@@ -40,6 +43,7 @@ class SandboxStack:
         webhook_url: str,
         webhook_token: str | None,
         github_webhook_secret: str | None,
+        slack_signing_secret: str | None = None,
         ports: SandboxPorts | None = None,
         monitor_interval: float = 2.0,
         cluster: str = "sandbox",
@@ -54,6 +58,10 @@ class SandboxStack:
             webhook_secret=github_webhook_secret,
         )
         self.jira = JiraSandbox(project="OPS")
+        self.slack = SlackSandbox(
+            interactions_url=f"{webhook_url.rstrip('/')}/webhooks/slack/interactions",
+            signing_secret=slack_signing_secret,
+        )
         self._webhook_url = webhook_url
         self._webhook_token = webhook_token
         self._monitor_interval = monitor_interval
@@ -70,6 +78,7 @@ class SandboxStack:
         self.kube.write_kubeconfig(self.kubeconfig)
         github_url = self.github.start(port=self.ports.github)
         jira_url = self.jira.start(port=self.ports.jira)
+        slack_url = self.slack.start(port=self.ports.slack)
         self.sync = GitOpsSync(
             self.github.history, kube_client(kubeconfig=self.kubeconfig), interval=1.0
         )
@@ -86,6 +95,12 @@ class SandboxStack:
             "kubernetes": {"url": kube_url, "kubeconfig": str(self.kubeconfig)},
             "github": {"url": github_url, "repo": DEMO_REPO},
             "jira": {"url": jira_url},
+            "slack": {
+                "url": slack_url,
+                "api_url": self.slack.api_url,
+                "token": self.slack.token,
+                "channel": self.slack.channel,
+            },
         }
 
     def stop(self) -> None:
@@ -93,6 +108,7 @@ class SandboxStack:
         for part in (self.monitor, self.sync):
             if part is not None:
                 part.stop()
+        self.slack.stop()
         self.jira.stop()
         self.github.stop()
         self.kube.stop()
