@@ -1,4 +1,4 @@
-"""Capture a Deployment's cluster state into a snapshot directory (docs/cli.md, `snapshot`).
+"""Capture a workload's cluster state into a snapshot directory (docs/cli.md, `snapshot`).
 
 Reads exactly what `gather_context` reads, through the same code, so a snapshot diagnoses
 the same as the live cluster did; `selfheal.snapshots.write_snapshot` removes Secret and
@@ -21,15 +21,17 @@ SNAPSHOT_LOG_LINES = 200
 def capture_snapshot(
     api_client: kubernetes.client.ApiClient,
     namespace: str,
-    deployment: str,
+    name: str,
     out_dir: Path | str,
     tail_lines: int = SNAPSHOT_LOG_LINES,
+    kind: str = "Deployment",
 ) -> Path:
-    """Write the Deployment's snapshot (objects.yaml and logs/) to `out_dir`; return its path.
+    """Write the snapshot of workload `kind`/`name` (objects.yaml and logs/) to `out_dir`;
+    return its path.
 
-    Raises ApplicationError (type DeploymentNotFound, KubernetesForbidden, ...) as the
-    activities do, with a message a person can act on.
+    Raises ApplicationError (type DeploymentNotFound, StatefulSetNotFound,
+    KubernetesForbidden, ...) as the activities do, with a message a person can act on.
     """
     connection = ClusterConnection(api_client=api_client)
-    found = collect_workload_objects(connection, namespace, deployment, tail_lines)
+    found = collect_workload_objects(connection, namespace, name, tail_lines, kind=kind)
     return write_snapshot(out_dir, found.objects, found.logs, found.previous_logs)

@@ -155,8 +155,14 @@ def chaos_clear(
 
 def snapshot(
     namespace: Annotated[str, typer.Option("--namespace", "-n")],
-    deployment: Annotated[str, typer.Option("--deployment", "-d")],
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write")],
+    deployment: Annotated[str | None, typer.Option("--deployment", "-d")] = None,
+    workload: Annotated[
+        str | None,
+        typer.Option(
+            "--workload", "-w", help="KIND/NAME of any workload kind, e.g. statefulset/ledger"
+        ),
+    ] = None,
     kubeconfig: Kubeconfig = None,
 ) -> None:
     """Capture what the analysis reads (objects.yaml + logs/) from a live cluster."""
@@ -164,8 +170,9 @@ def snapshot(
 
     from selfheal.snapshot_capture import capture_snapshot
 
+    kind, name = _live_workload(workload, deployment)
     try:
-        path = capture_snapshot(_api_client(kubeconfig), namespace, deployment, out_dir)
+        path = capture_snapshot(_api_client(kubeconfig), namespace, name, out_dir, kind=kind)
     except ApplicationError as failure:
         err.print(f"no snapshot: {failure.message}", markup=False)
         raise typer.Exit(1) from failure
@@ -191,6 +198,21 @@ def _workload_option(value: str | None) -> tuple[str | None, str | None]:
     return spelled[kind.lower()], name
 
 
+def _live_workload(workload: str | None, deployment: str | None) -> tuple[str, str]:
+    """The live workload `--workload KIND/NAME` or `--deployment NAME` names (one of them);
+    exit 2 when neither or both are given, or the kind is missing."""
+    if (workload is None) == (deployment is None):
+        err.print("give --workload KIND/NAME, or --deployment NAME", markup=False)
+        raise typer.Exit(2)
+    if deployment is not None:
+        return "Deployment", deployment
+    kind, name = _workload_option(workload)
+    if kind is None or not name:
+        err.print(f"--workload {workload}: name it as KIND/NAME, e.g. statefulset/ledger")
+        raise typer.Exit(2)
+    return kind, name
+
+
 def diagnose(
     snapshot_dir: Annotated[
         Path | None,
@@ -210,8 +232,8 @@ def diagnose(
     as_json: Annotated[bool, typer.Option("--json", help="Stable JSON output")] = False,
     kubeconfig: Kubeconfig = None,
 ) -> None:
-    """Diagnose a snapshot (any workload kind), or a live Deployment, with the offline
-    rules; propose the fix."""
+    """Diagnose a snapshot, or a live workload, of any kind with the offline rules; propose
+    the fix."""
     from selfheal.activities.analysis import diagnose_context
     from selfheal.activities.fixes.registry import propose_fix
     from selfheal.activities.kubernetes.activities import KubernetesActivities
@@ -229,13 +251,19 @@ def diagnose(
         except WorkloadNotFound as missing:
             err.print(str(missing), markup=False)
             raise typer.Exit(1) from missing
-    elif namespace and deployment:
+    elif namespace and name:
+        if kind is None:
+            err.print(f"--workload {workload}: name it as KIND/NAME, e.g. statefulset/ledger")
+            raise typer.Exit(2)
         cluster = KubernetesActivities(settings, _api_client(kubeconfig))
         context = cluster.gather_context(
-            ContextRequest(incident_id="cli", namespace=namespace, workload=deployment)
+            ContextRequest(incident_id="cli", namespace=namespace, workload=name, kind=kind)
         )
     else:
-        err.print("give --snapshot DIR, or --namespace NS --deployment D", markup=False)
+        err.print(
+            "give --snapshot DIR, or --namespace NS with --deployment D or --workload KIND/NAME",
+            markup=False,
+        )
         raise typer.Exit(2)
     diagnosis = diagnose_context(None, context)
     fix = propose_fix(diagnosis, context, settings.fix_limits())
