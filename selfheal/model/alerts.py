@@ -131,6 +131,10 @@ class Alert(BaseModel):
     @field_validator("kind", mode="before")
     @classmethod
     def _known_kind(cls, value: object) -> object:
+        return cls.known_kind(value)
+
+    @staticmethod
+    def known_kind(value: object) -> object:
         """A workload kind by its API name, whatever case the sender wrote it in."""
         if not isinstance(value, str):
             return value

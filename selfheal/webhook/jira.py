@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from selfheal.model.alerts import Alert, AlertSource
+from selfheal.model.alerts import DEFAULT_KIND, Alert, AlertSource
 from selfheal.webhook.service_map import ServiceMap, WorkloadRef
 
 HANDLED_EVENT = "jira:issue_created"
 
-# `k8s:<namespace>/<deployment>` or `k8s:<cluster>:<namespace>/<deployment>`.
+# `k8s:[<cluster>:]<namespace>/[<kind>/]<name>`: a Deployment unless the kind is given.
 _K8S_TAG = re.compile(
-    r"^k8s:(?:(?P<cluster>[\w.-]+):)?(?P<namespace>[\w.-]+)/(?P<deployment>[\w.-]+)$"
+    r"^k8s:(?:(?P<cluster>[\w.-]+):)?(?P<namespace>[\w.-]+)/(?:(?P<kind>[A-Za-z]+)/)?"
+    r"(?P<deployment>[\w.-]+)$"
 )
 _SEVERITY_OF_PRIORITY = {
     "blocker": "critical",
@@ -68,11 +69,15 @@ def _tagged_workload(fields: IssueFields) -> WorkloadRef | None:
     custom = [value for key, value in extra.items() if key.startswith("customfield_")]
     for candidate in [*fields.labels, *_strings_in(custom)]:
         if (match := _K8S_TAG.match(candidate.strip())) is not None:
-            return WorkloadRef(
-                namespace=match["namespace"],
-                deployment=match["deployment"],
-                cluster=match["cluster"] or None,
-            )
+            try:
+                return WorkloadRef(
+                    namespace=match["namespace"],
+                    deployment=match["deployment"],
+                    kind=match["kind"] or DEFAULT_KIND,
+                    cluster=match["cluster"] or None,
+                )
+            except ValidationError:
+                continue  # `k8s:shop/notakind/x` tags nothing
     return None
 
 
@@ -100,6 +105,7 @@ def alert_of(issue: Issue, services: ServiceMap) -> Alert:
         cluster=ref.cluster if ref else None,
         namespace=ref.namespace if ref else None,
         workload=ref.deployment if ref else None,
+        kind=ref.kind if ref else DEFAULT_KIND,
         severity=_SEVERITY_OF_PRIORITY.get(priority.lower(), "warning"),
         summary=(description or fields.summary)[:4000],
         labels={"jira_priority": priority} if priority else {},

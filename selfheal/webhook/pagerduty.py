@@ -7,8 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from selfheal.model.alerts import Alert, AlertSource, AlertStatus
+from selfheal.model.alerts import DEFAULT_KIND, Alert, AlertSource, AlertStatus
+from selfheal.webhook.alertmanager import workload_of
 from selfheal.webhook.service_map import ServiceMap
+
+_NOT_A_WORKLOAD = frozenset({"app", "app_kubernetes_io_name", "service"})
 
 HANDLED_EVENTS = {
     "incident.triggered": AlertStatus.FIRING,
@@ -44,8 +47,9 @@ class IncidentData(BaseModel):
     priority: Reference | None = None
     custom_details: dict[str, Any] = Field(
         default_factory=dict,
-        description="Details from the triggering event; `namespace`, `deployment` (or "
-        "`workload`) and `cluster` here name the Kubernetes workload",
+        description="Details from the triggering event; `namespace`, `cluster` and the "
+        "workload (`workload` with `kind`, or `deployment`, `statefulset`, `daemonset`, "
+        "`cronjob`, `job_name`, `pod`) here name the Kubernetes workload",
     )
 
 
@@ -71,11 +75,12 @@ class PagerDutyPayload(BaseModel):
 def alert_of(data: IncidentData, status: AlertStatus, services: ServiceMap) -> Alert:
     """The Alert a PagerDuty incident stands for, mapped to a workload when anything names one."""
     details = {key: str(value) for key, value in data.custom_details.items()}
-    workload = details.get("deployment") or details.get("workload")
+    kind, workload = _named_workload(details)
     namespace = details.get("namespace")
     cluster = details.get("cluster")
     if not (workload and namespace) and (ref := services.lookup(data.service.summary)):
         workload, namespace, cluster = ref.deployment, ref.namespace, cluster or ref.cluster
+        kind = ref.kind
     labels = {"pagerduty_service": data.service.summary, "urgency": data.urgency}
     if data.priority and data.priority.summary:
         labels["priority"] = data.priority.summary
@@ -86,6 +91,7 @@ def alert_of(data: IncidentData, status: AlertStatus, services: ServiceMap) -> A
         cluster=cluster or None,
         namespace=namespace or None,
         workload=workload or None,
+        kind=kind,
         severity=_SEVERITY_OF_URGENCY.get(data.urgency, data.urgency or "warning"),
         summary=f"PagerDuty #{data.number or data.id}: {data.title}"[:4000],
         labels=labels,
@@ -93,3 +99,15 @@ def alert_of(data: IncidentData, status: AlertStatus, services: ServiceMap) -> A
         starts_at=data.created_at,
         external_id=data.id,
     )
+
+
+def _named_workload(details: dict[str, str]) -> tuple[str, str | None]:
+    """The kind and name the event's details give: `workload` with `kind`, or the labels
+    Alertmanager's PagerDuty integration copies (`deployment`, `statefulset`, `pod` ...)."""
+    if workload := details.get("workload"):
+        return details.get("kind") or DEFAULT_KIND, workload
+    # Not the app or service labels: a PagerDuty service name is the service map's to read.
+    named = {key: value for key, value in details.items() if key not in _NOT_A_WORKLOAD}
+    if found := workload_of(named):
+        return found.kind, found.name
+    return DEFAULT_KIND, None

@@ -4,23 +4,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from selfheal.model.alerts import DEFAULT_KIND, WORKLOAD_KINDS, Alert
+
 
 class WorkloadRef(BaseModel):
-    """One Kubernetes Deployment an outside alert refers to."""
+    """One Kubernetes workload an outside alert refers to (a Deployment unless `kind` says)."""
 
     model_config = ConfigDict(extra="forbid")
 
     namespace: str = Field(min_length=1)
-    deployment: str = Field(min_length=1)
+    deployment: str = Field(
+        min_length=1,
+        validation_alias=AliasChoices("workload", "deployment"),
+        description="The workload's name (`workload:` or, for a Deployment, `deployment:`)",
+    )
+    kind: str = Field(default=DEFAULT_KIND, description="One of " + ", ".join(WORKLOAD_KINDS))
     cluster: str | None = Field(default=None, description="Unset: SELFHEAL_CLUSTER")
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _known_kind(cls, value: object) -> object:
+        return Alert.known_kind(value)
 
 
 class ServiceMap(BaseModel):
-    """`{services: {"<pagerduty service or jira component>": {namespace, deployment, cluster}}}`."""
+    """`{services: {"<pagerduty service or jira component>": {namespace, workload, kind,
+    cluster}}}` (`deployment:` names a Deployment as before)."""
 
     model_config = ConfigDict(extra="forbid")
 

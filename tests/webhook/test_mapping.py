@@ -154,6 +154,64 @@ def test_jira_tags_custom_fields_and_components_name_the_workload():
     assert jira_alert(issue(), services).workload is None
 
 
+def test_pagerduty_details_and_the_service_map_name_any_workload_kind():
+    services = ServiceMap.model_validate(
+        {
+            "services": {
+                "checkout api": {"namespace": "demo", "workload": "ledger", "kind": "statefulset"}
+            }
+        }
+    )
+    mapped = pagerduty_alert(incident(), AlertStatus.FIRING, services)
+    assert (mapped.kind, mapped.namespace, mapped.workload) == ("StatefulSet", "demo", "ledger")
+    cases = {
+        "DaemonSet/log-agent": {"namespace": "demo", "daemonset": "log-agent"},
+        "CronJob/nightly-report": {"namespace": "demo", "job_name": "nightly-report-29149290"},
+        "StatefulSet/ledger": {"namespace": "demo", "pod": "ledger-1"},
+        "Job/backfill": {"namespace": "demo", "workload": "backfill", "kind": "job"},
+        "Deployment/api": {"namespace": "demo", "workload": "api"},
+    }
+    for expected, details in cases.items():
+        alert = pagerduty_alert(incident(custom_details=details), AlertStatus.FIRING, ServiceMap())
+        assert f"{alert.kind}/{alert.workload}" == expected, details
+    # The app and service labels do not name a workload here: the service map decides.
+    by_service = pagerduty_alert(
+        incident(custom_details={"namespace": "x", "service": "y"}), AlertStatus.FIRING, services
+    )
+    assert (by_service.kind, by_service.workload) == ("StatefulSet", "ledger")
+    with pytest.raises(ValidationError, match="kind must be one of"):
+        pagerduty_alert(
+            incident(custom_details={"namespace": "d", "workload": "w", "kind": "Widget"}),
+            AlertStatus.FIRING,
+            ServiceMap(),
+        )
+
+
+def test_jira_tags_and_components_name_any_workload_kind():
+    services = ServiceMap.model_validate(
+        {
+            "services": {
+                "Agents": {"namespace": "demo", "workload": "log-agent", "kind": "DaemonSet"}
+            }
+        }
+    )
+    tagged = jira_alert(issue(labels=["k8s:prod:demo/statefulset/ledger"]), services)
+    assert (tagged.cluster, tagged.namespace, tagged.kind, tagged.workload) == (
+        "prod",
+        "demo",
+        "StatefulSet",
+        "ledger",
+    )
+    plain = jira_alert(issue(labels=["k8s:demo/cart"]), services)
+    assert (plain.kind, plain.workload) == ("Deployment", "cart")
+    component = jira_alert(issue(components=[{"name": "agents"}]), services)
+    assert (component.kind, component.workload) == ("DaemonSet", "log-agent")
+    nonsense = jira_alert(
+        issue(labels=["k8s:demo/widget/x"], components=[{"name": "Agents"}]), services
+    )
+    assert (nonsense.kind, nonsense.workload) == ("DaemonSet", "log-agent"), "no such kind: no tag"
+
+
 def test_service_map_file_is_read_and_its_faults_named(tmp_path: Path):
     good = tmp_path / "services.yaml"
     good.write_text("services:\n  Checkout: {namespace: shop, deployment: checkout}\n")
