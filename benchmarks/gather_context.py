@@ -1,6 +1,8 @@
-"""Print gather_context's time and size for a Deployment of 200 crash-looping pods on the sandbox.
+"""Print gather_context's time and size for a workload of 200 crash-looping pods on the sandbox.
 
-Run: `.venv/bin/python benchmarks/gather_context.py [--pods 200] [--runs 5]`
+Run: `.venv/bin/python benchmarks/gather_context.py [--pods 200] [--runs 5]
+[--kind deployment|statefulset]`. The StatefulSet has a claim per replica and Parallel pod
+management (OrderedReady would never start a second pod next to a crashing first).
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from selfheal_lab.sandbox.kube.images import DEMO_REPOSITORY
 NAMESPACE = "bench"
 
 
-def manifests(replicas: int) -> list[dict]:
-    """Return a namespace, a Secret and a Deployment of `replicas` crash-looping checkout pods."""
+def manifests(replicas: int, kind: str = "Deployment") -> list[dict]:
+    """Return a namespace, a Secret and a Deployment (or StatefulSet) of `replicas`
+    crash-looping checkout pods."""
     env = [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}]
     container = {
         "name": "app",
@@ -45,7 +48,7 @@ def manifests(replicas: int) -> list[dict]:
         },
         {
             "apiVersion": "apps/v1",
-            "kind": "Deployment",
+            "kind": kind,
             "metadata": {"name": "checkout"},
             "spec": {
                 "replicas": replicas,
@@ -54,9 +57,19 @@ def manifests(replicas: int) -> list[dict]:
                     "metadata": {"labels": {"app": "checkout"}},
                     "spec": {"containers": [container]},
                 },
+                **(_stateful_fields() if kind == "StatefulSet" else {}),
             },
         },
     ]
+
+
+def _stateful_fields() -> dict:
+    claim = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    return {
+        "serviceName": "checkout",
+        "podManagementPolicy": "Parallel",
+        "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": claim}],
+    }
 
 
 def wait_for_pods(api: client.ApiClient, count: int, timeout: float = 120) -> None:
@@ -80,19 +93,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pods", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--kind", choices=["deployment", "statefulset"], default="deployment")
     args = parser.parse_args()
+    kind = {"deployment": "Deployment", "statefulset": "StatefulSet"}[args.kind]
 
     # A slow control-loop tick: the sandbox shares this process (and its GIL) with the client.
     with KubeSandbox(seed_demo=False, timing=Timing(tick=0.5, scale=0.02)) as sandbox:
         kubeconfig = sandbox.write_kubeconfig(Path(tempfile.mkdtemp()) / "kubeconfig", NAMESPACE)
         api = config.new_client_from_config(config_file=str(kubeconfig))
-        for manifest in manifests(args.pods):
+        for manifest in manifests(args.pods, kind):
             utils.create_from_dict(api, manifest, namespace=NAMESPACE)
         wait_for_pods(api, args.pods)
-        settings = Settings(kubeconfig=kubeconfig)
+        settings = Settings(kubeconfig=kubeconfig, cluster="sandbox")
         activities = KubernetesActivities(settings)
         request = ContextRequest(
-            incident_id="inc-bench", cluster="sandbox", namespace=NAMESPACE, workload="checkout"
+            incident_id="inc-bench",
+            cluster="sandbox",
+            namespace=NAMESPACE,
+            workload="checkout",
+            kind=kind,
         )
         connection = ClusterConnection(api_client=api)
         totals, reads = [], []
@@ -101,12 +120,12 @@ def main() -> None:
             context = ActivityEnvironment().run(activities.gather_context, request)
             totals.append(time.perf_counter() - started)
             started = time.perf_counter()
-            found = collect_workload_objects(connection, NAMESPACE, "checkout", 50)
+            found = collect_workload_objects(connection, NAMESPACE, "checkout", 50, kind=kind)
             reads.append(time.perf_counter() - started)
         size = len(context.model_dump_json().encode())
         raw = len(json.dumps(found.objects).encode())
 
-    print(f"gather_context, {args.pods} pods, {args.runs} runs on the sandbox cluster")
+    print(f"gather_context, {kind} of {args.pods} pods, {args.runs} runs on the sandbox cluster")
     print(f"  total     median {statistics.median(totals):.3f}s  max {max(totals):.3f}s")
     print(
         f"  API reads median {statistics.median(reads):.3f}s "
