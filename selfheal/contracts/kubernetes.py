@@ -129,7 +129,9 @@ class RolloutRequest(BaseModel):
     expected_template: dict[str, Any] | None = Field(
         default=None, description="Strategic-merge patch the running template must contain"
     )
-    kind: str = Field(default="Deployment", description="Deployment, StatefulSet or DaemonSet")
+    kind: str = Field(
+        default="Deployment", description="Deployment, StatefulSet, DaemonSet or CronJob"
+    )
 
 
 class RolloutResult(BaseModel):
@@ -146,7 +148,9 @@ class HealthCheckRequest(BaseModel):
         description="The workload's name (of any kind, despite the field's name)"
     )
     window: timedelta = timedelta(minutes=2)
-    kind: str = Field(default="Deployment", description="Deployment, StatefulSet or DaemonSet")
+    kind: str = Field(
+        default="Deployment", description="Deployment, StatefulSet, DaemonSet or CronJob"
+    )
 
 
 class HealthReport(BaseModel):

@@ -16,7 +16,12 @@ from temporalio.testing import ActivityEnvironment
 from selfheal.activities.kubernetes.activities import KubernetesActivities
 from selfheal.activities.kubernetes.forced_rollback import stuck_on_old_revision
 from selfheal.activities.kubernetes.remediation import LAST_REMEDIATION, PREVIOUS_REVISION
-from selfheal.contracts.kubernetes import RemediationRequest, RemediationResult, RolloutRequest
+from selfheal.contracts.kubernetes import (
+    HealthCheckRequest,
+    RemediationRequest,
+    RemediationResult,
+    RolloutRequest,
+)
 from selfheal.model.diagnosis import ActionKind, RemediationAction
 from tests.kubernetes.workloads import (
     BUSYBOX,
@@ -79,7 +84,13 @@ def cron_job(name: str, image: str) -> dict[str, Any]:
                     "template": pod_template(
                         {"app": name},
                         restartPolicy="Never",
-                        containers=[{"name": "report", "image": image}],
+                        containers=[
+                            {
+                                "name": "report",
+                                "image": image,
+                                "command": ["sh", "-c", "echo report written"],
+                            }
+                        ],
                     ),
                 }
             },
@@ -289,3 +300,72 @@ def test_only_not_ready_pods_of_an_older_revision_hold_a_rollout() -> None:
     unobserved = {**sts, "metadata": {"generation": 3}}
     for untouched in (parallel, on_delete, unobserved):
         assert stuck_on_old_revision(untouched, pods) == []
+
+
+def run_now(api_client: client.ApiClient, namespace: str, cronjob: str, name: str) -> None:
+    """Create a Job from the CronJob, as `kubectl create job NAME --from=cronjob/CRONJOB`."""
+    batch = client.BatchV1Api(api_client)
+    cron = api_client.sanitize_for_serialization(batch.read_namespaced_cron_job(cronjob, namespace))
+    owner = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "name": cronjob,
+        "uid": cron["metadata"]["uid"],
+        "controller": True,
+    }
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "annotations": {"cronjob.kubernetes.io/instantiate": "manual"},
+            "ownerReferences": [owner],
+        },
+        "spec": cron["spec"]["jobTemplate"]["spec"],
+    }
+    batch.create_namespaced_job(namespace, job)
+
+
+def verify(acts: KubernetesActivities, namespace: str, seconds: float) -> Any:
+    return ActivityEnvironment().run(
+        acts.verify_health,
+        HealthCheckRequest(
+            incident_id="inc-1",
+            namespace=namespace,
+            deployment="nightly-report",
+            kind="CronJob",
+            window=timedelta(seconds=seconds),
+        ),
+    )
+
+
+def test_a_fixed_cronjob_is_verified_by_its_next_run_and_never_called_healthy_before(
+    api_client: client.ApiClient, namespace: str, activities: Activities
+) -> None:
+    create(api_client, namespace, cron_job("nightly-report", BUSYBOX))
+    acts = activities()
+    run_now(api_client, namespace, "nightly-report", "nightly-report-before")
+    limits = {"resources": {"limits": {"memory": "256Mi"}}}
+    patch = {
+        "spec": {
+            "jobTemplate": {
+                "spec": {"template": {"spec": {"containers": [{"name": "report", **limits}]}}}
+            }
+        }
+    }
+    remediate(acts, namespace, ActionKind.PATCH, "CronJob", "nightly-report", patch=patch)
+
+    rolled = rolled_out(acts, namespace, "CronJob", "nightly-report")
+    before_any_run = verify(acts, namespace, 1)
+    run_now(api_client, namespace, "nightly-report", "nightly-report-after")
+    after_a_run = verify(acts, namespace, 20)
+
+    assert rolled.startswith('cronjob "nightly-report" runs the fixed job template from its next')
+    assert not before_any_run.healthy
+    assert "not verified: no run with the fix has finished yet" in before_any_run.message
+    assert "its next run will tell" in before_any_run.message
+    assert after_a_run.healthy, after_a_run.message
+    assert after_a_run.message == (
+        f"cronjob {namespace}/nightly-report healthy: job nightly-report-after completed "
+        "with the fix"
+    )

@@ -1,5 +1,5 @@
 """Whether a workload (Deployment, StatefulSet, DaemonSet) stays healthy over a window:
-rollout done, replicas ready, no restarts."""
+rollout done, replicas ready, no restarts; a CronJob, whether its next run succeeds."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from selfheal.activities.kubernetes.client import ClusterConnection
+from selfheal.activities.kubernetes.cronjob_runs import verify_next_run
 from selfheal.activities.kubernetes.members import read_members
 from selfheal.activities.kubernetes.rollout import pause, rollout_status, workload_rollout_status
 from selfheal.activities.kubernetes.rollout_reading import RolloutStatus
@@ -59,7 +60,10 @@ def verify_window(
     """Return whether the Deployment stayed healthy over the request's window.
 
     Samples at the start, periodically and at the end; stops at the first sign of trouble.
+    A CronJob is judged by its first run with the fix instead (cronjob_runs.py).
     """
+    if request.kind == "CronJob":
+        return verify_next_run(conn, request, poll)
     window = request.window.total_seconds()
     interval = max(min(poll, window / SAMPLES_PER_WINDOW), 0.05)
     started = time.monotonic()

@@ -15,6 +15,7 @@ from selfheal.activities.kubernetes.forced_rollback import evict_stuck_pods
 from selfheal.activities.kubernetes.members import read_top
 from selfheal.activities.kubernetes.rollout_reading import RolloutStatus
 from selfheal.activities.kubernetes.set_rollouts import (
+    cronjob_rollout_status,
     daemonset_rollout_status,
     statefulset_rollout_status,
 )
@@ -66,11 +67,13 @@ def rollout_status(deployment: Obj) -> RolloutStatus:
 
 
 def workload_rollout_status(obj: Obj, kind: str) -> RolloutStatus:
-    """Return how far the rollout of a Deployment, StatefulSet or DaemonSet has got."""
+    """Return how far the rollout of a Deployment, StatefulSet, DaemonSet or CronJob has got."""
     if kind == "StatefulSet":
         return statefulset_rollout_status(obj)
     if kind == "DaemonSet":
         return daemonset_rollout_status(obj)
+    if kind == "CronJob":
+        return cronjob_rollout_status(obj)
     return rollout_status(obj)
 
 

@@ -1,10 +1,11 @@
 """Whether a StatefulSet's or DaemonSet's rollout is done, judged as `kubectl rollout status`
-judges it (kubectl's StatefulSetStatusViewer and DaemonSetStatusViewer), in its words."""
+judges it (kubectl's StatefulSetStatusViewer and DaemonSetStatusViewer), in its words; and
+a CronJob's, which has none (its next run uses the template as it is)."""
 
 from __future__ import annotations
 
 from selfheal.activities.kubernetes.rollout_reading import RolloutStatus
-from selfheal.kube_objects import Obj
+from selfheal.kube_objects import Obj, name_of
 
 ONLY_ROLLING_UPDATE = "rollout status is only available for RollingUpdate strategy type"
 
@@ -85,3 +86,24 @@ def daemonset_rollout_status(daemon: Obj) -> RolloutStatus:
             f"{available} of {desired} updated pods are available..."
         )
     return reading(f'daemon set "{name}" successfully rolled out', complete=True)
+
+
+def cronjob_rollout_status(cron: Obj) -> RolloutStatus:
+    """Complete at once: the next Job is made from the template as it is now; failed when
+    the CronJob is suspended, since no run would use the fix."""
+    name = name_of(cron)
+    spec, status = cron.get("spec") or {}, cron.get("status") or {}
+    if spec.get("suspend"):
+        return RolloutStatus(
+            False, True, f'cronjob "{name}" is suspended: no run uses the fix', 0, 0, None
+        )
+    last = status.get("lastScheduleTime") or "never"
+    return RolloutStatus(
+        True,
+        False,
+        f'cronjob "{name}" runs the fixed job template from its next run '
+        f"(schedule {spec.get('schedule', '?')!r}, last scheduled {last})",
+        0,
+        0,
+        None,
+    )
