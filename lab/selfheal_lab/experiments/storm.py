@@ -72,9 +72,10 @@ async def send_storm(
     async def sender(http: httpx.AsyncClient) -> None:
         nonlocal retried
         while not queue.empty():
-            batch = queue.get_nowait()
+            # A retry is the same body again, as Alertmanager resends it (same startsAt).
+            body = notification(queue.get_nowait())
             while True:
-                answer = await http.post("/webhooks/alertmanager", json=notification(batch))
+                answer = await http.post("/webhooks/alertmanager", json=body)
                 if answer.status_code == 202:
                     break
                 if answer.status_code != 503:
