@@ -109,6 +109,8 @@ async def follow_incident(
         if approval.accepted:
             where = "in Slack" if approval.channel == "slack" else f"through {approval.channel}"
             console.print(f"approved {where} by [bold]{approval.by}[/]", soft_wrap=True)
+    if slack is not None:
+        await show_final_message(console, slack, incident_id, status.state)
     if status.state == IncidentState.RESOLVED:
         return DemoOutcome(True, f"{incident_id} RESOLVED: {status.resolution}", status)
     return DemoOutcome(
@@ -117,6 +119,27 @@ async def follow_incident(
         "automatic fix and handed it to a person, as it should for this scenario",
         status,
     )
+
+
+async def show_final_message(
+    console: Console, slack: SlackControl, incident_id: str, state: IncidentState
+) -> None:
+    """Print the incident's Slack message once it shows how the incident ended."""
+    for _ in range(20):  # its update follows the incident's last transition by a moment
+        try:
+            posted = await asyncio.to_thread(slack.decision_messages, incident_id)
+        except httpx.HTTPError:
+            return
+        if posted and state.value in posted[-1].text:
+            message = posted[-1]
+            console.print(
+                f"Slack message updated: {message.text} ({len(message.replies)} replies in its "
+                "thread)",
+                markup=False,
+                soft_wrap=True,
+            )
+            return
+        await asyncio.sleep(0.5)
 
 
 class Approver:

@@ -35,6 +35,7 @@ async def test_demo_oom_ends_resolved_and_shows_the_pr_and_the_ticket(
     assert "clicking Approve as Slack user alice (U024BE7LH)" in out, out
     assert "approved in Slack by alice@example.com" in out, "the approval did not come from Slack"
     assert "approving as a person would" not in out, "the demo fell back to the CLI"
+    assert re.search(r"Slack message updated: RESOLVED: demo/checkout", out), out
     assert f"{private_stack.info.temporal['ui']}/namespaces/" in out, "no Temporal UI link"
 
 
