@@ -130,7 +130,9 @@ async def show_final_message(
             posted = await asyncio.to_thread(slack.decision_messages, incident_id)
         except httpx.HTTPError:
             return
-        if posted and state.value in posted[-1].text:
+        if not posted:  # it never waited for a person (escalated first): no message
+            return
+        if state.value in posted[-1].text:
             message = posted[-1]
             console.print(
                 f"Slack message updated: {message.text} ({len(message.replies)} replies in its "
