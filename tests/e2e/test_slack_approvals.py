@@ -51,18 +51,19 @@ def slack_of(stack: RunningStack) -> SlackControl:
 
 
 async def decision_message(
-    slack: SlackControl, incident_id: str, holds: str, timeout: float = 60
+    slack: SlackControl, incident_id: str, holds: str, timeout: float = 60, replied: str = ""
 ) -> PostedMessage:
-    """The incident's only decision message, once `holds` is in its text or a reply."""
+    """The incident's only decision message, once `holds` is in its text or a reply (and
+    `replied`, when given, is a reply of its thread)."""
     seen: list[list[PostedMessage]] = []
 
     async def found() -> PostedMessage | None:
         posted = await asyncio.to_thread(slack.decision_messages, incident_id)
         seen[:] = [posted]
         assert len(posted) <= 1, f"{len(posted)} decision messages for {incident_id}"
-        if posted and any(holds in text for text in (posted[0].text, *posted[0].replies)):
-            return posted[0]
-        return None
+        if not posted or (replied and replied not in posted[0].replies):
+            return None
+        return posted[0] if any(holds in t for t in (posted[0].text, *posted[0].replies)) else None
 
     try:
         return await eventually(found, f"{holds!r} on {incident_id}'s message", timeout)
@@ -118,10 +119,12 @@ async def test_a_slack_click_approves_and_the_one_message_follows_the_incident_t
     assert accepted == [("alice", "slack", waiting.fix.digest)]
     assert stack.github().get_repo(stack.info.github["repo"]).get_pull(status.pr_number or 0).merged
 
-    final = await decision_message(slack, incident_id, "RESOLVED")
+    # The message is updated, then the transition said in its thread: wait for both.
+    resolved = next(e.note for e in status.timeline if e.state == IncidentState.RESOLVED)
+    final = await decision_message(slack, incident_id, "RESOLVED", replied=resolved)
     assert final.ts == message.ts and final.edited
-    assert "RESOLVED" in final.text and final.buttons == []
-    for state in (IncidentState.DEPLOYING, IncidentState.RESOLVED):
+    assert final.text.startswith("RESOLVED") and final.buttons == []
+    for state in (IncidentState.DEPLOYING, IncidentState.VERIFYING):
         notes = [e.note for e in status.timeline if e.state == state]
         assert any(note in final.replies for note in notes), (state, final.replies)
     assert len(await asyncio.to_thread(slack.decision_messages, incident_id)) == 1
