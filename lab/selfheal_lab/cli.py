@@ -68,6 +68,7 @@ def demo(
     from selfheal.chaos.through_git import inject_through_repository
     from selfheal_lab.demo import follow_incident, now
     from selfheal_lab.local_stack import LocalStack, StackError, StackPorts, stack_environment
+    from selfheal_lab.sandbox.slack.control import SlackControl
 
     settings = _settings()
     try:
@@ -98,9 +99,13 @@ def demo(
         refuse(str(refused))
     out.print(f"injected chaos [bold]{scenario}[/] into {injected.namespace}/{injected.deployment}")
 
+    slack = SlackControl(info.slack["url"]) if info.slack else None
+
     async def follow() -> bool:
         client = await connect()
-        outcome = await follow_incident(client, settings, out, injected.deployment, since, timeout)
+        outcome = await follow_incident(
+            client, settings, out, injected.deployment, since, timeout, slack
+        )
         style = "bold green" if outcome.resolved else "bold red"
         out.print(f"\n[{style}]{outcome.message}[/]")
         return outcome.resolved

@@ -2,7 +2,8 @@
 
 The demo reuses the harness's stack (it finds it through TEMPORAL_ADDRESS and the
 SELFHEAL_*_PORT settings `RunningStack.cli` passes), restarts its sandbox afresh, injects the
-scenario through git and follows the incident to its end.
+scenario through git and follows the incident to its end, approving with a click in the
+sandbox's Slack.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ async def test_demo_oom_ends_resolved_and_shows_the_pr_and_the_ticket(
     assert re.search(r"/acme/infra/pull/\d+", out), "the demo does not show the pull request"
     assert re.search(r"\bOPS-\d+\b", out), "the demo does not show the ticket"
     assert "selfheal approve inc-checkout-" in out, "the demo does not print the CLI approval"
+    assert "clicking Approve as Slack user alice (U024BE7LH)" in out, out
+    assert "approved in Slack by alice@example.com" in out, "the approval did not come from Slack"
+    assert "approving as a person would" not in out, "the demo fell back to the CLI"
+    assert re.search(r"Slack message updated: RESOLVED: demo/checkout", out), out
     assert f"{private_stack.info.temporal['ui']}/namespaces/" in out, "no Temporal UI link"
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,11 +41,12 @@ from selfheal_lab.sandbox.slack import SlackSandbox
 from selfheal_lab.sandbox.slack.app import Click
 from tests.delivery import deliver
 from tests.webhook.conftest import target_of
-from tests.workflow.doubles import FakeWorld
+from tests.workflow.doubles import FakeWorld, memory_fix
 
 SECRET = "slack-signing-secret"
 PATH = "/webhooks/slack/interactions"
 ALICE, BOB, MALLORY = "U024BE7LH", "U0BOB0001", "U0MALLORY"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +69,17 @@ def slack_settings(slack: SlackSandbox, **more: Any) -> Settings:
 
 
 @pytest.fixture(scope="module")
-async def queue(dev_server_env: WorkflowEnvironment, slack: SlackSandbox) -> AsyncIterator[str]:
-    """A worker whose decision messages go to the stand-in through the real activity."""
+def world() -> FakeWorld:
+    """The worker's doubles: a test may change what the next analysis proposes."""
     policy = IncidentPolicy(namespaces=["demo"], approvers=["alice", "bob"], chat=True)
-    world = FakeWorld(policy=policy)
+    return FakeWorld(policy=policy)
+
+
+@pytest.fixture(scope="module")
+async def queue(
+    dev_server_env: WorkflowEnvironment, slack: SlackSandbox, world: FakeWorld
+) -> AsyncIterator[str]:
+    """A worker whose decision messages go to the stand-in through the real activity."""
     name = f"slack-{uuid.uuid4().hex[:8]}"
     real = SlackActivities(slack_settings(slack)).publish_decision
     doubles = [fn for fn in world.activities() if fn.__name__ != "publish_decision"]
@@ -247,3 +259,88 @@ async def test_a_stale_button_is_refused_naming_the_current_proposal(
     assert stale.json()["decided"] is False
     assert f"now proposes {status.fix.digest}" in stale.json()["note"]
     assert (await incident_status(client, incident_id)).state == IncidentState.AWAITING_REVIEW
+
+
+def selfheal_cli(client: Client, *args: str) -> subprocess.CompletedProcess[str]:
+    """`selfheal ARGS` in its own process against the dev server."""
+    environ = {**os.environ, "TEMPORAL_ADDRESS": target_of(client), "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "selfheal", *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
+async def test_after_a_reject_and_a_retry_the_old_button_and_the_old_digest_are_refused(
+    dev_server_env: WorkflowEnvironment,
+    slack: SlackSandbox,
+    webhook: ServedApp,
+    queue: str,
+    world: FakeWorld,
+) -> None:
+    client = dev_server_env.client
+    incident_id = await waiting_incident(client, queue, slack)
+    first = await incident_status(client, incident_id)
+    assert first.chat is not None and first.fix is not None
+    old_ts, old = first.chat.ts, first.fix.digest
+    # What a Slack client still showing the first message sends when its Approve is clicked.
+    stale_click = signed_body(slack, ALICE, old_ts)
+
+    rejected = await asyncio.to_thread(click_reject, slack, BOB, old_ts)
+    assert json.loads(rejected["body"])["decided"] is True, rejected["body"]
+    await until(client, incident_id, lambda s: s.state == IncidentState.ESCALATED)
+    bigger = memory_fix()
+    assert bigger.manifest_patch is not None
+    bigger.manifest_patch["spec"]["template"]["spec"]["containers"][0]["resources"] = {
+        "limits": {"memory": "512Mi"}
+    }
+    assert bigger.action is not None
+    bigger.action.patch = bigger.manifest_patch
+    bigger.rationale = "raise the memory limit from 128Mi to 512Mi"
+    world.fix = bigger
+    try:
+        retried = await asyncio.to_thread(
+            selfheal_cli, client, "retry", incident_id, "--by", "bob", "--note", "512Mi"
+        )
+        assert retried.returncode == 0, retried.stderr
+        second = await until(
+            client,
+            incident_id,
+            lambda s: s.state == IncidentState.AWAITING_REVIEW and s.chat and s.chat.attempt == 2,
+        )
+    finally:
+        world.fix = memory_fix()
+    assert second.fix is not None and second.chat is not None
+    current = second.fix.digest
+    assert current != old and second.chat.ts != old_ts
+
+    stale = await asyncio.to_thread(post, webhook, stale_click)
+    assert stale.status_code == 200
+    assert stale.json()["decided"] is False
+    assert f"names proposal {old}, but the incident now proposes {current}" in stale.json()["note"]
+    by_cli = await asyncio.to_thread(
+        selfheal_cli, client, "approve", incident_id, "--by", "alice", "--proposal", old
+    )
+    assert by_cli.returncode == 1, by_cli.stdout
+    said = " ".join(by_cli.stderr.split())  # rich wraps long lines
+    assert f"names proposal {old}, but the incident now proposes {current}" in said, said
+
+    status = await incident_status(client, incident_id)
+    assert status.state == IncidentState.AWAITING_REVIEW
+    # Refused before it reached the incident (the update's validator): nothing recorded.
+    assert [(a.by, a.decision, a.accepted) for a in status.approvals] == [("bob", "reject", True)]
+    [old_message] = [m for m in slack.messages() if m.ts == old_ts]
+    assert old_message.buttons() == []  # told of the retry, it offers nothing to click
+    for _ in range(50):  # the webhook replies in the thread after answering Slack
+        if any(f"now proposes {current}" in text for text in replies(slack, old_ts)):
+            break
+        await asyncio.sleep(0.1)
+    assert any(f"now proposes {current}" in text for text in replies(slack, old_ts))
+
+
+def click_reject(slack: SlackSandbox, user: str, ts: str) -> dict[str, Any]:
+    """Click Reject (Slack asks to confirm first; the payload comes after the confirmation)."""
+    return click(slack, user, "reject", ts)
