@@ -13,7 +13,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from selfheal.model.diagnosis import FixLimits
@@ -151,6 +158,38 @@ class Settings(BaseSettings):
     jira_status_done: str = "Done"
     jira_status_needs_human: str = "Needs Human"
 
+    # Prometheus and Alertmanager (optional: with PROMETHEUS_URL unset, no metrics are read)
+    prometheus_url: str | None = Field(
+        default=None,
+        validation_alias=_env("PROMETHEUS_URL"),
+        description="Base URL of the Prometheus HTTP API, e.g. http://prometheus:9090",
+    )
+    prometheus_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("PROMETHEUS_TOKEN"),
+        description="Bearer token sent to Prometheus and Alertmanager",
+    )
+    prometheus_user: str | None = Field(
+        default=None,
+        validation_alias=_env("PROMETHEUS_USER"),
+        description="Basic-auth user for Prometheus and Alertmanager (with PROMETHEUS_PASSWORD)",
+    )
+    prometheus_password: SecretStr | None = Field(
+        default=None, validation_alias=_env("PROMETHEUS_PASSWORD")
+    )
+    alertmanager_url: str | None = Field(
+        default=None,
+        validation_alias=_env("ALERTMANAGER_URL"),
+        description="Base URL of Alertmanager's API, e.g. http://alertmanager:9093",
+    )
+    prometheus_timeout: Duration = Field(
+        default=timedelta(seconds=15), description="Timeout of one Prometheus/Alertmanager request"
+    )
+    metrics_window: Duration = Field(
+        default=timedelta(hours=1),
+        description="How far back the workload's metrics are read as evidence (at most 6h)",
+    )
+
     # Notifications
     slack_webhook_url: SecretStr | None = Field(
         default=None, validation_alias=_env("SLACK_WEBHOOK_URL")
@@ -187,6 +226,20 @@ class Settings(BaseSettings):
         ),
     )
     log_format: str = Field(default="auto", description="auto, json or console")
+
+    @field_validator("metrics_window")
+    @classmethod
+    def _window_is_bounded(cls, window: timedelta) -> timedelta:
+        if not timedelta(minutes=1) <= window <= timedelta(hours=6):
+            raise ValueError("expected a window between 1m and 6h")
+        return window
+
+    @field_validator("prometheus_user")
+    @classmethod
+    def _one_kind_of_auth(cls, user: str | None, info: ValidationInfo) -> str | None:
+        if user and info.data.get("prometheus_token") is not None:
+            raise ValueError("set PROMETHEUS_TOKEN or PROMETHEUS_USER, not both")
+        return user
 
     @field_validator("clusters")
     @classmethod
