@@ -23,6 +23,7 @@ from selfheal.activities.kubernetes.activities import KubernetesActivities
 from selfheal.activities.notify import NotifyActivities
 from selfheal.activities.permits import PermitActivities
 from selfheal.activities.policy import PolicyActivities
+from selfheal.activities.prometheus.activities import MetricsActivities
 from selfheal.activities.remedy import FixActivities, OfflineAnalysisActivities
 from selfheal.connection import connect
 from selfheal.observability import LogContextInterceptor, tracing_interceptors
@@ -65,6 +66,7 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
         jira.open_ticket,
         jira.update_ticket,
         NotifyActivities(settings).notify,
+        MetricsActivities(settings).gather_metrics,
         *investigation_activities(settings, kubernetes.clusters),
     ]
 

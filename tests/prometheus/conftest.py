@@ -24,6 +24,7 @@ from selfheal_lab.monitoring import (
     ScrapeTarget,
     find_tool,
 )
+from selfheal_lab.sandbox.kube import KubeSandbox
 from selfheal_lab.sandbox.serving import ServedApp
 
 T = TypeVar("T")
@@ -147,3 +148,14 @@ def wait_for(probe: Callable[[], T | None], timeout: float = 20.0, what: str = "
             return last
         time.sleep(0.2)
     pytest.fail(f"timed out waiting for {what or probe.__name__} (last: {last!r})")
+
+
+@pytest.fixture(scope="session")
+def shop(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[KubeSandbox, PrometheusServer]]:
+    """The sandbox running fine, throttled and oom, scraped by a real Prometheus."""
+    from tests.prometheus.sandbox_cluster import scraped_shop
+
+    with scraped_shop(tmp_path_factory.mktemp("shop")) as running:
+        yield running

@@ -13,17 +13,9 @@ from selfheal_lab.monitoring import PrometheusServer
 from selfheal_lab.sandbox.kube import KubeSandbox
 from selfheal_lab.sandbox.kube.resources import PODS
 from tests.prometheus.conftest import wait_for
-from tests.prometheus.sandbox_cluster import NAMESPACE, scraped_shop
+from tests.prometheus.sandbox_cluster import NAMESPACE
 
 MIB = 2**20
-
-
-@pytest.fixture(scope="module")
-def shop(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[KubeSandbox, PrometheusServer]]:
-    with scraped_shop(tmp_path_factory.mktemp("shop")) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
