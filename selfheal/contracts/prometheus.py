@@ -47,10 +47,11 @@ class MetricsRequest(BaseModel):
         le=timedelta(hours=6),
         description="How far back; None: SELFHEAL_METRICS_WINDOW",
     )
-    rate_window: timedelta = Field(
-        default=timedelta(minutes=5),
+    rate_window: timedelta | None = Field(
+        default=None,
         ge=timedelta(seconds=2),
-        description="The range of rate() and increase(): at least two scrape intervals",
+        description="The range of rate() and increase(), at least two scrape intervals; "
+        "None: a sixth of the window, at most 5m",
     )
 
     @field_validator("namespace", "workload")

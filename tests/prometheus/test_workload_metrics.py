@@ -52,7 +52,6 @@ def request(sandbox: KubeSandbox, workload: str, **fields: object) -> MetricsReq
         "workload": workload,
         "pods": names,
         "window": timedelta(seconds=30),
-        "rate_window": timedelta(seconds=5),
         **fields,
     }
     return MetricsRequest.model_validate(values)

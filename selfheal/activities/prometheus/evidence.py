@@ -24,6 +24,7 @@ from selfheal.contracts.prometheus import (
     WorkloadMetrics,
 )
 
+MAX_RATE_WINDOW = timedelta(minutes=5)
 SAMPLES_PER_WINDOW = 60
 """A window is read in this many steps (an hour: a sample a minute)."""
 
@@ -69,10 +70,18 @@ def _selector(request: MetricsRequest, cluster_label: str) -> str:
     return ",".join(matchers)
 
 
-def queries(request: MetricsRequest, cluster_label: str = "") -> dict[str, str]:
+def rate_window(request: MetricsRequest, window: timedelta) -> timedelta:
+    """The range of rate() and increase(): as asked, else a sixth of the window up to 5m.
+
+    rate() divides by its whole range, so a range much longer than a series has existed
+    under-reads it; a sixth of the window keeps a short window's young series honest."""
+    return request.rate_window or min(MAX_RATE_WINDOW, window / 6)
+
+
+def queries(request: MetricsRequest, window: timedelta, cluster_label: str = "") -> dict[str, str]:
     """The PromQL of each series of `ContainerMetrics`, by field name."""
     s = _selector(request, cluster_label)
-    r = f"{max(int(request.rate_window.total_seconds()), 1)}s"
+    r = f"{max(int(rate_window(request, window).total_seconds()), 1)}s"
     per_pod = "sum by (namespace, pod, container)"
     return {
         "memory_working_set_bytes": (
@@ -122,7 +131,7 @@ def read_workload_metrics(
     end = end.replace(microsecond=0)
     start = end - window
     by_container: dict[str, dict[str, list[Point]]] = {}
-    for field, promql in queries(request, cluster_label).items():
+    for field, promql in queries(request, window, cluster_label).items():
         for series in prometheus.query_range(promql, start, end, step):
             name = series.metric.get("container", "")
             if name:
