@@ -301,6 +301,7 @@ class Settings(BaseSettings):
             pr_poll_interval=self.pr_poll_interval,
             ticketing=bool(self.jira_url),
             notifications=self.slack_webhook_url is not None,
+            metrics=self.prometheus_url is not None,
             history_limit=self.history_limit,
             namespaces=list(self.namespaces),
             allow_destructive=self.allow_destructive,

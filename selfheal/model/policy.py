@@ -55,6 +55,11 @@ class IncidentPolicy(BaseModel):
     pr_poll_interval: timedelta = timedelta(minutes=3)
     ticketing: bool = False
     notifications: bool = False
+    metrics: bool = Field(
+        default=False,
+        description="PROMETHEUS_URL is set: the model path reads the workload's metrics into "
+        "its context (policies recorded before metrics carry False)",
+    )
     namespaces: list[str] = Field(default_factory=list, description="May be changed; empty: none")
     allow_destructive: bool = False
     max_actions: int = 3

@@ -44,7 +44,10 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
     kubernetes = KubernetesActivities(settings)
     analysis = AnalysisActivities(settings)
     fixes = FixActivities(settings.fix_limits())
-    offline = OfflineAnalysisActivities(kubernetes.gather_context, settings.fix_limits())
+    metrics = MetricsActivities(settings)
+    offline = OfflineAnalysisActivities(
+        kubernetes.gather_context, settings.fix_limits(), metrics.read
+    )
     github = GitHubActivities(settings)
     jira = JiraActivities(settings)
     guard = permit_activities(client, settings)
@@ -66,7 +69,7 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
         jira.open_ticket,
         jira.update_ticket,
         NotifyActivities(settings).notify,
-        MetricsActivities(settings).gather_metrics,
+        metrics.gather_metrics,
         *investigation_activities(settings, kubernetes.clusters),
     ]
 

@@ -34,3 +34,8 @@ PROPOSAL_DIGEST = "proposal-digest"
 KIND_FROM_ALERT = "kind-from-alert"
 """The context is gathered, and the rollout watched and verified, for the kind the alert
 names (a StatefulSet, a CronJob...), not always a Deployment."""
+
+METRICS_EVIDENCE = "metrics-evidence"
+"""On the model path, with Prometheus configured (the policy's `metrics`), the context
+gathered for the investigation carries the workload's metrics (gather_metrics); a failure
+to read them is noted and the analysis goes on without."""

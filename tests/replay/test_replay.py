@@ -14,6 +14,7 @@ from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.patches import (
     KIND_FROM_ALERT,
+    METRICS_EVIDENCE,
     ONE_STEP_ANALYSIS,
     PROPOSAL_DIGEST,
     WORKLOAD_IDENTITY,
@@ -33,6 +34,7 @@ def test_histories_are_recorded() -> None:
         "workload-permit",
         "unexplained-resolved-itself",
         "model-statefulset",
+        "model-metrics",
     }
 
 
@@ -67,6 +69,9 @@ def test_both_sides_of_every_incident_patch_are_recorded() -> None:
     assert PROPOSAL_DIGEST in patches_in(named)
     assert PROPOSAL_DIGEST not in patches_in(unnamed)
     assert KIND_FROM_ALERT in patches_in(HISTORIES[0].parent / "model-statefulset.json")
+    # The model path before it read metrics, and after, with Prometheus configured.
+    assert METRICS_EVIDENCE not in patches_in(HISTORIES[0].parent / "model-statefulset.json")
+    assert METRICS_EVIDENCE in patches_in(HISTORIES[0].parent / "model-metrics.json")
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])

@@ -39,6 +39,7 @@ from selfheal.contracts.kubernetes import (
 )
 from selfheal.contracts.notify import Notification, NotificationResult
 from selfheal.contracts.policy import PolicyRequest
+from selfheal.contracts.prometheus import ContainerMetrics, MetricsRequest, WorkloadMetrics
 from selfheal.model.diagnosis import (
     ActionKind,
     Diagnosis,
@@ -107,6 +108,10 @@ class FakeWorld:
         self.pr_state = pr_state
         self.journal = journal
         self.no_fix = no_fix
+        self.metrics = WorkloadMetrics(
+            source="http://prometheus.test:9090",
+            containers=[ContainerMetrics(container="app", cpu_throttled_ratio=[(1.0, 1.0)])],
+        )
         self.calls: Counter[str] = Counter()
         self.requests: dict[str, list[Any]] = {}
 
@@ -133,6 +138,11 @@ class FakeWorld:
         async def gather_context(request: ContextRequest) -> ClusterContext:
             world._called("gather_context", request)
             return ClusterContext(namespace=request.namespace, workload=request.workload)
+
+        @activity.defn(name="gather_metrics")
+        async def gather_metrics(request: MetricsRequest) -> WorkloadMetrics:
+            world._called("gather_metrics", request)
+            return world.metrics
 
         @activity.defn(name="analyze_workload")
         async def analyze_workload(request: AnalysisRequest) -> WorkloadAnalysis:
@@ -231,6 +241,7 @@ class FakeWorld:
             load_policy,
             analyze_workload,
             gather_context,
+            gather_metrics,
             diagnose,
             propose_fix,
             apply_remediation,

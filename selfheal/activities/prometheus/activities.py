@@ -8,7 +8,7 @@ worker's thread pool. Reading is idempotent: a retry reads the same window again
 from __future__ import annotations
 
 from selfheal.activities.prometheus.client import NOT_CONFIGURED, clients_from, now
-from selfheal.activities.prometheus.errors import metrics_call
+from selfheal.activities.prometheus.errors import MetricsApiError, metrics_call
 from selfheal.activities.prometheus.evidence import read_workload_metrics
 from selfheal.contracts.prometheus import GATHER_METRICS, MetricsRequest, WorkloadMetrics
 from selfheal.contracts.spec import implements
@@ -33,8 +33,23 @@ class MetricsActivities:
         """
         if self._prometheus is None:
             return WorkloadMetrics(note=NOT_CONFIGURED)
-        cluster = request.cluster if request.cluster not in ("", self._settings.cluster) else ""
         with metrics_call():
-            return read_workload_metrics(
-                self._prometheus, request, self._settings.metrics_window, now(), cluster
-            )
+            return self._read(request)
+
+    def read(self, request: MetricsRequest) -> WorkloadMetrics | None:
+        """The metrics for an analysis that runs in one step (analyze_workload): None with
+        no Prometheus; a failure is the answer's `note`, never an error, since the analysis
+        goes on without them."""
+        if self._prometheus is None:
+            return None
+        try:
+            return self._read(request)
+        except MetricsApiError as failed:
+            return WorkloadMetrics(source=self._prometheus.base_url, note=failed.message)
+
+    def _read(self, request: MetricsRequest) -> WorkloadMetrics:
+        assert self._prometheus is not None
+        cluster = request.cluster if request.cluster not in ("", self._settings.cluster) else ""
+        return read_workload_metrics(
+            self._prometheus, request, self._settings.metrics_window, now(), cluster
+        )
