@@ -41,7 +41,7 @@ from selfheal.model.diagnosis import (
     FixProposal,
 )
 
-HINTED = frozenset({FixKind.RELAX_PROBE, FixKind.SCALE_UP})
+HINTED = frozenset({FixKind.RELAX_PROBE, FixKind.SCALE_UP, FixKind.INCREASE_MEMORY})
 """Fix kinds that build on the analysis' hint (a model's diagnosis comes without one)."""
 
 ContextSource = Callable[[ContextRequest], ClusterContext]

@@ -102,6 +102,10 @@ class FixHint(BaseModel):
     replicas_before: int | None = Field(
         default=None, description="The most replicas the workload ran before now"
     )
+    memory_leak: list[str] = Field(
+        default_factory=list,
+        description="Containers whose working set grows steadily into their limit (metrics)",
+    )
 
 
 class Diagnosis(BaseModel):
