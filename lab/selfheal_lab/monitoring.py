@@ -43,11 +43,25 @@ def find_tool(name: str) -> str:
 
 @dataclass(frozen=True)
 class ScrapeTarget:
-    """One scrape job: Prometheus reads `http://{address}{metrics_path}` and labels it `job`."""
+    """One scrape job: Prometheus reads `http://{address}{metrics_path}` and labels it `job`
+    (and `labels`)."""
 
     job: str
     address: str
     metrics_path: str = "/metrics"
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def sandbox_targets(address: str) -> list[ScrapeTarget]:
+    """The sandbox cluster's two sources (`host:port`) as kube-prometheus labels them, so
+    kubernetes-mixin's selectors (`job="kube-state-metrics"`, `job="kubelet",
+    metrics_path="/metrics/cadvisor"`) match."""
+    return [
+        ScrapeTarget("kube-state-metrics", address, "/metrics/kube-state"),
+        ScrapeTarget(
+            "kubelet", address, "/metrics/cadvisor", {"metrics_path": "/metrics/cadvisor"}
+        ),
+    ]
 
 
 def _wait_ready(
@@ -137,7 +151,13 @@ class PrometheusServer(_Process):
                 {
                     "job_name": group[0].job,
                     "metrics_path": group[0].metrics_path,
-                    "static_configs": [{"targets": [target.address for target in group]}],
+                    "static_configs": [
+                        {
+                            "targets": [target.address],
+                            **({"labels": target.labels} if target.labels else {}),
+                        }
+                        for target in group
+                    ],
                 }
                 for group in jobs.values()
             ],

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from selfheal_lab.monitoring import PrometheusServer, ScrapeTarget
+from selfheal_lab.monitoring import PrometheusServer, sandbox_targets
 from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 from selfheal_lab.sandbox.kube.images import DEMO_REPOSITORY
 from tests.prometheus.conftest import start_prometheus
@@ -51,13 +51,9 @@ WORKLOADS = {
 }
 
 
-def scrape_targets(sandbox: KubeSandbox) -> list[ScrapeTarget]:
-    """The sandbox's two sources under kube-prometheus' job names."""
-    address = sandbox.url.split("://", 1)[1]
-    return [
-        ScrapeTarget("kube-state-metrics", address, "/metrics/kube-state"),
-        ScrapeTarget("kubelet", address, "/metrics/cadvisor"),
-    ]
+def address(sandbox: KubeSandbox) -> str:
+    """Where Prometheus reaches the sandbox: `host:port`."""
+    return sandbox.url.split("://", 1)[1]
 
 
 @contextmanager
@@ -69,7 +65,7 @@ def scraped_shop(directory: Path) -> Iterator[tuple[KubeSandbox, PrometheusServe
         sandbox.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
         for manifest in WORKLOADS.values():
             sandbox.apply(manifest)
-        prometheus = start_prometheus(directory, targets=scrape_targets(sandbox))
+        prometheus = start_prometheus(directory, targets=sandbox_targets(address(sandbox)))
         try:
             yield sandbox, prometheus
         finally:

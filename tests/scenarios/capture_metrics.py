@@ -22,7 +22,7 @@ from kubernetes import client
 
 from selfheal.activities.prometheus.client import PrometheusClient
 from selfheal.snapshot_capture import capture_snapshot
-from selfheal_lab.monitoring import PrometheusServer, ScrapeTarget
+from selfheal_lab.monitoring import PrometheusServer, sandbox_targets
 from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 from selfheal_lab.sandbox.kube.images import DEMO_REPOSITORY
 
@@ -141,13 +141,9 @@ def capture(case: Case, scratch: Path) -> Path:
     with KubeSandbox(seed_demo=False, timing=case.timing) as cluster:
         cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
         cluster.apply(case.deployment)
-        address = cluster.url.split("://", 1)[1]
         server = PrometheusServer(
             scratch / case.folder.replace("/", "-"),
-            targets=[
-                ScrapeTarget("kube-state-metrics", address, "/metrics/kube-state"),
-                ScrapeTarget("kubelet", address, "/metrics/cadvisor"),
-            ],
+            targets=sandbox_targets(cluster.url.split("://", 1)[1]),
         )
         server.start()
         try:
