@@ -28,14 +28,16 @@ MAX_RATE_WINDOW = timedelta(minutes=5)
 SAMPLES_PER_WINDOW = 60
 """A window is read in this many steps (an hour: a sample a minute)."""
 
+_SAFE = "[bcdfghjklmnpqrstvwxz2456789]"
+"""The alphabet of generated name parts (no vowels), as webhook/alertmanager.py reads them."""
 _POD_PATTERNS = {
     # <name>-<pod-template-hash>-<5 random>: what a Deployment's ReplicaSets name their pods.
-    "Deployment": r"{name}-[a-z0-9]{{1,10}}-[a-z0-9]{{5}}",
-    "StatefulSet": r"{name}-[0-9]+",
-    "DaemonSet": r"{name}-[a-z0-9]{{5}}",
-    "Job": r"{name}-[a-z0-9]{{5}}",
+    "Deployment": "{name}-" + _SAFE + "{{1,10}}-" + _SAFE + "{{5}}",
+    "StatefulSet": "{name}-[0-9]+",
+    "DaemonSet": "{name}-" + _SAFE + "{{5}}",
+    "Job": "{name}-" + _SAFE + "{{5}}",
     # <cronjob>-<scheduled minute>-<5 random>
-    "CronJob": r"{name}-[0-9]+-[a-z0-9]{{5}}",
+    "CronJob": "{name}-[0-9]+-" + _SAFE + "{{5}}",
 }
 
 
