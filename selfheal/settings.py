@@ -13,7 +13,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from selfheal.model.diagnosis import FixLimits
@@ -166,6 +173,38 @@ class Settings(BaseSettings):
     jira_status_done: str = "Done"
     jira_status_needs_human: str = "Needs Human"
 
+    # Prometheus and Alertmanager (optional: with PROMETHEUS_URL unset, no metrics are read)
+    prometheus_url: str | None = Field(
+        default=None,
+        validation_alias=_env("PROMETHEUS_URL"),
+        description="Base URL of the Prometheus HTTP API, e.g. http://prometheus:9090",
+    )
+    prometheus_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("PROMETHEUS_TOKEN"),
+        description="Bearer token sent to Prometheus and Alertmanager",
+    )
+    prometheus_user: str | None = Field(
+        default=None,
+        validation_alias=_env("PROMETHEUS_USER"),
+        description="Basic-auth user for Prometheus and Alertmanager (with PROMETHEUS_PASSWORD)",
+    )
+    prometheus_password: SecretStr | None = Field(
+        default=None, validation_alias=_env("PROMETHEUS_PASSWORD")
+    )
+    alertmanager_url: str | None = Field(
+        default=None,
+        validation_alias=_env("ALERTMANAGER_URL"),
+        description="Base URL of Alertmanager's API, e.g. http://alertmanager:9093",
+    )
+    prometheus_timeout: Duration = Field(
+        default=timedelta(seconds=15), description="Timeout of one Prometheus/Alertmanager request"
+    )
+    metrics_window: Duration = Field(
+        default=timedelta(hours=1),
+        description="How far back the workload's metrics are read as evidence (at most 6h)",
+    )
+
     # Notifications and chat approvals
     slack_webhook_url: SecretStr | None = Field(
         default=None, validation_alias=_env("SLACK_WEBHOOK_URL")
@@ -254,6 +293,20 @@ class Settings(BaseSettings):
         pairs = (entry.partition("=") for entry in self.slack_users)
         return {user.strip(): person.strip() for user, _, person in pairs}
 
+    @field_validator("metrics_window")
+    @classmethod
+    def _window_is_bounded(cls, window: timedelta) -> timedelta:
+        if not timedelta(minutes=1) <= window <= timedelta(hours=6):
+            raise ValueError("expected a window between 1m and 6h")
+        return window
+
+    @field_validator("prometheus_user")
+    @classmethod
+    def _one_kind_of_auth(cls, user: str | None, info: ValidationInfo) -> str | None:
+        if user and info.data.get("prometheus_token") is not None:
+            raise ValueError("set PROMETHEUS_TOKEN or PROMETHEUS_USER, not both")
+        return user
+
     @field_validator("clusters")
     @classmethod
     def _clusters_are_valid(cls, entries: list[str]) -> list[str]:
@@ -316,6 +369,7 @@ class Settings(BaseSettings):
             notifications=self.slack_webhook_url is not None,
             chat=self.slack_configured,
             reminders=reminder_fractions(self.reminders),
+            metrics=self.prometheus_url is not None,
             history_limit=self.history_limit,
             namespaces=list(self.namespaces),
             allow_destructive=self.allow_destructive,

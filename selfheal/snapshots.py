@@ -3,7 +3,9 @@
 Snapshots hold any workload kind (Deployment, StatefulSet, DaemonSet, Job, CronJob, bare
 Pod); `workload_tree.py` says which objects belong to it. A snapshot directory holds
 `objects.yaml` (a `kind: List` exactly as `kubectl get -o yaml` prints it) and
-`logs/<pod>/<container>.txt` plus `logs/<pod>/<container>.previous.txt`.
+`logs/<pod>/<container>.txt` plus `logs/<pod>/<container>.previous.txt`, and, when
+Prometheus was read, `metrics/workload.json` (a `WorkloadMetrics`: per container, the
+window's memory, CPU, throttling and restart series; docs/integrations/prometheus.md).
 `context_from_objects` is the one place that turns API objects (the API's camelCase JSON,
 as `ApiClient().sanitize_for_serialization` returns it) into what the analysis reads.
 """
@@ -19,6 +21,7 @@ from typing import Any
 import yaml
 
 from selfheal.contracts.kubernetes import ClusterContext
+from selfheal.contracts.prometheus import WorkloadMetrics
 from selfheal.kube_objects import (
     Obj,
     controller_of,
@@ -39,12 +42,15 @@ from selfheal.workload_tree import (
 DEFAULT_MAX_BYTES = 256 * 1024
 OBJECTS_FILE = "objects.yaml"
 LOGS_DIR = "logs"
+METRICS_FILE = Path("metrics") / "workload.json"
 VALUES_REMOVED_ANNOTATION = "selfheal.dev/values-removed"
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _FAILING_PODS_KEPT = 3
 _HEALTHY_PODS_KEPT = 2
 _HISTORY_KEPT = 3
 _LOG_TAIL_FLOOR = 2048
+_METRICS_SAMPLES_FLOOR = 16
+"""Samples per series the metrics keep before logs are cut: the window's shape survives."""
 _TRUNCATION_MARK = "[... earlier lines truncated by selfheal ...]\n"
 
 _API_VERSIONS = {
@@ -201,8 +207,8 @@ def _pods_to_drop(pods: list[Obj]) -> list[Obj]:
 
 
 def _bound(context: ClusterContext, max_bytes: int) -> ClusterContext:
-    """Cut redundant pods, then old Jobs and ControllerRevisions, then logs to short tails,
-    then the oldest events, then the rest.
+    """Cut redundant pods, then old Jobs and ControllerRevisions, then metrics to a few
+    samples a series, then logs to short tails, then the oldest events, then the rest.
 
     Sizes are summed per item rather than re-serialising the context for every cut, so
     bounding a namespace of hundreds of pods stays linear.
@@ -229,6 +235,7 @@ def _bound(context: ClusterContext, max_bytes: int) -> ClusterContext:
     total = drop(_pods_to_drop(context.pods), total)
     if total > max_bytes:
         total = _drop_old_history(context)
+    total = _thin_metrics(context, max_bytes, floor=_METRICS_SAMPLES_FLOOR, total=total)
 
     total = _cut_logs(context, max_bytes, floor=_LOG_TAIL_FLOOR)
 
@@ -258,12 +265,23 @@ def _shed_until_within(context: ClusterContext, max_bytes: int) -> None:
             for logs in (context.logs, context.previous_logs):
                 for key in [key for key in logs if key.split("/", 1)[0] == name_of(healthy[-1])]:
                     del logs[key]
+        elif context.metrics is not None and context.metrics.longest_series() > 2:
+            context.metrics = context.metrics.thinned()
         elif context.logs or context.previous_logs:
             context.logs, context.previous_logs = {}, {}
         elif len(context.pods) > 1:
             context.pods.pop()
         else:
             return
+
+
+def _thin_metrics(context: ClusterContext, max_bytes: int, floor: int, total: int) -> int:
+    """Halve the metrics' samples (the newest kept) while the context is over and a series
+    has more than `floor` samples; return the new size."""
+    while total > max_bytes and context.metrics and context.metrics.longest_series() > floor:
+        context.metrics = context.metrics.thinned()
+        total = _size(context)
+    return total
 
 
 def _drop_old_history(context: ClusterContext) -> int:
@@ -334,6 +352,7 @@ def context_from_objects(
     workload: str,
     max_bytes: int = DEFAULT_MAX_BYTES,
     kind: str | None = None,
+    metrics: WorkloadMetrics | None = None,
 ) -> ClusterContext:
     """Return the ClusterContext of one workload, picked out of raw API objects.
 
@@ -415,6 +434,7 @@ def context_from_objects(
         limit_ranges=clean(by_kind.get("LimitRange", [])),
         logs=own_logs(logs),
         previous_logs=own_logs(previous_logs),
+        metrics=metrics,
     )
     return _bound(context, max_bytes)
 
@@ -489,8 +509,21 @@ def load_snapshot(
     namespace = namespace or namespace_of(chosen) or "default"
     logs, previous = _read_logs(directory)
     return context_from_objects(
-        objects, logs, previous, namespace, name_of(chosen), max_bytes, kind=kind_of(chosen)
+        objects,
+        logs,
+        previous,
+        namespace,
+        name_of(chosen),
+        max_bytes,
+        kind=kind_of(chosen),
+        metrics=read_metrics(directory),
     )
+
+
+def read_metrics(directory: Path | str) -> WorkloadMetrics | None:
+    """Return a snapshot's `metrics/workload.json`, or None when it has none."""
+    path = Path(directory) / METRICS_FILE
+    return WorkloadMetrics.model_validate_json(path.read_text()) if path.is_file() else None
 
 
 def _safe_part(name: str) -> str:
@@ -504,8 +537,10 @@ def write_snapshot(
     objects: list[Obj],
     logs: dict[str, str],
     previous_logs: dict[str, str],
+    metrics: WorkloadMetrics | None = None,
 ) -> Path:
-    """Write a snapshot directory (objects sanitized, logs redacted); return its path."""
+    """Write a snapshot directory (objects sanitized, logs redacted, metrics if read);
+    return its path."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     document = {
@@ -523,6 +558,9 @@ def write_snapshot(
             folder = directory / LOGS_DIR / _safe_part(pod)
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{_safe_part(container)}{suffix}").write_text(redact_text(text))
+    if metrics is not None:
+        (directory / METRICS_FILE).parent.mkdir(exist_ok=True)
+        (directory / METRICS_FILE).write_text(metrics.model_dump_json() + "\n")
     return directory
 
 

@@ -31,6 +31,7 @@ from selfheal.contracts.analysis import (
     WorkloadAnalysis,
 )
 from selfheal.contracts.kubernetes import ClusterContext, ContextRequest
+from selfheal.contracts.prometheus import MetricsRequest, WorkloadMetrics
 from selfheal.contracts.spec import implements
 from selfheal.model.diagnosis import (
     Diagnosis,
@@ -40,11 +41,14 @@ from selfheal.model.diagnosis import (
     FixProposal,
 )
 
-HINTED = frozenset({FixKind.RELAX_PROBE, FixKind.SCALE_UP})
+HINTED = frozenset({FixKind.RELAX_PROBE, FixKind.SCALE_UP, FixKind.INCREASE_MEMORY})
 """Fix kinds that build on the analysis' hint (a model's diagnosis comes without one)."""
 
 ContextSource = Callable[[ContextRequest], ClusterContext]
 """Reads a workload's context: the Kubernetes activity's `gather_context`, or a snapshot."""
+
+MetricsSource = Callable[[MetricsRequest], WorkloadMetrics | None]
+"""Reads a workload's metrics (`MetricsActivities.read`): None when there is no Prometheus."""
 
 
 def safe_fix(diagnosis: Diagnosis, context: ClusterContext, limits: FixLimits) -> FixProposal:
@@ -98,21 +102,37 @@ class FixActivities:
 class OfflineAnalysisActivities:
     """`analyze_workload`, built once in the worker around the context source it reads."""
 
-    def __init__(self, gather: ContextSource, limits: FixLimits) -> None:
+    def __init__(
+        self, gather: ContextSource, limits: FixLimits, metrics: MetricsSource | None = None
+    ) -> None:
         self._gather = gather
         self._limits = limits
+        self._metrics = metrics
 
     @implements(ANALYZE_WORKLOAD)
     def analyze_workload(self, request: AnalysisRequest) -> WorkloadAnalysis:
         """Return the rules' diagnosis of the workload and the safe fix for it, if any.
 
-        Read-only, so a retry simply reads the cluster again. A fix the generator refuses is
+        With Prometheus, the context carries the workload's metrics (a failure to read them is
+        their `note`: the rules go on without). Read-only, so a retry simply reads the cluster
+        again. A fix the generator refuses is
         an answer (`no_fix`), not a failure: the diagnosis stands and the incident escalates
         with the refusal as its reason.
         """
         # The workflow builds its request from the alert's namespace and name alone; the
         # alert itself says which kind the workload is, so the workflow need not change.
         context = self._gather(request.workload.model_copy(update={"kind": request.alert.kind}))
+        if self._metrics is not None and context.workload_object() is not None:
+            context.metrics = self._metrics(
+                MetricsRequest(
+                    incident_id=request.incident_id,
+                    cluster=context.cluster,
+                    namespace=context.namespace,
+                    workload=context.workload,
+                    kind=context.kind,
+                    pods=[name for pod in context.pods if (name := pod["metadata"].get("name"))],
+                )
+            )
         diagnosis = diagnose_context(request.alert, context)
         analysis = WorkloadAnalysis(diagnosis=diagnosis, manifest_path=context.manifest_path())
         if not diagnosis.fault_found:

@@ -165,18 +165,36 @@ def snapshot(
     ] = None,
     kubeconfig: Kubeconfig = None,
 ) -> None:
-    """Capture what the analysis reads (objects.yaml + logs/) from a live cluster."""
+    """Capture what the analysis reads (objects.yaml + logs/, and metrics/ when
+    PROMETHEUS_URL is set) from a live cluster."""
     from temporalio.exceptions import ApplicationError
 
+    from selfheal.activities.prometheus.client import clients_from
     from selfheal.snapshot_capture import capture_snapshot
+    from selfheal.snapshots import read_metrics
 
     kind, name = _live_workload(workload, deployment)
+    settings = load_settings()
+    prometheus = clients_from(settings).prometheus
     try:
-        path = capture_snapshot(_api_client(kubeconfig), namespace, name, out_dir, kind=kind)
+        path = capture_snapshot(
+            _api_client(kubeconfig),
+            namespace,
+            name,
+            out_dir,
+            kind=kind,
+            prometheus=prometheus,
+            metrics_window=settings.metrics_window,
+        )
     except ApplicationError as failure:
         err.print(f"no snapshot: {failure.message}", markup=False)
         raise typer.Exit(1) from failure
     out.print(f"snapshot written to {path}")
+    metrics = read_metrics(path)
+    if metrics is None:
+        out.print("no metrics: PROMETHEUS_URL is unset", markup=False)
+    elif metrics.note:
+        out.print(f"metrics: {metrics.note}", markup=False)
 
 
 def _workload_option(value: str | None) -> tuple[str | None, str | None]:

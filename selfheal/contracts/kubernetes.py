@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from selfheal.contracts.prometheus import WorkloadMetrics
 from selfheal.contracts.spec import ActivityCall
 from selfheal.model.alerts import WORKLOAD_KINDS
 from selfheal.model.diagnosis import RemediationAction
@@ -83,6 +84,15 @@ class ClusterContext(BaseModel):
     )
     limit_ranges: list[dict[str, Any]] = Field(
         default_factory=list, description="The namespace's LimitRanges"
+    )
+    # Added with Prometheus; the default keeps earlier payloads and snapshots loading as they
+    # were.
+    metrics: WorkloadMetrics | None = Field(
+        default=None,
+        # Left out when unread, so a context without metrics serialises as it did before.
+        exclude_if=lambda metrics: metrics is None,
+        description="The workload's recent memory, CPU, throttling and restarts from "
+        "Prometheus; None: not read (no Prometheus, or a snapshot without metrics/)",
     )
 
     def workload_object(self) -> dict[str, Any] | None:

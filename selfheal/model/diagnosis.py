@@ -34,6 +34,8 @@ class DiagnosisCategory(StrEnum):
     """Pods on a node that stopped responding (NotReady, unreachable, NodeLost)."""
     JOB_FAILED = "job_failed"
     """A Job (or a CronJob's newest Job) failed: its backoff limit or deadline was reached."""
+    CPU_THROTTLING = "cpu_throttling"
+    """Prometheus shows a container throttled at its CPU limit in a quarter of its periods."""
     UNKNOWN = "unknown"
 
 
@@ -99,6 +101,10 @@ class FixHint(BaseModel):
     probes: list[ProbeHint] = Field(default_factory=list)
     replicas_before: int | None = Field(
         default=None, description="The most replicas the workload ran before now"
+    )
+    memory_leak: list[str] = Field(
+        default_factory=list,
+        description="Containers whose working set grows steadily into their limit (metrics)",
     )
 
 

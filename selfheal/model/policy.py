@@ -64,6 +64,11 @@ class IncidentPolicy(BaseModel):
         description="Fractions of a human wait at which to remind (SELFHEAL_REMINDERS); empty "
         "in policies recorded before reminders",
     )
+    metrics: bool = Field(
+        default=False,
+        description="PROMETHEUS_URL is set: the model path reads the workload's metrics into "
+        "its context (policies recorded before metrics carry False)",
+    )
     namespaces: list[str] = Field(default_factory=list, description="May be changed; empty: none")
     allow_destructive: bool = False
     max_actions: int = 3

@@ -23,6 +23,7 @@ from selfheal.activities.kubernetes.activities import KubernetesActivities
 from selfheal.activities.notify import NotifyActivities
 from selfheal.activities.permits import PermitActivities
 from selfheal.activities.policy import PolicyActivities
+from selfheal.activities.prometheus.activities import MetricsActivities
 from selfheal.activities.remedy import FixActivities, OfflineAnalysisActivities
 from selfheal.activities.slack.activities import SlackActivities
 from selfheal.connection import connect
@@ -44,7 +45,10 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
     kubernetes = KubernetesActivities(settings)
     analysis = AnalysisActivities(settings)
     fixes = FixActivities(settings.fix_limits())
-    offline = OfflineAnalysisActivities(kubernetes.gather_context, settings.fix_limits())
+    metrics = MetricsActivities(settings)
+    offline = OfflineAnalysisActivities(
+        kubernetes.gather_context, settings.fix_limits(), metrics.read
+    )
     github = GitHubActivities(settings)
     jira = JiraActivities(settings)
     guard = permit_activities(client, settings)
@@ -67,6 +71,7 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
         jira.update_ticket,
         NotifyActivities(settings).notify,
         SlackActivities(settings).publish_decision,
+        metrics.gather_metrics,
         *investigation_activities(settings, kubernetes.clusters),
     ]
 

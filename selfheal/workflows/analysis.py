@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from selfheal.contracts.analysis import (
@@ -25,12 +26,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from selfheal.contracts.claude import InvestigationRequest, InvestigationResult
     from selfheal.contracts.kubernetes import GATHER_CONTEXT, ClusterContext, ContextRequest
+    from selfheal.contracts.prometheus import GATHER_METRICS, MetricsRequest, WorkloadMetrics
     from selfheal.model.alerts import DEFAULT_KIND, Alert
     from selfheal.model.diagnosis import Diagnosis, FixProposal
     from selfheal.model.incident import IncidentState, IncidentStatus
     from selfheal.model.policy import AnalyzerChoice, IncidentPolicy
     from selfheal.workflows.activity_calls import call
-    from selfheal.workflows.patches import KIND_FROM_ALERT, ONE_STEP_ANALYSIS
+    from selfheal.workflows.judgement import reason
+    from selfheal.workflows.patches import KIND_FROM_ALERT, METRICS_EVIDENCE, ONE_STEP_ANALYSIS
     from selfheal.workflows.ticket_mirror import Note
 
 
@@ -140,6 +143,29 @@ class Analyst:
         )
 
     async def _gather(self) -> ClusterContext:
-        self._context = await call(GATHER_CONTEXT, self._request())
-        self.manifest_path = self._context.manifest_path()
-        return self._context
+        context = await call(GATHER_CONTEXT, self._request())
+        if self._policy().metrics and workflow.patched(METRICS_EVIDENCE):
+            context.metrics = await self._metrics(context)
+        self._context = context
+        self.manifest_path = context.manifest_path()
+        return context
+
+    async def _metrics(self, context: ClusterContext) -> WorkloadMetrics:
+        """The workload's metrics for the context; evidence, so a failure is only noted."""
+        request = MetricsRequest(
+            incident_id=self._status.id,
+            cluster=context.cluster,
+            namespace=context.namespace,
+            workload=context.workload,
+            kind=context.kind,
+            pods=[name for pod in context.pods if (name := pod.get("metadata", {}).get("name"))],
+        )
+        try:
+            return await call(GATHER_METRICS, request)
+        except ActivityError as err:
+            self._note(
+                IncidentState.ANALYZING,
+                f"metrics not read ({reason(err)}); analysing without them",
+                None,
+            )
+            return WorkloadMetrics(note=f"not read: {reason(err)}")

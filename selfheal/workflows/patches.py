@@ -40,3 +40,7 @@ CHAT_DECISIONS = "chat-decisions"
 updated at every later transition, follow-ups in its thread; and every human wait with
 reminders (SELFHEAL_REMINDERS) reminds the timeline, the ticket and that thread before its
 deadline."""
+METRICS_EVIDENCE = "metrics-evidence"
+"""On the model path, with Prometheus configured (the policy's `metrics`), the context
+gathered for the investigation carries the workload's metrics (gather_metrics); a failure
+to read them is noted and the analysis goes on without."""

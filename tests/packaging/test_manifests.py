@@ -226,7 +226,7 @@ def test_secret_templates_hold_no_values_and_only_secret_settings() -> None:
     secret_names = {
         name
         for name in settings_env_names()
-        if any(word in name for word in ("TOKEN", "SECRET", "KEY", "WEBHOOK_URL"))
+        if any(word in name for word in ("TOKEN", "SECRET", "KEY", "PASSWORD", "WEBHOOK_URL"))
     } | {"TEMPORAL_API_KEY"}
     referenced = {
         source["secretRef"]["name"]

@@ -1,13 +1,16 @@
 """Record IncidentWorkflow histories on the real dev server for the replay tests.
 
 Run after a deliberate, released change to the workflow (with `workflow.patched()` in
-place for the old paths): `python -m tests.replay.record_histories`. Rename the previous
-incident recordings to `<name>.before-<patch id>.json` first, so the old side stays tested.
+place for the old paths): `python -m tests.replay.record_histories [DIR]` (DIR: where to
+write, by default the histories folder; record into a temporary one and copy only what a
+change needs). Rename the previous incident recordings to `<name>.before-<patch id>.json`
+first, so the old side stays tested.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -161,6 +164,28 @@ async def slack_decision_with_reminders(client: Client, world: FakeWorld) -> Non
     print(f"recorded direct-slack-reminded: {len(history.events)} events")
 
 
+async def metrics_on_the_model_path(client: Client, world: FakeWorld) -> None:
+    """An alert on the model path with Prometheus configured, observed: the context the
+    investigation and the rules read carries the workload's metrics."""
+    rules = world.policy
+    world.policy = rules.model_copy(update={"analyzer": AnalyzerChoice.MODEL, "metrics": True})
+    alert = Alert(
+        name="CPUThrottlingHigh",
+        namespace="demo",
+        workload=f"checkout-{uuid.uuid4().hex[:4]}",
+        labels={"selfheal_mode": "observe"},
+    )
+    delivery = await deliver(client, alert, QUEUE, "http://ui")
+    handle = incident_handle(client, delivery.incident_id)
+    await handle.result()
+    world.policy = rules
+    if world.requests["diagnose"][-1].context.metrics != world.metrics:
+        raise RuntimeError("the model path's context did not carry the metrics")
+    history = await handle.fetch_history()
+    (HISTORIES / "model-metrics.json").write_text(history.to_json())
+    print(f"recorded model-metrics: {len(history.events)} events")
+
+
 async def record() -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=find_binary("temporal"),
@@ -199,6 +224,7 @@ async def record() -> None:
                 print(f"recorded workload-permit: {len(counted.events)} events")
         await statefulset_on_the_model_path(client, world)
         await slack_decision_with_reminders(client, world)
+        await metrics_on_the_model_path(client, world)
         await set_freeze(client, "selfheal-guard", QUEUE, FreezeRequest(by="sre", reason="drill"))
         await set_freeze(client, "selfheal-guard", QUEUE, UnfreezeRequest(by="sre"))
         guard_history = await client.get_workflow_handle("selfheal-guard").fetch_history()
@@ -213,4 +239,7 @@ async def record() -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        HISTORIES = Path(sys.argv[1])
+        HISTORIES.mkdir(parents=True, exist_ok=True)
     asyncio.run(record())

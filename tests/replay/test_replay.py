@@ -15,6 +15,7 @@ from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.patches import (
     CHAT_DECISIONS,
     KIND_FROM_ALERT,
+    METRICS_EVIDENCE,
     ONE_STEP_ANALYSIS,
     PROPOSAL_DIGEST,
     WORKLOAD_IDENTITY,
@@ -35,6 +36,7 @@ def test_histories_are_recorded() -> None:
         "unexplained-resolved-itself",
         "model-statefulset",
         "direct-slack-reminded",
+        "model-metrics",
     }
 
 
@@ -72,6 +74,10 @@ def test_both_sides_of_every_incident_patch_are_recorded() -> None:
     # Slack and reminders are off in the other recordings, which replay the old waits.
     assert CHAT_DECISIONS in patches_in(HISTORIES[0].parent / "direct-slack-reminded.json")
     assert CHAT_DECISIONS not in patches_in(named)
+
+    # The model path before it read metrics, and after, with Prometheus configured.
+    assert METRICS_EVIDENCE not in patches_in(HISTORIES[0].parent / "model-statefulset.json")
+    assert METRICS_EVIDENCE in patches_in(HISTORIES[0].parent / "model-metrics.json")
 
 
 def test_the_reminders_are_durable_timers_and_the_message_an_activity() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import cluster_cases
 import dependency_cases
 import kinds_cases
+import metrics_cases
 from kit import (
     DAY,
     REG,
@@ -1419,6 +1420,7 @@ SCENARIOS = [
     *dependency_cases.CASES,
     *kinds_cases.CASES,
     *cluster_cases.CASES,
+    *metrics_cases.CASES,
     oom_hidden_behind_crashloop,
     oom_running_again,
     oom_sidecar_only,

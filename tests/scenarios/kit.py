@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -146,6 +147,8 @@ class Scenario:
     previous_logs: dict[str, str] = field(default_factory=dict)
     alert: Obj | None = None
     deployment_status: Obj | None = None
+    metrics: Obj | None = None
+    """`metrics/workload.json` (a WorkloadMetrics), for the classes the metrics tell apart."""
 
     @property
     def labels(self) -> Obj:
@@ -542,6 +545,9 @@ class Scenario:
         (folder / "expected.yaml").write_text(yaml.safe_dump(expected, sort_keys=False, width=100))
         if self.alert:
             (folder / "alert.yaml").write_text(yaml.safe_dump(self.alert, sort_keys=False))
+        if self.metrics:
+            (folder / "metrics").mkdir()
+            (folder / "metrics" / "workload.json").write_text(json.dumps(self.metrics) + "\n")
         return folder
 
 

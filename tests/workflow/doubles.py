@@ -39,6 +39,7 @@ from selfheal.contracts.kubernetes import (
 )
 from selfheal.contracts.notify import Notification, NotificationResult
 from selfheal.contracts.policy import PolicyRequest
+from selfheal.contracts.prometheus import ContainerMetrics, MetricsRequest, WorkloadMetrics
 from selfheal.contracts.slack import DecisionPost, DecisionPosted
 from selfheal.model.diagnosis import (
     ActionKind,
@@ -109,6 +110,10 @@ class FakeWorld:
         self.pr_state = pr_state
         self.journal = journal
         self.no_fix = no_fix
+        self.metrics = WorkloadMetrics(
+            source="http://prometheus.test:9090",
+            containers=[ContainerMetrics(container="app", cpu_throttled_ratio=[(1.0, 1.0)])],
+        )
         self.calls: Counter[str] = Counter()
         self.requests: dict[str, list[Any]] = {}
 
@@ -135,6 +140,11 @@ class FakeWorld:
         async def gather_context(request: ContextRequest) -> ClusterContext:
             world._called("gather_context", request)
             return ClusterContext(namespace=request.namespace, workload=request.workload)
+
+        @activity.defn(name="gather_metrics")
+        async def gather_metrics(request: MetricsRequest) -> WorkloadMetrics:
+            world._called("gather_metrics", request)
+            return world.metrics
 
         @activity.defn(name="analyze_workload")
         async def analyze_workload(request: AnalysisRequest) -> WorkloadAnalysis:
@@ -242,6 +252,7 @@ class FakeWorld:
             load_policy,
             analyze_workload,
             gather_context,
+            gather_metrics,
             diagnose,
             propose_fix,
             apply_remediation,

@@ -425,6 +425,58 @@ async def test_the_context_is_read_for_the_kind_the_alert_names(
     assert alert.target.kind == "StatefulSet"
 
 
+async def test_the_model_path_reads_the_metrics_into_the_context_when_prometheus_is_set(
+    time_skipping_env: WorkflowEnvironment,
+):
+    world = FakeWorld(policy=demo_policy(analyzer=AnalyzerChoice.MODEL, metrics=True))
+    client = time_skipping_env.client
+    alert = an_alert(selfheal_mode="observe")
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver(client, alert, queue, UI)
+        final = await incident_handle(client, delivery.incident_id).result()
+    assert final.state == IncidentState.RESOLVED
+    (asked,) = world.requests["gather_metrics"]
+    assert (asked.namespace, asked.workload, asked.kind) == ("demo", alert.workload, "Deployment")
+    assert asked.incident_id == delivery.incident_id
+    (diagnosed,) = world.requests["diagnose"]  # the investigation gave up; the rules read it
+    assert diagnosed.context.metrics == world.metrics
+
+
+async def test_metrics_that_cannot_be_read_are_noted_and_the_analysis_goes_on(
+    time_skipping_env: WorkflowEnvironment,
+):
+    down = ApplicationError(
+        "cannot reach Prometheus at http://prometheus:9090", type="PrometheusUnavailable"
+    )
+    world = FakeWorld(
+        policy=demo_policy(analyzer=AnalyzerChoice.MODEL, metrics=True),
+        failures={"gather_metrics": down},
+    )
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver(client, an_alert(selfheal_mode="observe"), queue, UI)
+        final = await incident_handle(client, delivery.incident_id).result()
+    assert final.state == IncidentState.RESOLVED
+    assert world.calls["gather_metrics"] == 4  # best effort: four attempts
+    notes = [entry.note for entry in final.timeline]
+    assert any(
+        "metrics not read (cannot reach Prometheus at http://prometheus:9090 "
+        "[PrometheusUnavailable]); analysing without them" in note
+        for note in notes
+    )
+    assert world.requests["diagnose"][0].context.metrics.note.startswith("not read: ")
+
+
+async def test_without_prometheus_no_metrics_are_asked_for(time_skipping_env: WorkflowEnvironment):
+    world = FakeWorld(policy=demo_policy(analyzer=AnalyzerChoice.MODEL))
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver(client, an_alert(selfheal_mode="observe"), queue, UI)
+        await incident_handle(client, delivery.incident_id).result()
+    assert world.calls["gather_metrics"] == 0
+    assert world.requests["diagnose"][0].context.metrics is None
+
+
 async def test_the_rollout_and_health_of_a_statefulset_are_watched_as_one(
     time_skipping_env: WorkflowEnvironment,
 ):

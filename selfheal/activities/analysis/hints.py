@@ -6,6 +6,8 @@ the same reading, before its fix is made (activities/remedy.py). So fixes never 
 
 from __future__ import annotations
 
+from selfheal.activities.analysis.memory_trend import Shape
+from selfheal.activities.analysis.oom_killed import memory_trends
 from selfheal.activities.analysis.probe_failure import probe_problems
 from selfheal.activities.analysis.replica_shortage import previous_desired_replicas
 from selfheal.activities.analysis.workload import WorkloadView
@@ -26,6 +28,17 @@ def probe_hints(view: WorkloadView) -> list[ProbeHint]:
     ]
 
 
+def leaking_containers(view: WorkloadView) -> list[str]:
+    """The containers whose working set the metrics show growing into their limit."""
+    names = [str(c.get("name")) for c in view.template_containers()]
+    trends = memory_trends(view, names)
+    return [name for name in names if name in trends and trends[name].shape == Shape.LEAK]
+
+
 def hint_for(view: WorkloadView) -> FixHint:
     """Everything a fix may need to know about the workload."""
-    return FixHint(probes=probe_hints(view), replicas_before=previous_desired_replicas(view))
+    return FixHint(
+        probes=probe_hints(view),
+        replicas_before=previous_desired_replicas(view),
+        memory_leak=leaking_containers(view),
+    )

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from selfheal.activities.analysis.memory_trend import MemoryTrend, Shape, memory_trend
 from selfheal.activities.analysis.messages import same
 from selfheal.activities.analysis.workload import ContainerStatus, WorkloadView
-from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixKind
+from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory, Evidence, FixHint, FixKind
 
 MAX_PODS_CITED = 2
+
+
+def memory_trends(view: WorkloadView, names: list[str]) -> dict[str, MemoryTrend]:
+    """What the metrics say each container's working set did, where they say anything."""
+    metrics = view.context.metrics
+    if metrics is None:
+        return {}
+    trends = {}
+    for name in names:
+        container = metrics.container(name)
+        trend = memory_trend(container) if container else None
+        if trend is not None:
+            trends[name] = trend
+    return trends
 
 
 def memory_limit(view: WorkloadView, container: str) -> str | None:
@@ -85,15 +100,40 @@ class OomKilled:
                     "other pods."
                 ),
             )
+        trends = memory_trends(view, names)
+        metrics = view.context.metrics
+        source = f"prometheus {metrics.source or '(snapshot)'}" if metrics else ""
+        evidence += [
+            Evidence(
+                source=f"{source} container_memory_working_set_bytes[{name}]",
+                detail=trend.detail,
+            )
+            for name, trend in trends.items()
+        ]
+        leaking = [name for name, trend in trends.items() if trend.shape == Shape.LEAK]
+        if leaking:
+            recommendation = (
+                f"The working set of {', '.join(leaking)} grows steadily until the kernel "
+                "kills it: a memory leak. The bounded raise only buys time before the next "
+                "kill; find and fix the leak (a heap profile of a long-running pod)."
+            )
+        elif trends and len(trends) == len(names):
+            recommendation = (
+                "The working set sits at the limit rather than growing into it: the limit is "
+                "undersized for what the container needs. Raise it (bounded)."
+            )
+        else:
+            recommendation = (
+                "Raise the memory limit (bounded), then check whether usage keeps growing: "
+                "a leak needs a code fix, not only more memory."
+            )
         return Diagnosis(
             category=DiagnosisCategory.OOM_KILLED,
             summary=summary,
             evidence=evidence,
-            confidence=0.95,
+            confidence=0.9 if leaking else 0.95,
             containers=names,
             suggested_fix=FixKind.INCREASE_MEMORY,
-            recommendation=(
-                "Raise the memory limit (bounded), then check whether usage keeps growing: "
-                "a leak needs a code fix, not only more memory."
-            ),
+            recommendation=recommendation,
+            hint=FixHint(memory_leak=leaking) if leaking else None,
         )

@@ -6,6 +6,7 @@ Adding a failure class: write a module with a class implementing `Rule` and list
 from __future__ import annotations
 
 from selfheal.activities.analysis.config_error import ConfigError
+from selfheal.activities.analysis.cpu_throttling import CpuThrottling
 from selfheal.activities.analysis.crash_loop import CrashLoop
 from selfheal.activities.analysis.dependency_failure import DependencyFailure
 from selfheal.activities.analysis.evicted import Evicted
@@ -36,6 +37,9 @@ RULES: list[Rule] = [
     # A Job that gave up, once neither its memory nor a dependency explains why: its pods'
     # failures end it (they are not restarted), so it is asked before probes and crashes.
     JobFailed(),
+    # A container starved of CPU starts slowly, fails its probes and sheds load: more CPU,
+    # not more replicas or a laxer probe. Only the metrics show it.
+    CpuThrottling(),
     # Probes that fail because the app sheds load call for capacity, not a laxer probe.
     Overload(),
     # A liveness kill looks like a crash (exit 137/143) but the kubelet did it.

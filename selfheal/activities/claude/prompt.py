@@ -112,6 +112,9 @@ def render_context(context: ClusterContext) -> str:
         view["persistent_volume_claims"] = [
             clean_object(claim) for claim in context.persistent_volume_claims
         ]
+    if context.metrics is not None:
+        # Only a context read with Prometheus carries them: other prompts stay as they were.
+        view["metrics"] = context.metrics.model_dump(mode="json")
     return json.dumps(redact_object(view), indent=1, sort_keys=True, default=str)
 
 

@@ -16,7 +16,14 @@ from selfheal.activities.fixes.building import (
     patch_proposal,
     targets,
 )
-from selfheal.model.diagnosis import Diagnosis, FieldChange, FixKind, FixLimits, FixProposal
+from selfheal.model.diagnosis import (
+    Diagnosis,
+    FieldChange,
+    FixKind,
+    FixLimits,
+    FixProposal,
+    RiskLevel,
+)
 
 
 def increase_resource(
@@ -68,7 +75,23 @@ def increase_resource(
         f"{diagnosis.summary}. Raise the {resource} limit by at most x{multiplier} "
         f"(cap {show(cap)}): {described}."
     )
-    return patch_proposal(kind, view.context, containers_patch(patches, view), changes, rationale)
+    leaking = [
+        name for name in (diagnosis.hint.memory_leak if diagnosis.hint else []) if name in patches
+    ]
+    proposal = patch_proposal(
+        kind, view.context, containers_patch(patches, view), changes, rationale
+    )
+    if memory and leaking:
+        # More memory only postpones a leak's next kill: a person should weigh it.
+        return proposal.model_copy(
+            update={
+                "risk": RiskLevel.MEDIUM,
+                "rationale": f"{rationale} A stopgap only: the working set of "
+                f"{', '.join(leaking)} grows steadily (a leak), so the raise buys time until "
+                "the leak is fixed.",
+            }
+        )
+    return proposal
 
 
 def increase_memory(diagnosis: Diagnosis, view: WorkloadView, limits: FixLimits) -> FixProposal:

@@ -18,6 +18,8 @@ from starlette.routing import Route
 from selfheal_lab.sandbox.kube import defaults, resources
 from selfheal_lab.sandbox.kube.errors import ApiError
 from selfheal_lab.sandbox.kube.events import from_events_v1, to_events_v1
+from selfheal_lab.sandbox.kube.exposition import CONTENT_TYPE
+from selfheal_lab.sandbox.kube.metrics import SOURCES, ClusterMetrics
 from selfheal_lab.sandbox.kube.patching import APPLY_PATCH, PatchError, apply_patch
 from selfheal_lab.sandbox.kube.resources import ResourceType
 from selfheal_lab.sandbox.kube.selectors import SelectorError, field_matcher, label_matcher
@@ -146,10 +148,13 @@ def _scale_view(rtype: ResourceType, obj: Obj) -> Obj:
 class KubeApi:
     """Request handling over a Store; `app` is the ASGI application."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, metrics: ClusterMetrics | None = None) -> None:
         self.store = store
+        self.metrics = metrics
         self.app = Starlette(
             routes=[
+                Route("/metrics", self._metrics),
+                Route("/metrics/{source}", self._metrics),
                 Route("/version", self._version),
                 Route("/api", self._core_versions),
                 Route("/apis", self._groups),
@@ -183,6 +188,12 @@ class KubeApi:
 
     async def _ok(self, request: Request) -> Response:
         return PlainTextResponse("ok")
+
+    async def _metrics(self, request: Request) -> Response:
+        source = request.path_params.get("source", "")
+        if self.metrics is None or (source and source not in SOURCES):
+            return PlainTextResponse("404 page not found", status_code=404)
+        return PlainTextResponse(self.metrics.exposition(source), media_type=CONTENT_TYPE)
 
     def _discovery(self, path: str) -> Response | None:
         parts = [p for p in path.strip("/").split("/") if p]
@@ -497,6 +508,6 @@ class KubeApi:
         return StreamingResponse(stream(), media_type="application/json")
 
 
-def build_app(store: Store) -> Starlette:
-    """Return the ASGI app serving `store` as a Kubernetes API."""
-    return KubeApi(store).app
+def build_app(store: Store, metrics: ClusterMetrics | None = None) -> Starlette:
+    """Return the ASGI app serving `store` as a Kubernetes API (and `metrics` on /metrics)."""
+    return KubeApi(store, metrics).app

@@ -132,6 +132,10 @@ class Kubelet:
         for uid in set(self._pods) - alive:
             del self._pods[uid]
 
+    def pod_run(self, uid: str) -> PodRun | None:
+        """What the kubelet remembers of the pod `uid` (its containers' runs), if it runs it."""
+        return self._pods.get(uid)
+
     # ---- scheduling --------------------------------------------------------------------
 
     def _schedule(self, pod: Obj, run: PodRun, nodes: list[Obj], pods: list[Obj]) -> None:

@@ -22,6 +22,7 @@ from selfheal_lab.sandbox.kube.events import EventRecorder
 from selfheal_lab.sandbox.kube.images import Registry, demo_registry
 from selfheal_lab.sandbox.kube.kubeconfig import write_kubeconfig
 from selfheal_lab.sandbox.kube.kubelet import Kubelet, Timing
+from selfheal_lab.sandbox.kube.metrics import ClusterMetrics
 from selfheal_lab.sandbox.kube.nodes import node_objects
 from selfheal_lab.sandbox.kube.resources import DEPLOYMENTS, NAMESPACES, NODES, type_for_kind
 from selfheal_lab.sandbox.kube.storage import standard_class
@@ -70,7 +71,8 @@ class KubeSandbox:
     def start(self) -> str:
         """Seed the cluster, serve the API, start the control loops; return the API URL."""
         self._seed()
-        api = FaultMiddleware(build_app(self.store), self.faults, _fault_status)
+        metrics = ClusterMetrics(self.store, self.kubelet)
+        api = FaultMiddleware(build_app(self.store, metrics), self.faults, _fault_status)
         served = ControlRoutes(api, self.faults, self.requests)
         self._served = ServedApp(served, host=self.host, port=self.port).start()
         self._stopping.clear()

@@ -1,0 +1,82 @@
+"""selfheal's own alert rules for the local stack's Prometheus, in kubernetes-mixin's style.
+
+The expressions are kubernetes-mixin's (kube-prometheus' generated PrometheusRule) where it
+has the alert, so what fires locally is what fires on a cluster monitored the usual way;
+the OOM alert, which the mixin lacks, is the common community form. Only `for` differs:
+fifteen minutes upstream, a parameter here so a local loop or a test need not wait.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+KSM = 'job="kube-state-metrics"'
+CADVISOR = 'job="kubelet", metrics_path="/metrics/cadvisor"'
+THROTTLING_THRESHOLD = 0.25
+
+
+def _rule(
+    name: str, expr: str, summary: str, description: str, severity: str = "warning"
+) -> dict[str, object]:
+    return {
+        "alert": name,
+        "expr": " ".join(expr.split()),
+        "labels": {"severity": severity},
+        "annotations": {"summary": summary, "description": description},
+    }
+
+
+def alert_rules(hold: str = "15m", interval: str = "") -> str:
+    """The rules file (YAML): each alert fires once its expression has held for `hold`."""
+    rules = [
+        _rule(
+            "KubePodCrashLooping",
+            f'max_over_time(kube_pod_container_status_waiting_reason{{reason="CrashLoopBackOff", '
+            f"{KSM}}}[5m]) >= 1",
+            "Pod is crash looping.",
+            "Pod {{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.container }}) is in "
+            'waiting state (reason: "CrashLoopBackOff").',
+        ),
+        _rule(
+            "KubeContainerOOMKilled",
+            f"(increase(kube_pod_container_status_restarts_total{{{KSM}}}[10m]) >= 1) "
+            f"and ignoring (reason) "
+            f'(kube_pod_container_status_last_terminated_reason{{reason="OOMKilled", {KSM}}} '
+            f"== 1)",
+            "Container was OOMKilled.",
+            "Container {{ $labels.container }} in pod {{ $labels.namespace }}/"
+            "{{ $labels.pod }} was OOMKilled and restarted.",
+        ),
+        _rule(
+            "KubeDeploymentReplicasMismatch",
+            f"(kube_deployment_spec_replicas{{{KSM}}} > "
+            f"kube_deployment_status_replicas_available{{{KSM}}}) and "
+            f"(changes(kube_deployment_status_replicas_updated{{{KSM}}}[10m]) == 0)",
+            "Deployment has not matched the expected number of replicas.",
+            "Deployment {{ $labels.namespace }}/{{ $labels.deployment }} has not matched the "
+            "expected number of replicas.",
+        ),
+        _rule(
+            "CPUThrottlingHigh",
+            f"""sum without (id, metrics_path, name, image, endpoint, job, node) (
+                  topk by (namespace, pod, container, instance) (1,
+                    increase(container_cpu_cfs_throttled_periods_total{{
+                      container!="", {CADVISOR}}}[5m])))
+                / on (namespace, pod, container, instance) group_left
+                sum without (id, metrics_path, name, image, endpoint, job, node) (
+                  topk by (namespace, pod, container, instance) (1,
+                    increase(container_cpu_cfs_periods_total{{{CADVISOR}}}[5m])))
+                > ({THROTTLING_THRESHOLD * 100:g} / 100)""",
+            "Processes experience elevated CPU throttling.",
+            "{{ $value | humanizePercentage }} throttling of CPU in namespace "
+            "{{ $labels.namespace }} for container {{ $labels.container }} in pod "
+            "{{ $labels.pod }}.",
+            severity="info",
+        ),
+    ]
+    for rule in rules:
+        rule["for"] = hold
+    group: dict[str, object] = {"name": "selfheal-kubernetes", "rules": rules}
+    if interval:
+        group["interval"] = interval
+    return yaml.safe_dump({"groups": [group]}, sort_keys=False, width=100)
