@@ -370,6 +370,7 @@ class Settings(BaseSettings):
             chat=self.slack_configured,
             reminders=reminder_fractions(self.reminders),
             metrics=self.prometheus_url is not None,
+            symptoms=self.prometheus_url is not None or self.alertmanager_url is not None,
             history_limit=self.history_limit,
             namespaces=list(self.namespaces),
             allow_destructive=self.allow_destructive,

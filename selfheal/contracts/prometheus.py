@@ -153,3 +153,30 @@ GATHER_METRICS = ActivityCall(
     "gather_metrics", WorkloadMetrics, timedelta(seconds=60), retry=BEST_EFFORT
 )
 """Evidence, not a step the incident needs: a short retry, then the analysis goes without."""
+
+
+class SymptomRequest(BaseModel):
+    """Does the condition of the alerts that paged still hold for this workload?"""
+
+    incident_id: str
+    cluster: str = Field(default="", description="Empty: the worker's own cluster")
+    namespace: str
+    workload: str
+    kind: str = Field(
+        default="Deployment", description="The workload's kind: " + ", ".join(WORKLOAD_KINDS)
+    )
+    alert_names: list[str] = Field(description="The distinct names of the alerts that paged")
+    window: timedelta = Field(description="How long the condition must stay clear")
+    wait: timedelta = Field(description="How long to wait for it to start clearing")
+
+
+class SymptomReport(BaseModel):
+    """What the alerts' own conditions say after the fix."""
+
+    checked: bool = Field(description="False: nothing could be asked (said in `message`)")
+    holds: bool = Field(default=False, description="An alert's condition still holds")
+    message: str
+
+
+CHECK_SYMPTOM = ActivityCall("check_symptom", SymptomReport, timedelta(minutes=30))
+"""Verification by the symptom: the workflow gives it `wait + window` and a margin."""

@@ -69,6 +69,11 @@ class IncidentPolicy(BaseModel):
         description="PROMETHEUS_URL is set: the model path reads the workload's metrics into "
         "its context (policies recorded before metrics carry False)",
     )
+    symptoms: bool = Field(
+        default=False,
+        description="PROMETHEUS_URL or ALERTMANAGER_URL is set: verification checks the "
+        "alerts' own conditions (policies recorded before carry False)",
+    )
     namespaces: list[str] = Field(default_factory=list, description="May be changed; empty: none")
     allow_destructive: bool = False
     max_actions: int = 3

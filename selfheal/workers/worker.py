@@ -72,6 +72,7 @@ def incident_activities(client: Client, settings: Settings) -> list[Callable[...
         NotifyActivities(settings).notify,
         SlackActivities(settings).publish_decision,
         metrics.gather_metrics,
+        metrics.check_symptom,
         *investigation_activities(settings, kubernetes.clusters),
     ]
 

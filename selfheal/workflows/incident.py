@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
     from selfheal.workflows.judgement import Decision, human, reason
     from selfheal.workflows.permits import Permits
     from selfheal.workflows.reminders import Reminders
+    from selfheal.workflows.symptom import symptom_after_fix
     from selfheal.workflows.ticket_mirror import TicketMirror
     from selfheal.workflows.transitions import (
         ANALYZING,
@@ -381,6 +382,13 @@ class IncidentWorkflow:
                 f"still unhealthy after the fix: {report.message}"
             )
         verified = f"verified healthy for {human(policy.verify_window)}: {report.message}"
+        if workflow.patched(patches.SYMPTOM_VERIFIED):
+            symptom = await symptom_after_fix(self._status, alert, workload_kind(alert), policy)
+            if symptom.holds:
+                return await self._changes.undo_and_escalate(
+                    f"the fix left the symptom in place: {symptom.message}"
+                )
+            verified += f"; {symptom.message}"
         if self._honest:
             verified += f"; {await self._alerts_cleared()}"
         return resolve(verified)

@@ -40,6 +40,12 @@ CHAT_DECISIONS = "chat-decisions"
 updated at every later transition, follow-ups in its thread; and every human wait with
 reminders (SELFHEAL_REMINDERS) reminds the timeline, the ticket and that thread before its
 deadline."""
+SYMPTOM_VERIFIED = "symptom-verified"
+"""Verification asks Prometheus (or Alertmanager) whether the conditions of the alerts that
+paged have cleared for the workload and stayed clear for the verify window (check_symptom);
+one that still holds undoes the fix and escalates, and without either the resolution says
+the symptom was not checked."""
+
 METRICS_EVIDENCE = "metrics-evidence"
 """On the model path, with Prometheus configured (the policy's `metrics`), the context
 gathered for the investigation carries the workload's metrics (gather_metrics); a failure

@@ -23,12 +23,13 @@ from temporalio.worker import Worker
 
 from selfheal.activities.permits import PermitActivities, set_freeze
 from selfheal.client.incidents import incident_handle, incident_status
+from selfheal.contracts.prometheus import SymptomReport
 from selfheal.model.alerts import Alert, AlertStatus
-from selfheal.model.decisions import Approval, Rejection, RetryRequest
+from selfheal.model.decisions import Approval, ManualResolution, Rejection, RetryRequest
 from selfheal.model.diagnosis import Diagnosis, DiagnosisCategory
 from selfheal.model.guard import FreezeRequest, UnfreezeRequest
 from selfheal.model.incident import IncidentState
-from selfheal.model.policy import AnalyzerChoice
+from selfheal.model.policy import AnalyzerChoice, AutoApprovePolicy
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.search import ALL_KEYS
@@ -164,6 +165,33 @@ async def slack_decision_with_reminders(client: Client, world: FakeWorld) -> Non
     print(f"recorded direct-slack-reminded: {len(history.events)} events")
 
 
+async def symptom_still_holds(client: Client, world: FakeWorld) -> None:
+    """Direct mode with Prometheus: healthy pods, but the alert's condition still holds, so
+    the fix is rolled back and the incident escalates; then a person resolves it."""
+    plain, cleared = world.policy, world.symptom
+    world.policy = plain.model_copy(
+        update={"symptoms": True, "auto_approve": AutoApprovePolicy.LOW_RISK}
+    )
+    world.symptom = SymptomReport(
+        checked=True, holds=True, message="the symptom still holds for demo/checkout: X = 1"
+    )
+    alert = Alert(
+        name="HighErrorRate",
+        namespace="demo",
+        workload=f"checkout-{uuid.uuid4().hex[:4]}",
+        labels={"selfheal_mode": "direct"},
+    )
+    delivery = await deliver(client, alert, QUEUE, "http://ui")
+    await _until(client, delivery.incident_id, IncidentState.ESCALATED)
+    handle = incident_handle(client, delivery.incident_id)
+    await handle.signal(IncidentWorkflow.resolve, ManualResolution(by="sre", note="fixed the db"))
+    await handle.result()
+    world.policy, world.symptom = plain, cleared
+    history = await handle.fetch_history()
+    (HISTORIES / "direct-symptom-holds.json").write_text(history.to_json())
+    print(f"recorded direct-symptom-holds: {len(history.events)} events")
+
+
 async def metrics_on_the_model_path(client: Client, world: FakeWorld) -> None:
     """An alert on the model path with Prometheus configured, observed: the context the
     investigation and the rules read carries the workload's metrics."""
@@ -225,6 +253,7 @@ async def record() -> None:
         await statefulset_on_the_model_path(client, world)
         await slack_decision_with_reminders(client, world)
         await metrics_on_the_model_path(client, world)
+        await symptom_still_holds(client, world)
         await set_freeze(client, "selfheal-guard", QUEUE, FreezeRequest(by="sre", reason="drill"))
         await set_freeze(client, "selfheal-guard", QUEUE, UnfreezeRequest(by="sre"))
         guard_history = await client.get_workflow_handle("selfheal-guard").fetch_history()

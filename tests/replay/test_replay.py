@@ -18,6 +18,7 @@ from selfheal.workflows.patches import (
     METRICS_EVIDENCE,
     ONE_STEP_ANALYSIS,
     PROPOSAL_DIGEST,
+    SYMPTOM_VERIFIED,
     WORKLOAD_IDENTITY,
 )
 from selfheal.workflows.workload import WorkloadWorkflow
@@ -37,6 +38,7 @@ def test_histories_are_recorded() -> None:
         "model-statefulset",
         "direct-slack-reminded",
         "model-metrics",
+        "direct-symptom-holds",
     }
 
 
@@ -78,6 +80,9 @@ def test_both_sides_of_every_incident_patch_are_recorded() -> None:
     # The model path before it read metrics, and after, with Prometheus configured.
     assert METRICS_EVIDENCE not in patches_in(HISTORIES[0].parent / "model-statefulset.json")
     assert METRICS_EVIDENCE in patches_in(HISTORIES[0].parent / "model-metrics.json")
+    # Verification by the symptom: its recording, and one from before (no check_symptom).
+    assert SYMPTOM_VERIFIED in patches_in(HISTORIES[0].parent / "direct-symptom-holds.json")
+    assert SYMPTOM_VERIFIED not in patches_in(named)
 
 
 def test_the_reminders_are_durable_timers_and_the_message_an_activity() -> None:

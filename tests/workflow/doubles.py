@@ -39,7 +39,13 @@ from selfheal.contracts.kubernetes import (
 )
 from selfheal.contracts.notify import Notification, NotificationResult
 from selfheal.contracts.policy import PolicyRequest
-from selfheal.contracts.prometheus import ContainerMetrics, MetricsRequest, WorkloadMetrics
+from selfheal.contracts.prometheus import (
+    ContainerMetrics,
+    MetricsRequest,
+    SymptomReport,
+    SymptomRequest,
+    WorkloadMetrics,
+)
 from selfheal.contracts.slack import DecisionPost, DecisionPosted
 from selfheal.model.diagnosis import (
     ActionKind,
@@ -114,6 +120,9 @@ class FakeWorld:
             source="http://prometheus.test:9090",
             containers=[ContainerMetrics(container="app", cpu_throttled_ratio=[(1.0, 1.0)])],
         )
+        self.symptom = SymptomReport(
+            checked=True, message="the symptom cleared for demo/checkout and stayed clear for 1s"
+        )
         self.calls: Counter[str] = Counter()
         self.requests: dict[str, list[Any]] = {}
 
@@ -145,6 +154,11 @@ class FakeWorld:
         async def gather_metrics(request: MetricsRequest) -> WorkloadMetrics:
             world._called("gather_metrics", request)
             return world.metrics
+
+        @activity.defn(name="check_symptom")
+        async def check_symptom(request: SymptomRequest) -> SymptomReport:
+            world._called("check_symptom", request)
+            return world.symptom
 
         @activity.defn(name="analyze_workload")
         async def analyze_workload(request: AnalysisRequest) -> WorkloadAnalysis:
@@ -253,6 +267,7 @@ class FakeWorld:
             analyze_workload,
             gather_context,
             gather_metrics,
+            check_symptom,
             diagnose,
             propose_fix,
             apply_remediation,

@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 from selfheal.activities.permits import PermitActivities
 from selfheal.client.incidents import incident_handle, incident_status
 from selfheal.contracts.jira import TicketRef, TicketRequest
+from selfheal.contracts.prometheus import SymptomReport
 from selfheal.model.alerts import Alert
 from selfheal.model.decisions import Approval, ManualResolution, Rejection, RetryRequest
 from selfheal.model.diagnosis import FixKind, FixProposal, RiskLevel
@@ -622,3 +623,48 @@ async def test_an_incident_that_ends_inside_a_jira_outage_gets_its_ticket_afterw
     assert "could not reach JIRA while this incident ran" in update.comment
     for entry in final.timeline[:-1]:
         assert f"{entry.state.value}: {entry.note}" in update.comment
+
+
+async def test_a_fix_that_leaves_the_symptom_in_place_is_rolled_back_and_escalated(
+    time_skipping_env: WorkflowEnvironment,
+):
+    world = FakeWorld(policy=demo_policy(auto_approve=AutoApprovePolicy.LOW_RISK, symptoms=True))
+    world.symptom = SymptomReport(
+        checked=True,
+        holds=True,
+        message="the symptom still holds for demo/checkout after 15m: HighErrorRate "
+        "(http_errors_ratio > 0.05) = 0.12",
+    )
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver(client, an_alert(selfheal_mode="direct"), queue, UI)
+        final = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
+    asked = world.requests["check_symptom"][0]
+    assert asked.namespace == "demo" and asked.workload.startswith("checkout-")
+    assert asked.alert_names == ["KubePodCrashLooping"]
+    assert final.state == IncidentState.ESCALATED
+    reason = final.escalation_reason or ""
+    assert reason.startswith("the fix left the symptom in place: the symptom still holds")
+    assert "= 0.12" in reason and "rolled back" in reason
+    assert [r.action.kind.value for r in world.requests["apply_remediation"]] == [
+        "patch",
+        "rollback",
+    ]
+
+
+async def test_a_cleared_symptom_resolves_and_no_monitoring_says_it_was_not_checked(
+    time_skipping_env: WorkflowEnvironment,
+):
+    checked = FakeWorld(policy=demo_policy(auto_approve=AutoApprovePolicy.LOW_RISK, symptoms=True))
+    unchecked = FakeWorld(policy=demo_policy(auto_approve=AutoApprovePolicy.LOW_RISK))
+    client = time_skipping_env.client
+    endings = []
+    for world in (checked, unchecked):
+        async with running(time_skipping_env, world) as queue:
+            delivery = await deliver(client, an_alert(selfheal_mode="direct"), queue, UI)
+            endings.append(await incident_handle(client, delivery.incident_id).result())
+    cleared, blind = endings
+    assert cleared.state == blind.state == IncidentState.RESOLVED
+    assert "the symptom cleared for demo/checkout" in (cleared.resolution or "")
+    assert "the alert's own condition was not checked" in (blind.resolution or "")
+    assert unchecked.calls["check_symptom"] == 0

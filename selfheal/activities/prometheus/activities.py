@@ -10,7 +10,15 @@ from __future__ import annotations
 from selfheal.activities.prometheus.client import NOT_CONFIGURED, clients_from, now
 from selfheal.activities.prometheus.errors import MetricsApiError, metrics_call
 from selfheal.activities.prometheus.evidence import read_workload_metrics
-from selfheal.contracts.prometheus import GATHER_METRICS, MetricsRequest, WorkloadMetrics
+from selfheal.activities.prometheus.symptom import SymptomCheck, heartbeat_sleep, watch_symptom
+from selfheal.contracts.prometheus import (
+    CHECK_SYMPTOM,
+    GATHER_METRICS,
+    MetricsRequest,
+    SymptomReport,
+    SymptomRequest,
+    WorkloadMetrics,
+)
 from selfheal.contracts.spec import implements
 from selfheal.settings import Settings
 
@@ -22,7 +30,9 @@ class MetricsActivities:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._prometheus = clients_from(settings).prometheus
+        clients = clients_from(settings)
+        self._prometheus = clients.prometheus
+        self._alertmanager = clients.alertmanager
 
     @implements(GATHER_METRICS)
     def gather_metrics(self, request: MetricsRequest) -> WorkloadMetrics:
@@ -35,6 +45,16 @@ class MetricsActivities:
             return WorkloadMetrics(note=NOT_CONFIGURED)
         with metrics_call():
             return self._read(request)
+
+    @implements(CHECK_SYMPTOM)
+    def check_symptom(self, request: SymptomRequest) -> SymptomReport:
+        """Wait for the conditions of the alerts that paged to clear for the workload and
+        stay clear for the window; report them still holding after the wait."""
+        own = request.cluster in ("", self._settings.cluster)
+        asked = request.model_copy(update={"cluster": "" if own else request.cluster})
+        check = SymptomCheck(self._prometheus, self._alertmanager)
+        with metrics_call():
+            return watch_symptom(check, asked, heartbeat_sleep)
 
     def read(self, request: MetricsRequest) -> WorkloadMetrics | None:
         """The metrics for an analysis that runs in one step (analyze_workload): None with

@@ -1,0 +1,144 @@
+"""check_symptom against real Prometheus (and Alertmanager): the condition of the alert that
+paged, read from Prometheus' rules and narrowed to the workload, must clear and stay clear
+for the window; one that still holds after the wait is reported, and with nothing to ask
+the report says it did not check."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from temporalio.testing import ActivityEnvironment
+
+from selfheal.activities.prometheus.activities import MetricsActivities
+from selfheal.contracts.prometheus import SymptomReport, SymptomRequest
+from selfheal.settings import Settings
+from selfheal_lab.monitoring import PrometheusServer, ScrapeTarget
+from selfheal_lab.sandbox.serving import ServedApp
+from tests.prometheus.conftest import start_prometheus, wait_for
+
+RULES = """
+groups:
+  - name: shop
+    interval: 1s
+    rules:
+      - alert: HighErrorRate
+        expr: http_errors_ratio > 0.05
+        labels: {severity: critical}
+"""
+
+
+@dataclass
+class ErrorRatios:
+    """A /metrics endpoint serving each Deployment's 5xx ratio, set by the test."""
+
+    ratios: dict[str, float] = field(default_factory=lambda: {"checkout": 0.12, "payments": 0.2})
+    served: ServedApp | None = None
+
+    async def metrics(self, request: Request) -> PlainTextResponse:
+        lines = ["# TYPE http_errors_ratio gauge"]
+        lines += [
+            f'http_errors_ratio{{namespace="demo",deployment="{name}"}} {ratio}'
+            for name, ratio in self.ratios.items()
+        ]
+        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+
+@pytest.fixture(scope="module")
+def shop_errors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ErrorRatios, str]]:
+    ratios = ErrorRatios()
+    ratios.served = ServedApp(Starlette(routes=[Route("/metrics", ratios.metrics)])).start()
+    address = f"{ratios.served.host}:{ratios.served.port}"
+    server: PrometheusServer = start_prometheus(
+        tmp_path_factory.mktemp("prometheus"),
+        targets=[ScrapeTarget("shop", address)],
+        rules=RULES,
+    )
+    try:
+        yield ratios, server.url
+    finally:
+        server.stop()
+        ratios.served.stop()
+
+
+def check(
+    url: str | None, seconds: float, wait: float, workload: str = "checkout"
+) -> SymptomReport:
+    settings = Settings(_env_file=None, prometheus_url=url)  # type: ignore[call-arg]
+    request = SymptomRequest(
+        incident_id="inc-checkout-1",
+        namespace="demo",
+        workload=workload,
+        alert_names=["HighErrorRate"],
+        window=timedelta(seconds=seconds),
+        wait=timedelta(seconds=wait),
+    )
+    report: SymptomReport = ActivityEnvironment().run(
+        MetricsActivities(settings).check_symptom, request
+    )
+    return report
+
+
+def test_a_symptom_that_still_holds_is_reported_with_its_value(
+    shop_errors: tuple[ErrorRatios, str],
+) -> None:
+    _, url = shop_errors
+    wait_for(lambda: check(url, 1, 0).holds, what="Prometheus to evaluate HighErrorRate")
+
+    report = check(url, 1, 2)
+
+    assert report.checked and report.holds
+    assert report.message.startswith("the symptom still holds for demo/checkout after ")
+    assert "HighErrorRate (http_errors_ratio > 0.05) = 0.12 for" in report.message
+    assert 'deployment="checkout"' in report.message
+    assert "payments" not in report.message, "another workload's series is not this one's"
+
+
+def test_a_symptom_that_clears_must_stay_clear_for_the_window(
+    shop_errors: tuple[ErrorRatios, str],
+) -> None:
+    ratios, url = shop_errors
+    wait_for(lambda: check(url, 1, 0).holds, what="Prometheus to evaluate HighErrorRate")
+    # The fix lands a moment into the check: the ratio falls below the threshold.
+    threading.Timer(1.5, lambda: ratios.ratios.update(checkout=0.01)).start()
+
+    report = check(url, 2, 30)
+
+    assert report.checked and not report.holds, report.message
+    assert report.message.startswith(
+        "the symptom cleared for demo/checkout and stayed clear for 2s"
+    )
+    assert "returns no series for it" in report.message
+    assert check(url, 1, 1, workload="payments").holds, "payments still fails"
+    ratios.ratios.update(checkout=0.12)
+
+
+def test_without_prometheus_or_a_rule_nothing_is_checked_and_it_says_so(
+    shop_errors: tuple[ErrorRatios, str], tmp_path: Path
+) -> None:
+    _, url = shop_errors
+    unconfigured = check(None, 1, 1)
+    settings = Settings(_env_file=None, prometheus_url=url)  # type: ignore[call-arg]
+    no_rule = ActivityEnvironment().run(
+        MetricsActivities(settings).check_symptom,
+        SymptomRequest(
+            incident_id="inc-checkout-1",
+            namespace="demo",
+            workload="checkout",
+            alert_names=["KubePodCrashLooping"],
+            window=timedelta(seconds=1),
+            wait=timedelta(seconds=1),
+        ),
+    )
+
+    assert not unconfigured.checked and "PROMETHEUS_URL" in unconfigured.message
+    assert not no_rule.checked
+    assert "no alerting rule named KubePodCrashLooping" in no_rule.message
