@@ -37,8 +37,11 @@ from selfheal.snapshots import referenced_config
 METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 """Accept header asking the apiserver for an object's metadata without its data."""
 
-MAX_FAILING_LOG_PODS = 10
+MAX_LOG_PODS = 12
+"""Pods whose logs are read: every pod of a workload this size or smaller (a dependency
+outage shows in the healthy pods' logs too); of a larger one, the failing pods first."""
 MAX_HEALTHY_LOG_PODS = 2
+"""Healthy pods read beside the failing ones of a larger workload, to compare."""
 
 
 @dataclass
@@ -150,11 +153,16 @@ def read_secret_metadata(conn: ClusterConnection, namespace: str, names: list[st
 
 
 def pods_worth_logs(pods: list[Obj]) -> list[Obj]:
-    """Return the failing pods (most restarts first) and a couple of healthy ones to compare."""
+    """Return the pods whose logs to read: failing ones first (most restarts first), then
+    healthy ones; every pod up to MAX_LOG_PODS, keeping MAX_HEALTHY_LOG_PODS healthy ones
+    to compare when there are more. The context's size bound cuts what does not fit."""
     failing = [pod for pod in pods if not pod_healthy(pod)]
     failing.sort(key=lambda pod: -restart_count(pod))
     healthy = [pod for pod in pods if pod_healthy(pod)]
-    return failing[:MAX_FAILING_LOG_PODS] + healthy[:MAX_HEALTHY_LOG_PODS]
+    if len(pods) <= MAX_LOG_PODS:
+        return failing + healthy
+    kept_healthy = healthy[: max(MAX_HEALTHY_LOG_PODS, MAX_LOG_PODS - len(failing))]
+    return failing[: MAX_LOG_PODS - len(kept_healthy)] + kept_healthy
 
 
 def pod_healthy(pod: Obj) -> bool:
