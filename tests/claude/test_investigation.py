@@ -63,6 +63,7 @@ async def test_multi_turn_tool_use_investigation_yields_diagnosis_and_usage(
         "rollout_revision",
         "get_object",
         "list_objects",
+        "query_metrics",
         "submit_diagnosis",
     }
     # The model's tool calls were answered from the context, one turn at a time.

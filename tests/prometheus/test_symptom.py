@@ -1,10 +1,11 @@
-"""check_symptom against real Prometheus (and Alertmanager): the condition of the alert that
-paged, read from Prometheus' rules and narrowed to the workload, must clear and stay clear
-for the window; one that still holds after the wait is reported, and with nothing to ask
-the report says it did not check."""
+"""check_symptom against real Prometheus: the condition of the alert that paged, read from
+Prometheus' rules and narrowed to the workload, must clear and stay clear for the window;
+one that still holds after the wait is reported, and with nothing to ask the report says it
+did not check. The investigation's PromQL tool reads the same Prometheus."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,7 +19,11 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from temporalio.testing import ActivityEnvironment
 
+from selfheal.activities.claude.tools import answer_tool
 from selfheal.activities.prometheus.activities import MetricsActivities
+from selfheal.activities.prometheus.client import PrometheusClient
+from selfheal.contracts.claude import ToolAnswer, ToolCall
+from selfheal.contracts.kubernetes import ClusterContext
 from selfheal.contracts.prometheus import SymptomReport, SymptomRequest
 from selfheal.settings import Settings
 from selfheal_lab.monitoring import PrometheusServer, ScrapeTarget
@@ -142,3 +147,30 @@ def test_without_prometheus_or_a_rule_nothing_is_checked_and_it_says_so(
     assert not unconfigured.checked and "PROMETHEUS_URL" in unconfigured.message
     assert not no_rule.checked
     assert "no alerting rule named KubePodCrashLooping" in no_rule.message
+
+
+def test_the_investigation_queries_prometheus_read_only_and_bounded(
+    shop_errors: tuple[ErrorRatios, str],
+) -> None:
+    _, url = shop_errors
+    prometheus = PrometheusClient(url)
+    context = ClusterContext(namespace="demo", workload="checkout")
+
+    def ask(**arguments: object) -> ToolAnswer:
+        call = ToolCall(id="t1", name="query_metrics", input=arguments)
+        return answer_tool(call, context, None, prometheus)
+
+    wait_for(lambda: ask(promql="http_errors_ratio").content != "no series", what="a scrape")
+    instant = ask(promql='http_errors_ratio{deployment="checkout"}')
+    ranged = ask(promql="http_errors_ratio", range_minutes=5)
+    refused = ask(promql="http_errors_ratio{")
+    unconfigured = answer_tool(
+        ToolCall(id="t2", name="query_metrics", input={"promql": "up"}), context, None, None
+    )
+
+    assert not instant.is_error
+    assert instant.content.startswith('http_errors_ratio{deployment="checkout", ')
+    assert re.search(r'namespace="demo"\} 0\.(12|01)$', instant.content), instant.content
+    assert len(ranged.content.splitlines()) == 2 and " first " in ranged.content
+    assert refused.is_error and refused.content.startswith("Prometheus refused the query")
+    assert unconfigured.is_error and "PROMETHEUS_URL" in unconfigured.content

@@ -26,6 +26,7 @@ from selfheal.activities.claude.prompt import investigation_tools, opening_messa
 from selfheal.activities.claude.tools import LiveCluster, answer_tool
 from selfheal.activities.kubernetes.client import Clusters
 from selfheal.activities.kubernetes.reads import ClusterReads
+from selfheal.activities.prometheus.client import clients_from
 from selfheal.contracts.claude import (
     INVESTIGATION_TOOL,
     MODEL_TURN,
@@ -68,6 +69,7 @@ class ClaudeActivities:
         self.settings = settings
         self._client: anthropic.AsyncAnthropic | None = None
         self._clusters = clusters or Clusters(settings)
+        self._prometheus = clients_from(settings).prometheus
 
     @implements(MODEL_TURN)
     async def model_turn(self, request: ModelTurnRequest) -> ModelTurn:
@@ -116,7 +118,9 @@ class ClaudeActivities:
         context gathered at the start."""
         live = self._live_cluster(request.context.cluster)
         # The Kubernetes client blocks; the event loop serves the other activities meanwhile.
-        answer = await asyncio.to_thread(answer_tool, request.call, request.context, live)
+        answer = await asyncio.to_thread(
+            answer_tool, request.call, request.context, live, self._prometheus
+        )
         log.info(
             "investigation tool",
             incident_id=request.incident_id,

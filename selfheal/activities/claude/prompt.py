@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from selfheal.activities.claude.metrics_tool import metrics_tool_spec
 from selfheal.activities.claude.output import submit_tool
 from selfheal.activities.fixes.unfixable import NO_SAFE_FIX
 from selfheal.activities.kubernetes.reads import KINDS
@@ -243,5 +244,6 @@ def investigation_tools() -> list[dict[str, Any]]:
                 "required": ["kind"],
             },
         },
+        metrics_tool_spec(),
         submit_tool(),
     ]

@@ -19,8 +19,10 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from selfheal.activities.analysis.workload import WorkloadView
+from selfheal.activities.claude.metrics_tool import query_metrics
 from selfheal.activities.claude.prompt import clean_object, event_line, tail
 from selfheal.activities.kubernetes.reads import KINDS, ClusterReads
+from selfheal.activities.prometheus.client import PrometheusClient
 from selfheal.contracts.claude import ToolAnswer, ToolCall
 from selfheal.contracts.kubernetes import ClusterContext
 from selfheal.kube_objects import name_of
@@ -41,10 +43,14 @@ class LiveCluster:
 
 
 def answer_tool(
-    call: ToolCall, context: ClusterContext, live: LiveCluster | None = None
+    call: ToolCall,
+    context: ClusterContext,
+    live: LiveCluster | None = None,
+    prometheus: PrometheusClient | None = None,
 ) -> ToolAnswer:
     """Return the redacted answer to one tool call from the model."""
     answers = {
+        "query_metrics": lambda arguments, _context, _live: query_metrics(arguments, prometheus),
         "container_logs": _container_logs,
         "events": _events,
         "rollout_revision": _rollout_revision,
