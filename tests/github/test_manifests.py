@@ -7,7 +7,7 @@ import pytest
 from selfheal.activities.manifests import (
     ManifestEditError,
     apply_patch,
-    holds_deployment,
+    holds_workload,
     unified_diff,
 )
 from tests.github.samples import CHECKOUT, SERVICE, memory_limit
@@ -87,8 +87,8 @@ def test_multi_document_file_edits_only_the_named_deployment() -> None:
     [(index, _, new_line)] = changes(text, patched)
     assert new_line == "              memory: 1Gi    # sized from last quarter's load test\n"
     assert index > len(f"# all of the shop\n---\n{SERVICE}---\n{other}".splitlines())
-    assert holds_deployment(text, "demo", "payments")
-    assert not holds_deployment(text, "other-namespace", "payments")
+    assert holds_workload(text, "demo", "payments")
+    assert not holds_workload(text, "other-namespace", "payments")
 
 
 def test_kubectl_style_indentation_survives() -> None:
