@@ -10,6 +10,7 @@ from selfheal.activities.manifests import (
     holds_workload,
     unified_diff,
 )
+from selfheal_lab.sandbox.kube.demo import baseline_manifests
 from tests.github.samples import CHECKOUT, SERVICE, memory_limit
 
 
@@ -135,3 +136,20 @@ def test_windows_line_endings_survive() -> None:
             "              memory: 512Mi  # sized from last quarter's load test\r\n",
         )
     ]
+
+
+def test_a_statefulset_manifest_is_edited_by_its_kind_and_a_deployment_patch_refused() -> None:
+    ledger = baseline_manifests()["apps/ledger/statefulset.yaml"]
+    patch = memory_limit("ledger", "256Mi")
+    patched = apply_patch(ledger, patch, namespace="demo", name="ledger", kind="StatefulSet")
+
+    assert changed_lines(ledger, patched) == [
+        (
+            "              memory: 128Mi  # the working set needs about 90Mi\n",
+            "              memory: 256Mi  # the working set needs about 90Mi\n",
+        )
+    ]
+    assert holds_workload(ledger, "demo", "ledger", "StatefulSet")
+    assert not holds_workload(ledger, "demo", "ledger")
+    with pytest.raises(ManifestEditError, match="no Deployment demo/ledger"):
+        apply_patch(ledger, patch, namespace="demo", name="ledger")

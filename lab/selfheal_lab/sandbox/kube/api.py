@@ -32,6 +32,17 @@ from selfheal_lab.sandbox.kube.validation import validate
 
 DEFAULT_WATCH_SECONDS = 1800
 SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
+# Kinds whose DELETE answers the object itself rather than a Status, as the API server's
+# registries do (the typed clients decode these answers as the object).
+RETURNS_DELETED = (
+    "Pod",
+    "PersistentVolumeClaim",
+    "PersistentVolume",
+    "ResourceQuota",
+    "Service",
+    "ServiceAccount",
+    "StorageClass",
+)
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 UNSUPPORTED_MEDIA = (
     "the body of the request was in an unknown format - accepted media types include: "
@@ -320,7 +331,7 @@ class KubeApi:
             return await self._patch(request, target, namespace, name)
         if method == "DELETE":
             deleted = self.store.delete(rtype, namespace, name)
-            if rtype.kind == "Pod":
+            if rtype.kind in RETURNS_DELETED:
                 return JSONResponse(deleted)
             return JSONResponse(_status_ok(rtype, deleted))
         raise ApiError(405, "MethodNotAllowed", f"{method} is not supported here")
