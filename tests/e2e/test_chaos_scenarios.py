@@ -71,45 +71,51 @@ ACTIONABLE_WORDS = {
 """Words the escalation reason must contain for a person to know what to fix; `{job}` and
 `{node}` stand for the Job and the node the scenario's step touched."""
 
-ENDS_TODAY = {
-    # An OrderedReady StatefulSet never replaces a pod stuck on a broken revision, even once
-    # the template is fixed (kubernetes/kubernetes#67250, KEP-3541): the merged fix cannot
-    # roll out until that pod is deleted, which selfheal's rollout watch does not do yet.
-    "statefulset-oom": (IncidentState.ESCALATED, "did not roll out"),
-}
-"""Fixable scenarios whose incident ends otherwise today: (state, words of its reason)."""
-
 Pods = list[dict[str, Any]]
 
 
-def _oom_killed(pods: Pods) -> bool:
+def _pods(api: k8s.ApiClient, app: str) -> Pods:
+    listed = k8s.CoreV1Api(api).list_namespaced_pod(NAMESPACE, label_selector=f"app={app}")
+    return list(api.sanitize_for_serialization(listed.items))
+
+
+def _container_statuses(pods: Pods) -> list[dict[str, Any]]:
+    return [c for p in pods for c in (p.get("status") or {}).get("containerStatuses") or []]
+
+
+def _oom_killed(api: k8s.ApiClient, injection: Injection) -> bool:
     return any(
         ((c.get("lastState") or {}).get("terminated") or {}).get("reason") == "OOMKilled"
-        for p in pods
-        for c in (p.get("status") or {}).get("containerStatuses") or []
+        for c in _container_statuses(_pods(api, injection.workload))
     )
 
 
-def _pull_failing(pods: Pods) -> bool:
+def _pull_failing(api: k8s.ApiClient, injection: Injection) -> bool:
     return any(
         ((c.get("state") or {}).get("waiting") or {}).get("reason")
         in ("ErrImagePull", "ImagePullBackOff")
-        for p in pods
-        for c in (p.get("status") or {}).get("containerStatuses") or []
+        for c in _container_statuses(_pods(api, injection.workload))
     )
 
 
-def _evicted(pods: Pods) -> bool:
+def _evicted(api: k8s.ApiClient, injection: Injection) -> bool:
+    pods = _pods(api, injection.workload)
     return any((p.get("status") or {}).get("reason") == "Evicted" for p in pods)
 
 
-def _job_failed(pods: Pods) -> bool:
-    return bool(pods) and all((p.get("status") or {}).get("phase") == "Failed" for p in pods)
+def _job_failed(api: k8s.ApiClient, injection: Injection) -> bool:
+    """True once the Job gave up (its Failed condition), which is what KubeJobFailed reads."""
+    assert injection.job is not None
+    job = k8s.BatchV1Api(api).read_namespaced_job(injection.job, NAMESPACE)
+    conditions = (job.status.conditions if job.status else None) or []
+    return any(c.type == "Failed" and c.status == "True" for c in conditions)
 
 
-def _refused(api: k8s.ApiClient, app: str) -> bool:
-    """True when a ReplicaSet of `app` says the API server refuses its pods."""
-    listed = k8s.AppsV1Api(api).list_namespaced_replica_set(NAMESPACE, label_selector=f"app={app}")
+def _refused(api: k8s.ApiClient, injection: Injection) -> bool:
+    """True when a ReplicaSet of the workload says the API server refuses its pods."""
+    listed = k8s.AppsV1Api(api).list_namespaced_replica_set(
+        NAMESPACE, label_selector=f"app={injection.workload}"
+    )
     return any(
         condition.type == "ReplicaFailure"
         for replica_set in listed.items
@@ -124,8 +130,7 @@ class PostedAlert:
 
     name: str
     label: str
-    visible: Callable[[Pods], bool] | None = None
-    refused: bool = False  # no pod shows it: the workload's ReplicaSet is refused pods
+    visible: Callable[[k8s.ApiClient, Injection], bool]
 
 
 POSTED = {
@@ -134,7 +139,7 @@ POSTED = {
     "job-backoff": PostedAlert("KubeJobFailed", "job_name", _job_failed),
     "evicted": PostedAlert("KubePodNotReady", "deployment", _evicted),
     # Old pods keep serving, so only the rollout's stall (after its deadline) would page.
-    "quota-exceeded": PostedAlert("KubeDeploymentRolloutStuck", "deployment", refused=True),
+    "quota-exceeded": PostedAlert("KubeDeploymentRolloutStuck", "deployment", _refused),
 }
 
 
@@ -148,28 +153,15 @@ class Ending:
 
 
 async def post_when_visible(stack: RunningStack, injection: Injection) -> None:
-    """Wait until the scenario's symptom shows on its pods, then post its alert."""
+    """Wait until the scenario's symptom shows, then post its alert."""
     alert = POSTED[injection.scenario]
     api = stack.kubernetes()
-    app = injection.workload
-    selector = f"app={app}" if injection.job is None else f"job-name={injection.job}"
-
-    def visible() -> bool:
-        if alert.refused:
-            return _refused(api, app)
-        listed = k8s.CoreV1Api(api).list_namespaced_pod(NAMESPACE, label_selector=selector)
-        return alert.visible is not None and alert.visible(
-            api.sanitize_for_serialization(listed.items)
-        )
 
     async def shown() -> bool | None:
-        return True if await asyncio.to_thread(visible) else None
+        return True if await asyncio.to_thread(alert.visible, api, injection) else None
 
-    await eventually(shown, f"{injection.scenario} visible on {selector}", 120)
-    if injection.job is not None:
-        # The Job gives up after its last pod fails; the alert follows its Failed condition.
-        await asyncio.sleep(2)
-    name = injection.job or app
+    await eventually(shown, f"{injection.scenario} visible", 120)
+    name = injection.job or injection.workload
     summary = f"{injection.kind} {NAMESPACE}/{name}: {alert.name}"
     await asyncio.to_thread(
         post_alerts, stack, [PromAlert(alert.name, name, summary, workload_label=alert.label)]
@@ -202,29 +194,9 @@ async def run_scenario(
             revert_and_resolve, stack, repo, incident_id, workload, original, kind
         )
     await asyncio.to_thread(undo_extras, api, injection)
-    if kind == "StatefulSet":
-        await asyncio.to_thread(replace_stuck_pods, api, workload)
     await wait_until_healthy(api, workload, timeout=90, kind=kind)
     problem = await asyncio.to_thread(workload_health, api, kind, workload)
     return Ending(scenario, workload, status, problem, injection)
-
-
-def replace_stuck_pods(api: k8s.ApiClient, name: str) -> None:
-    """Delete the StatefulSet's pods that are not ready on an old revision, as the on-call
-    person does after fixing the template (Kubernetes' documented forced rollback)."""
-    found = k8s.AppsV1Api(api).read_namespaced_stateful_set(name, NAMESPACE)
-    update = found.status.update_revision if found.status else None
-    core = k8s.CoreV1Api(api)
-    listed = core.list_namespaced_pod(NAMESPACE, label_selector=f"app={name}")
-    pods: Pods = api.sanitize_for_serialization(listed.items)
-    for pod in pods:
-        revision = (pod["metadata"].get("labels") or {}).get("controller-revision-hash")
-        ready = any(
-            c.get("type") == "Ready" and c.get("status") == "True"
-            for c in (pod.get("status") or {}).get("conditions") or []
-        )
-        if revision != update and not ready:
-            core.delete_namespaced_pod(pod["metadata"]["name"], NAMESPACE)
 
 
 def undo_extras(api: k8s.ApiClient, injection: Injection) -> None:
@@ -252,16 +224,6 @@ def expectation_failures(ending: Ending) -> list[str]:
     if diagnosis is None or diagnosis.category.value != scenario.category:
         found = diagnosis.category.value if diagnosis else "no diagnosis"
         failures.append(f"{where}: diagnosed {found}, expected {scenario.category}")
-    if ending.scenario in ENDS_TODAY:
-        state, said = ENDS_TODAY[ending.scenario]
-        reason = status.escalation_reason or ""
-        if status.state != state or said not in reason:
-            failures.append(f"{where}: ended {status.state.value} ({reason}), expected {state}")
-        if status.fix is None or status.fix.kind.value != scenario.fix_kind or not status.pr_url:
-            failures.append(f"{where}: no {scenario.fix_kind} pull request ({status.fix})")
-        elif status.fix.workload_kind != scenario.kind:
-            failures.append(f"{where}: fix for a {status.fix.workload_kind}")
-        return failures
     if scenario.fix_kind == "none":
         reason = status.escalation_reason or ""
         if status.state != IncidentState.ESCALATED:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -14,6 +16,14 @@ NODE_MEMORY = "16Gi"
 NODE_PODS = 110
 FAILURE_ANNOTATION = "sandbox.selfheal.dev/failure"
 """Marks a Node the sandbox simulates a failure of (node_failures.py)."""
+
+
+def _digest(seed: str) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def _uuid(seed: str) -> str:
+    return str(uuid.UUID(_digest(seed)[:32]))
 
 
 def node_objects() -> list[Obj]:
@@ -53,6 +63,12 @@ def node_objects() -> list[Obj]:
                         }
                     ],
                     "nodeInfo": {
+                        # Every field the API marks required, so typed clients can read it.
+                        "machineID": _digest(f"machine-{name}")[:32],
+                        "systemUUID": _uuid(f"system-{name}"),
+                        "bootID": _uuid(f"boot-{name}"),
+                        "kernelVersion": "6.1.0-28-amd64",
+                        "kubeProxyVersion": "",
                         "kubeletVersion": "v1.32.4",
                         "containerRuntimeVersion": "containerd://1.7.24",
                         "osImage": "Debian GNU/Linux 12 (bookworm)",
