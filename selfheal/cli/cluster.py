@@ -106,7 +106,13 @@ def chaos_inject(
         err.print(f"refused: {refused}", markup=False)
         raise typer.Exit(1) from refused
     where = "committed to the manifest repository" if chosen == Via.GIT else "patched live"
-    out.print(f"injected {done} ({where})")
+    took = f"; started Job {done.job}" if done.job else ""
+    took += f"; broke node {', '.join(done.nodes)}" if done.nodes else ""
+    out.print(
+        f"injected {done.scenario} into {done.namespace}/{done.workload} ({where}){took}",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _manifest_repository():  # type: ignore[no-untyped-def]
