@@ -28,8 +28,13 @@ AIM_SECONDS = 10.0
 
 
 def auto_fixable() -> list[str]:
-    """Scenarios with an automatic fix (the others escalate to a person by design)."""
-    return [scenario.name for scenario in SCENARIOS.values() if scenario.fix_kind != "none"]
+    """Deployment scenarios with an automatic fix (the others escalate to a person by design;
+    the sandbox's alert monitor follows Deployments only)."""
+    return [
+        scenario.name
+        for scenario in SCENARIOS.values()
+        if scenario.fix_kind != "none" and scenario.kind == "Deployment"
+    ]
 
 
 async def measure(scenario: str, mode: str) -> tuple[float, float, str]:
@@ -41,7 +46,7 @@ async def measure(scenario: str, mode: str) -> tuple[float, float, str]:
         # Rolling back an image is destructive; without this the rollback scenarios escalate.
         "SELFHEAL_ALLOW_DESTRUCTIVE": "true",
     }
-    deployment = SCENARIOS[scenario].default_deployment
+    deployment = SCENARIOS[scenario].default_workload
     with private_stack(settings) as stack:
         client = await stack.client()
         since = await drive.break_workload(stack, scenario, deployment)

@@ -97,14 +97,14 @@ def demo(
         injected = inject_through_repository(api, github.get_repo(info.github["repo"]), scenario)
     except ChaosRefused as refused:
         refuse(str(refused))
-    out.print(f"injected chaos [bold]{scenario}[/] into {injected.namespace}/{injected.deployment}")
+    out.print(f"injected chaos [bold]{scenario}[/] into {injected.namespace}/{injected.workload}")
 
     slack = SlackControl(info.slack["url"]) if info.slack else None
 
     async def follow() -> bool:
         client = await connect()
         outcome = await follow_incident(
-            client, settings, out, injected.deployment, since, timeout, slack
+            client, settings, out, injected.workload, since, timeout, slack
         )
         style = "bold green" if outcome.resolved else "bold red"
         out.print(f"\n[{style}]{outcome.message}[/]")

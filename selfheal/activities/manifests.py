@@ -38,7 +38,7 @@ _MERGE_KEYS = {
 
 
 class ManifestEditError(ValueError):
-    """The file cannot be edited: no such Deployment in it, or YAML that does not parse."""
+    """The file cannot be edited: no such workload in it, or YAML that does not parse."""
 
 
 @dataclass(frozen=True)
@@ -48,23 +48,30 @@ class _Document:
     text: str
 
 
-def holds_deployment(text: str, namespace: str, name: str) -> bool:
-    """Return True when `text` has a Deployment `name` in `namespace` (or with none set)."""
-    return _find(_split(text), namespace, name) is not None
+def holds_workload(text: str, namespace: str, name: str, kind: str = "Deployment") -> bool:
+    """Return True when `text` has a `kind` `name` in `namespace` (or with none set)."""
+    return _find(_split(text), kind, namespace, name) is not None
 
 
-def apply_patch(text: str, patch: Mapping[str, Any], *, namespace: str, name: str) -> str:
-    """Return `text` with the strategic-merge `patch` applied to Deployment `name`.
+def apply_patch(
+    text: str,
+    patch: Mapping[str, Any],
+    *,
+    namespace: str,
+    name: str,
+    kind: str = "Deployment",
+) -> str:
+    """Return `text` with the strategic-merge `patch` applied to the `kind` named `name`.
 
-    Only the lines the patch changes differ from `text`; documents other than the
-    Deployment are left exactly as they were. Raises ManifestEditError when the file holds
-    no such Deployment.
+    Only the lines the patch changes differ from `text`; documents other than that
+    workload's are left exactly as they were. Raises ManifestEditError when the file holds
+    no such workload.
     """
     lines = text.splitlines(keepends=True)
     documents = _split(text)
-    found = _find(documents, namespace, name)
+    found = _find(documents, kind, namespace, name)
     if found is None:
-        raise ManifestEditError(f"no Deployment {namespace}/{name} in this file")
+        raise ManifestEditError(f"no {kind} {namespace}/{name} in this file")
     document = documents[found]
     edited = _edit_document(document.text, patch)
     return "".join(lines[: document.start]) + edited + "".join(lines[document.end :])
@@ -94,13 +101,13 @@ def _split(text: str) -> list[_Document]:
     return documents
 
 
-def _find(documents: list[_Document], namespace: str, name: str) -> int | None:
+def _find(documents: list[_Document], kind: str, namespace: str, name: str) -> int | None:
     for index, document in enumerate(documents):
         try:
             data = YAML(typ="safe", pure=True).load(document.text)
         except YAMLError:
             continue
-        if not isinstance(data, dict) or data.get("kind") != "Deployment":
+        if not isinstance(data, dict) or data.get("kind") != kind:
             continue
         metadata = data.get("metadata") or {}
         if metadata.get("name") == name and metadata.get("namespace") in (None, namespace):
@@ -114,7 +121,7 @@ def _edit_document(text: str, patch: Mapping[str, Any]) -> str:
         baseline_data = yaml.load(text)
         patched_data = yaml.load(text)
     except YAMLError as exc:
-        raise ManifestEditError(f"the Deployment's YAML does not parse: {exc}") from exc
+        raise ManifestEditError(f"the workload's YAML does not parse: {exc}") from exc
     _merge(patched_data, patch)
     patched = _dump(yaml, patched_data)
     return _replay(text, _dump(yaml, baseline_data), patched) or patched

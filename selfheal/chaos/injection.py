@@ -1,8 +1,9 @@
 """Inject and clear chaos scenarios through the official Kubernetes client.
 
-Before changing a Deployment, `inject` saves its pod template and replica count in a
-ConfigMap `selfheal-chaos-<deployment>` next to it (not on the Deployment, so the analysis
-sees symptoms, not the answer); `clear` puts them back and removes what the scenario added.
+Before changing a workload, `inject` saves its pod template (and replica count, for kinds
+that have one) in a ConfigMap `selfheal-chaos-<workload>` next to it (not on the workload,
+so the analysis sees symptoms, not the answer), with the nodes and Job a scenario's step
+touched; `clear` puts them back, heals those nodes and removes what the scenario added.
 """
 
 from __future__ import annotations
@@ -16,6 +17,14 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from selfheal.chaos.scenarios import get_scenario
+from selfheal.chaos.steps import StepRefused, heal_nodes, take_step, wait_until_live
+from selfheal.chaos.workloads import (
+    patch_workload,
+    pod_template,
+    read_workload,
+    scenario_values,
+    template_pointer,
+)
 
 CHAOS_LABEL = "selfheal.dev/chaos"
 CHAOS_ENABLED = "enabled"
@@ -32,12 +41,15 @@ class Injection:
 
     scenario: str
     namespace: str
-    deployment: str
+    workload: str
     created: tuple[str, ...]  # "Kind/name" of extra objects
+    kind: str = "Deployment"
+    job: str | None = None  # the Job a step started
+    nodes: tuple[str, ...] = ()  # the nodes a step broke
 
 
-def _record_name(deployment: str) -> str:
-    return f"selfheal-chaos-{deployment}"
+def _record_name(workload: str) -> str:
+    return f"selfheal-chaos-{workload}"
 
 
 def require_opt_in(core: client.CoreV1Api, namespace: str) -> None:
@@ -55,31 +67,22 @@ def require_opt_in(core: client.CoreV1Api, namespace: str) -> None:
         )
 
 
-def scenario_values(deployment: dict[str, Any]) -> dict[str, str]:
-    """The placeholders a scenario's patch is filled with, read from the live Deployment."""
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    return {
-        "container": container["name"],
-        "image_repo": container["image"].rsplit(":", 1)[0],
-        "deployment": deployment["metadata"]["name"],
-        "namespace": deployment["metadata"]["namespace"],
-    }
-
-
 def inject(
     api_client: client.ApiClient,
     name: str,
     namespace: str = DEFAULT_NAMESPACE,
-    deployment: str | None = None,
+    workload: str | None = None,
 ) -> Injection:
-    """Break `deployment` in `namespace` with scenario `name` and return what was done.
+    """Break `workload` (of the scenario's kind) in `namespace` with scenario `name`, take
+    the scenario's step once the change is live, and return what was done.
 
-    Raises ChaosRefused when the namespace is not labelled selfheal.dev/chaos=enabled or a
-    scenario is already injected there, and KeyError for an unknown scenario.
+    Raises ChaosRefused when the namespace is not labelled selfheal.dev/chaos=enabled, a
+    scenario is already injected there, or a step cannot be taken on this cluster, and
+    KeyError for an unknown scenario.
     """
     scenario = get_scenario(name)
-    target = deployment or scenario.default_deployment
-    core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
+    target = workload or scenario.default_workload
+    core = client.CoreV1Api(api_client)
     require_opt_in(core, namespace)
     existing = _read_record(core, namespace, target)
     if existing is not None:
@@ -87,66 +90,88 @@ def inject(
             f"scenario {existing['scenario']} is already injected into {namespace}/{target}; "
             "clear it first"
         )
-    current = api_client.sanitize_for_serialization(
-        apps.read_namespaced_deployment(target, namespace)
-    )
+    current = read_workload(api_client, scenario.kind, namespace, target)
     patch, extras = scenario.render(scenario_values(current))
     created = tuple(f"{o['kind']}/{o['metadata']['name']}" for o in extras)
-    record = {
+    record: dict[str, Any] = {
         "scenario": scenario.name,
-        "template": current["spec"]["template"],
-        "replicas": current["spec"].get("replicas", 1),
+        "kind": scenario.kind,
+        "template": pod_template(current),
         "created": list(created),
     }
-    core.create_namespaced_config_map(
-        namespace,
-        client.V1ConfigMap(
-            metadata=client.V1ObjectMeta(
-                name=_record_name(target),
-                labels={"app.kubernetes.io/managed-by": "selfheal-chaos"},
-            ),
-            data={"record": json.dumps(record)},
-        ),
-    )
+    if "replicas" in (current.get("spec") or {}):
+        record["replicas"] = current["spec"]["replicas"]
+    _write_record(core, namespace, target, record)
     for obj in extras:
         create_object(api_client, namespace, obj)
-    apps.patch_namespaced_deployment(target, namespace, patch)
-    return Injection(scenario.name, namespace, target, created)
+    if patch:
+        patch_workload(api_client, scenario.kind, namespace, target, patch)
+    job: str | None = None
+    nodes: tuple[str, ...] = ()
+    if scenario.step is not None:
+        try:
+            live = wait_until_live(api_client, scenario, namespace, target, patch)
+            job, nodes = take_step(api_client, scenario.step, live)
+        except StepRefused as refused:
+            raise ChaosRefused(str(refused)) from refused
+        _write_record(core, namespace, target, {**record, "job": job, "nodes": list(nodes)})
+    return Injection(scenario.name, namespace, target, created, scenario.kind, job, nodes)
 
 
 def clear(
     api_client: client.ApiClient,
     namespace: str = DEFAULT_NAMESPACE,
-    deployment: str = "checkout",
+    workload: str = "checkout",
 ) -> str | None:
-    """Restore the Deployment's pod template and replicas from before `inject`.
+    """Restore the workload's pod template and replicas from before `inject`, heal the nodes
+    its step broke and delete what it created.
 
     Returns the name of the scenario cleared, or None when nothing was injected there.
     """
-    core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
+    core = client.CoreV1Api(api_client)
     require_opt_in(core, namespace)
-    record = _read_record(core, namespace, deployment)
+    record = _read_record(core, namespace, workload)
     if record is None:
         return None
-    apps.patch_namespaced_deployment(
-        deployment,
-        namespace,
-        [
-            {"op": "replace", "path": "/spec/template", "value": record["template"]},
-            {"op": "replace", "path": "/spec/replicas", "value": record["replicas"]},
-        ],
-    )
+    scenario = get_scenario(str(record["scenario"]))
+    kind = str(record.get("kind", "Deployment"))
+    operations = [{"op": "replace", "path": template_pointer(kind), "value": record["template"]}]
+    if "replicas" in record:
+        operations.append({"op": "replace", "path": "/spec/replicas", "value": record["replicas"]})
+    patch_workload(api_client, kind, namespace, workload, operations)
+    if scenario.step is not None and record.get("nodes"):
+        heal_nodes(api_client, scenario.step, tuple(record["nodes"]))
+    if record.get("job"):
+        _delete(api_client, namespace, "Job", str(record["job"]))
     for reference in record.get("created", []):
-        kind, _, obj_name = reference.partition("/")
-        _delete(api_client, namespace, kind, obj_name)
-    core.delete_namespaced_config_map(_record_name(deployment), namespace)
+        kind_name, _, obj_name = reference.partition("/")
+        _delete(api_client, namespace, kind_name, obj_name)
+    core.delete_namespaced_config_map(_record_name(workload), namespace)
     return str(record["scenario"])
 
 
-def injected(api_client: client.ApiClient, namespace: str, deployment: str) -> str | None:
-    """Return the scenario currently injected into the Deployment, or None."""
-    record = _read_record(client.CoreV1Api(api_client), namespace, deployment)
+def injected(api_client: client.ApiClient, namespace: str, workload: str) -> str | None:
+    """Return the scenario currently injected into the workload, or None."""
+    record = _read_record(client.CoreV1Api(api_client), namespace, workload)
     return None if record is None else str(record["scenario"])
+
+
+def _write_record(
+    core: client.CoreV1Api, namespace: str, workload: str, record: dict[str, Any]
+) -> None:
+    body = client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(
+            name=_record_name(workload),
+            labels={"app.kubernetes.io/managed-by": "selfheal-chaos"},
+        ),
+        data={"record": json.dumps(record)},
+    )
+    try:
+        core.create_namespaced_config_map(namespace, body)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+        core.replace_namespaced_config_map(_record_name(workload), namespace, body)
 
 
 def _read_record(core: client.CoreV1Api, namespace: str, deployment: str) -> dict[str, Any] | None:
@@ -160,28 +185,30 @@ def _read_record(core: client.CoreV1Api, namespace: str, deployment: str) -> dic
     return loaded
 
 
-def create_object(api_client: client.ApiClient, namespace: str, obj: dict[str, Any]) -> None:
-    kind = obj["kind"]
+def _typed_calls(api_client: client.ApiClient, verb: str) -> dict[str, Callable[..., Any]]:
     core = client.CoreV1Api(api_client)
-    creators: dict[str, Callable[..., Any]] = {
-        "Secret": core.create_namespaced_secret,
-        "ConfigMap": core.create_namespaced_config_map,
-        "Deployment": client.AppsV1Api(api_client).create_namespaced_deployment,
+    return {
+        "Secret": getattr(core, f"{verb}_namespaced_secret"),
+        "ConfigMap": getattr(core, f"{verb}_namespaced_config_map"),
+        "PersistentVolumeClaim": getattr(core, f"{verb}_namespaced_persistent_volume_claim"),
+        "ResourceQuota": getattr(core, f"{verb}_namespaced_resource_quota"),
+        "Deployment": getattr(client.AppsV1Api(api_client), f"{verb}_namespaced_deployment"),
+        "Job": getattr(client.BatchV1Api(api_client), f"{verb}_namespaced_job"),
     }
-    if kind not in creators:
-        raise ChaosRefused(f"chaos scenarios cannot create {kind} objects")
-    creators[kind](namespace, obj)
+
+
+def create_object(api_client: client.ApiClient, namespace: str, obj: dict[str, Any]) -> None:
+    """Create one of a scenario's extra objects in `namespace`."""
+    creators = _typed_calls(api_client, "create")
+    if obj["kind"] not in creators or obj["kind"] == "Job":
+        raise ChaosRefused(f"chaos scenarios cannot create {obj['kind']} objects")
+    creators[obj["kind"]](namespace, obj)
 
 
 def _delete(api_client: client.ApiClient, namespace: str, kind: str, name: str) -> None:
-    core = client.CoreV1Api(api_client)
-    deleters: dict[str, Callable[..., Any]] = {
-        "Secret": core.delete_namespaced_secret,
-        "ConfigMap": core.delete_namespaced_config_map,
-        "Deployment": client.AppsV1Api(api_client).delete_namespaced_deployment,
-    }
     try:
-        deleters[kind](name, namespace)
+        # Background: the Job's pods go with it, as `kubectl delete job` does.
+        _typed_calls(api_client, "delete")[kind](name, namespace, propagation_policy="Background")
     except ApiException as exc:
         if exc.status != 404:
             raise

@@ -1,13 +1,23 @@
-"""The chaos catalogue: each scenario is a declarative change to a healthy Deployment.
+"""The chaos catalogue: each scenario is a declarative change to a healthy workload.
 
-A scenario is data: a strategic-merge patch for the Deployment (with `{container}`,
-`{image_repo}`, `{deployment}` and `{namespace}` filled in from the target), plus optional
-extra objects. The same scenario breaks the sandbox cluster or a real one.
+A scenario is data: a strategic-merge patch for a workload of one kind (Deployment,
+StatefulSet, DaemonSet or CronJob; container fields land on the kind's pod template, a
+CronJob's being `spec.jobTemplate.spec.template`), with `{container}`, `{image_repo}`,
+`{workload}` (also `{deployment}`) and `{namespace}` filled in from the target, plus
+optional extra objects. The same scenario breaks the sandbox cluster or a real one.
+
+Some failures are not a manifest change: a CronJob's run happens when it is scheduled (or
+`kubectl create job --from`), and a node runs short of memory or stops answering because of
+the machine, not the workload. A scenario names such a step (`ClusterStep`); a step that a
+real cluster cannot be told to take through its API (a node's pressure or its kubelet) is
+marked `needs_sandbox`: it goes through the sandbox's control API, and on a real cluster the
+catalogue says what to do by hand instead.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from selfheal.model.diagnosis import DiagnosisCategory
@@ -23,6 +33,32 @@ FIX_KINDS = (
     "none",
 )
 
+TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+"""Where each kind a scenario can target keeps its pod template."""
+
+
+class StepAction(StrEnum):
+    """What a scenario does to the cluster once its change is live."""
+
+    RUN_CRONJOB = "run_cronjob"
+    NODE_MEMORY_PRESSURE = "node_memory_pressure"
+    NODE_NOT_READY = "node_not_ready"
+
+
+@dataclass(frozen=True)
+class ClusterStep:
+    """A step beyond the manifest: taken on the nodes running the target's pods, or on the
+    target itself (a CronJob run). `by_hand` says how to take it on a real cluster."""
+
+    action: StepAction
+    by_hand: str
+    needs_sandbox: bool = False
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -36,11 +72,18 @@ class Scenario:
     remedy: str
     patch: dict[str, Any]
     extra_objects: tuple[dict[str, Any], ...] = field(default_factory=tuple)
-    default_deployment: str = "checkout"
+    kind: str = "Deployment"
+    default_workload: str = "checkout"
+    step: ClusterStep | None = None
 
     def render(self, values: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Return the Deployment patch and extra objects with placeholders filled in."""
+        """Return the workload patch and extra objects with placeholders filled in."""
         return _fill(self.patch, values), [_fill(o, values) for o in self.extra_objects]
+
+    @property
+    def needs_sandbox(self) -> bool:
+        """True when a step of this scenario exists only through the sandbox's control API."""
+        return self.step is not None and self.step.needs_sandbox
 
 
 def _fill(value: Any, values: dict[str, str]) -> Any:
@@ -55,8 +98,26 @@ def _fill(value: Any, values: dict[str, str]) -> Any:
     return value
 
 
-def _container_patch(**fields: Any) -> dict[str, Any]:
-    return {"spec": {"template": {"spec": {"containers": [{"name": "{container}", **fields}]}}}}
+def template_patch(kind: str, pod_spec: dict[str, Any]) -> dict[str, Any]:
+    """Return a patch that merges `pod_spec` into the pod template of a `kind` workload."""
+    patch: dict[str, Any] = {"spec": pod_spec}
+    for key in reversed(TEMPLATE_PATHS[kind]):
+        patch = {key: patch}
+    return patch
+
+
+def _container_patch(kind: str = "Deployment", **fields: Any) -> dict[str, Any]:
+    return template_patch(kind, {"containers": [{"name": "{container}", **fields}]})
+
+
+_NODE_NOT_READY_BY_HAND = (
+    "stop the kubelet of the node running the first pod (on kind: `docker stop <node>`; on a "
+    "VM: `systemctl stop kubelet`); start it again to recover"
+)
+_NODE_PRESSURE_BY_HAND = (
+    "fill the memory of the nodes running the pods until the kubelet's eviction threshold "
+    "(memory.available<100Mi by default) is crossed, e.g. a stress pod pinned to each node"
+)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -151,18 +212,200 @@ SCENARIOS: dict[str, Scenario] = {
             remedy="Scale up to 2 or more replicas.",
             patch={"spec": {"replicas": 1}},
         ),
+        Scenario(
+            name="statefulset-oom",
+            description="Cut the StatefulSet ledger's memory limit to 64Mi, below its working set.",
+            category="oom_killed",
+            fix_kind="increase_memory",
+            symptoms="The StatefulSet updates its highest ordinal first: ledger-1 restarts with "
+            "lastState.terminated reason OOMKilled, exit code 137, then CrashLoopBackOff; "
+            "ledger-0 keeps the old template while ledger-1 is not Ready.",
+            remedy="Raise the memory limit (and request) in the StatefulSet's template to at "
+            "least 128Mi.",
+            patch=_container_patch(
+                "StatefulSet",
+                resources={"requests": {"memory": "64Mi"}, "limits": {"memory": "64Mi"}},
+            ),
+            kind="StatefulSet",
+            default_workload="ledger",
+        ),
+        Scenario(
+            name="daemonset-bad-image",
+            description="Roll the DaemonSet log-agent out to image tag 3.2, which was never "
+            "pushed to the registry.",
+            category="image_pull",
+            fix_kind="rollback_image",
+            symptoms="The DaemonSet replaces one node's pod at a time: that node's new pod "
+            "waits in ErrImagePull then ImagePullBackOff (Failed events 'not found'); the "
+            "rollout stops there, numberUnavailable 1.",
+            remedy="Roll the DaemonSet's template back to the image its previous "
+            "ControllerRevision ran (3.1).",
+            patch=_container_patch("DaemonSet", image="{image_repo}:3.2"),
+            kind="DaemonSet",
+            default_workload="log-agent",
+        ),
+        Scenario(
+            name="job-backoff",
+            description="Change the CronJob nightly-report's command to one that exits 1, "
+            "then run it now (as `kubectl create job --from=cronjob/nightly-report`).",
+            category="job_failed",
+            fix_kind="none",
+            symptoms="The run's pods end Error with exit code 1, one after the other (restart "
+            "policy Never, backoffLimit 2); the Job ends with condition Failed reason "
+            "BackoffLimitExceeded, 'Job has reached the specified backoff limit'; its pods' "
+            "logs say what failed.",
+            remedy="A person reads the failed pods' logs, fixes the job's command (or reverts "
+            "the change) and runs it again; nothing about the finished Job can be patched.",
+            patch=_container_patch(
+                "CronJob",
+                command=[
+                    "sh",
+                    "-c",
+                    "echo nightly report: reading yesterday's orders; "
+                    "echo ERROR: relation sales_by_day does not exist; exit 1",
+                ],
+            ),
+            kind="CronJob",
+            default_workload="nightly-report",
+            step=ClusterStep(
+                StepAction.RUN_CRONJOB,
+                by_hand="kubectl create job nightly-report-<minutes since the epoch> "
+                "--from=cronjob/nightly-report",
+            ),
+        ),
+        Scenario(
+            name="dependency-down",
+            description="Point PAYMENTS_URL at payments-v2.demo.svc, a Service that does not "
+            "exist.",
+            category="dependency_failure",
+            fix_kind="none",
+            symptoms="New pods start, log `dial tcp: lookup payments-v2.demo.svc on "
+            "10.96.0.10:53: no such host` and exit 1: CrashLoopBackOff, restarts rising; the "
+            "old pods keep serving. Nothing in the pod's status names the cause, only its "
+            "previous log.",
+            remedy="A person restores the address (or creates the Service it names); "
+            "rolling back, restarting or scaling the workload would not make the name resolve.",
+            patch=_container_patch(
+                env=[{"name": "PAYMENTS_URL", "value": "http://payments-v2.demo.svc:8080"}]
+            ),
+        ),
+        Scenario(
+            name="pvc-missing-storageclass",
+            description="Mount a new PersistentVolumeClaim {workload}-cache whose StorageClass "
+            "fast-ssd does not exist.",
+            category="storage",
+            fix_kind="none",
+            symptoms="The claim stays Pending with ProvisioningFailed 'storageclass.storage.k8s"
+            ".io \"fast-ssd\" not found'; the new pod stays Pending: FailedScheduling '0/3 "
+            "nodes are available: pod has unbound immediate PersistentVolumeClaims.'",
+            remedy="A person creates the StorageClass, points the claim at an existing one "
+            "(the claim must be recreated: its class cannot change), or reverts the change.",
+            patch=template_patch(
+                "Deployment",
+                {
+                    "volumes": [
+                        {
+                            "name": "cache",
+                            "persistentVolumeClaim": {"claimName": "{workload}-cache"},
+                        }
+                    ],
+                    "containers": [
+                        {
+                            "name": "{container}",
+                            "volumeMounts": [{"name": "cache", "mountPath": "/var/cache/app"}],
+                        }
+                    ],
+                },
+            ),
+            extra_objects=(
+                {
+                    "apiVersion": "v1",
+                    "kind": "PersistentVolumeClaim",
+                    "metadata": {"name": "{workload}-cache", "labels": {"app": "{workload}"}},
+                    "spec": {
+                        "accessModes": ["ReadWriteOnce"],
+                        "storageClassName": "fast-ssd",
+                        "resources": {"requests": {"storage": "5Gi"}},
+                    },
+                },
+            ),
+        ),
+        Scenario(
+            name="quota-exceeded",
+            description="Add a ResourceQuota that allows no GPUs in the namespace, and ask for "
+            "one GPU per pod.",
+            category="quota_exceeded",
+            fix_kind="none",
+            symptoms="No new pod appears: the ReplicaSet's FailedCreate events and its "
+            'ReplicaFailure condition say \'pods "<pod>" is forbidden: exceeded quota: '
+            "<workload>-gpus, requested: requests.nvidia.com/gpu=1, used: "
+            "requests.nvidia.com/gpu=0, limited: requests.nvidia.com/gpu=0'; the old pods keep "
+            "serving, the rollout stalls.",
+            remedy="A person decides: raise the quota (the namespace's owner) or drop the GPU "
+            "from the template; selfheal never changes a quota.",
+            patch=_container_patch(resources={"limits": {"nvidia.com/gpu": "1"}}),
+            extra_objects=(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ResourceQuota",
+                    "metadata": {"name": "{workload}-gpus"},
+                    "spec": {"hard": {"requests.nvidia.com/gpu": "0"}},
+                },
+            ),
+        ),
+        Scenario(
+            name="evicted",
+            description="Lower the memory request to 64Mi, below the working set, then bring "
+            "the nodes running the pods under memory pressure.",
+            category="evicted",
+            fix_kind="none",
+            symptoms="The pods whose usage exceeds their request are evicted first: phase "
+            "Failed, reason Evicted, 'The node was low on resource: memory. Threshold quantity: "
+            "100Mi, available: ... Container <c> was using ..., request is 64Mi, has larger "
+            "consumption of memory.'; Evicted events; the nodes report MemoryPressure and are "
+            "tainted node.kubernetes.io/memory-pressure, so the replacements start elsewhere.",
+            remedy="A person sets the request near the real usage (so the scheduler reserves "
+            "the room) and looks at why the node ran short.",
+            patch=_container_patch(resources={"requests": {"memory": "64Mi"}}),
+            default_workload="catalog",
+            step=ClusterStep(
+                StepAction.NODE_MEMORY_PRESSURE, by_hand=_NODE_PRESSURE_BY_HAND, needs_sandbox=True
+            ),
+        ),
+        Scenario(
+            name="node-notready",
+            description="Stop the kubelet of the node running the first pod: the node turns "
+            "NotReady and its pods are marked not ready, then evicted.",
+            category="node_failure",
+            fix_kind="none",
+            symptoms="The node's Ready condition goes Unknown ('Kubelet stopped posting node "
+            "status.') and it is tainted node.kubernetes.io/unreachable; its pods turn not "
+            "Ready with Warning NodeNotReady 'Node is not ready' events; after their 300s "
+            "toleration they are marked for deletion (TaintManagerEviction) and stay "
+            "Terminating while their replacements start on other nodes.",
+            remedy="A person repairs the node (its kubelet, the machine); the workload's pods "
+            "are recreated elsewhere meanwhile.",
+            patch={},
+            default_workload="payments",
+            step=ClusterStep(
+                StepAction.NODE_NOT_READY, by_hand=_NODE_NOT_READY_BY_HAND, needs_sandbox=True
+            ),
+        ),
     )
 }
 
 
 def list_scenarios() -> list[dict[str, str]]:
-    """Return every scenario as {name, description, category, fix_kind}, in catalogue order."""
+    """Return every scenario as {name, kind, description, category, fix_kind, needs}, in
+    catalogue order; `needs` is "sandbox" for a step only the sandbox can take, else ""."""
     return [
         {
             "name": s.name,
+            "kind": s.kind,
             "description": s.description,
             "category": s.category,
             "fix_kind": s.fix_kind,
+            "needs": "sandbox" if s.needs_sandbox else "",
         }
         for s in SCENARIOS.values()
     ]

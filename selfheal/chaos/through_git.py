@@ -2,12 +2,11 @@
 
 In a GitOps cluster a bad change usually arrives through git and the CD system; injecting
 it there keeps git and the cluster in agreement, so selfheal's fix pull request is a real
-revert of a real change rather than a fight with drift.
+revert of a real change rather than a fight with drift. A scenario's step (a CronJob run, a
+node's failure) is taken once the CD system has deployed the change.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from github.Repository import Repository
 from kubernetes import client
@@ -19,9 +18,10 @@ from selfheal.chaos.injection import (
     Injection,
     create_object,
     require_opt_in,
-    scenario_values,
 )
 from selfheal.chaos.scenarios import get_scenario
+from selfheal.chaos.steps import StepRefused, take_step, wait_until_live
+from selfheal.chaos.workloads import read_workload, scenario_values
 from selfheal.contracts.kubernetes import MANIFEST_ANNOTATION
 
 
@@ -30,50 +30,62 @@ def inject_through_repository(
     repo: Repository,
     name: str,
     namespace: str = DEFAULT_NAMESPACE,
-    deployment: str | None = None,
+    workload: str | None = None,
     branch: str = "main",
 ) -> Injection:
-    """Commit scenario `name`'s change to the Deployment's manifest on `branch`.
+    """Commit scenario `name`'s change to the workload's manifest on `branch`, then take the
+    scenario's step once the cluster runs the change.
 
-    Extra objects the scenario needs (none of which fix anything) go straight to the cluster.
-    Raises ChaosRefused when the namespace is not opted in or the manifest is not known.
+    Extra objects the scenario needs (none of which fix anything) go straight to the cluster;
+    a scenario with no manifest change commits nothing. Raises ChaosRefused when the
+    namespace is not opted in, the manifest is not known, or the step cannot be taken.
     """
     scenario = get_scenario(name)
-    target = deployment or scenario.default_deployment
+    target = workload or scenario.default_workload
     require_opt_in(client.CoreV1Api(api_client), namespace)
-    current = _deployment(api_client, namespace, target)
+    current = read_workload(api_client, scenario.kind, namespace, target)
     path = (current["metadata"].get("annotations") or {}).get(MANIFEST_ANNOTATION)
     if not path:
-        raise ChaosRefused(f"{namespace}/{target} has no {MANIFEST_ANNOTATION} annotation")
+        raise ChaosRefused(
+            f"{scenario.kind} {namespace}/{target} has no {MANIFEST_ANNOTATION} annotation"
+        )
     patch, extras = scenario.render(scenario_values(current))
-    manifest = repo.get_contents(path, ref=branch)
-    assert not isinstance(manifest, list)
-    changed = apply_patch(
-        manifest.decoded_content.decode(), patch, namespace=namespace, name=target
-    )
     for obj in extras:
         create_object(api_client, namespace, obj)
-    repo.update_file(
-        path,
-        f"chaos: {scenario.name} on {namespace}/{target}\n\n{scenario.description}",
-        changed,
-        manifest.sha,
-        branch=branch,
-    )
+    if patch:
+        manifest = repo.get_contents(path, ref=branch)
+        assert not isinstance(manifest, list)
+        changed = apply_patch(
+            manifest.decoded_content.decode(),
+            patch,
+            namespace=namespace,
+            name=target,
+            kind=scenario.kind,
+        )
+        repo.update_file(
+            path,
+            f"chaos: {scenario.name} on {namespace}/{target}\n\n{scenario.description}",
+            changed,
+            manifest.sha,
+            branch=branch,
+        )
     created = tuple(f"{o['kind']}/{o['metadata']['name']}" for o in extras)
-    return Injection(scenario.name, namespace, target, created)
+    job: str | None = None
+    nodes: tuple[str, ...] = ()
+    if scenario.step is not None:
+        try:
+            live = wait_until_live(api_client, scenario, namespace, target, patch)
+            job, nodes = take_step(api_client, scenario.step, live)
+        except StepRefused as refused:
+            raise ChaosRefused(str(refused)) from refused
+    return Injection(scenario.name, namespace, target, created, scenario.kind, job, nodes)
 
 
 def has_manifest(
-    api_client: client.ApiClient, name: str, namespace: str, deployment: str | None
+    api_client: client.ApiClient, name: str, namespace: str, workload: str | None
 ) -> bool:
-    """True when the scenario's Deployment names its manifest (`selfheal.dev/manifest`)."""
-    target = deployment or get_scenario(name).default_deployment
-    annotations = _deployment(api_client, namespace, target)["metadata"].get("annotations") or {}
-    return bool(annotations.get(MANIFEST_ANNOTATION))
-
-
-def _deployment(api_client: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
-    return api_client.sanitize_for_serialization(  # type: ignore[no-any-return]
-        client.AppsV1Api(api_client).read_namespaced_deployment(name, namespace)
-    )
+    """True when the scenario's workload names its manifest (`selfheal.dev/manifest`)."""
+    scenario = get_scenario(name)
+    target = workload or scenario.default_workload
+    current = read_workload(api_client, scenario.kind, namespace, target)
+    return bool((current["metadata"].get("annotations") or {}).get(MANIFEST_ANNOTATION))

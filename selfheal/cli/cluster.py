@@ -49,10 +49,11 @@ def chaos_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
         sys.stdout.write(json.dumps(scenarios, indent=2) + "\n")
         return
     table = Table(title="chaos scenarios")
-    for column in ("name", "description", "category", "fix_kind"):
+    columns = ("name", "kind", "description", "category", "fix_kind", "needs")
+    for column in columns:
         table.add_column(column)
     for scenario in scenarios:
-        table.add_row(*(scenario[c] for c in ("name", "description", "category", "fix_kind")))
+        table.add_row(*(scenario[c] for c in columns))
     out.print(table)
 
 
@@ -78,7 +79,8 @@ def chaos_inject(
     ] = None,
     kubeconfig: Kubeconfig = None,
 ) -> None:
-    """Break a Deployment; only in namespaces labelled selfheal.dev/chaos=enabled."""
+    """Break a workload (the scenario's kind); only in namespaces labelled
+    selfheal.dev/chaos=enabled."""
     from selfheal.chaos.injection import ChaosRefused, inject
     from selfheal.chaos.through_git import has_manifest, inject_through_repository
 
@@ -104,7 +106,13 @@ def chaos_inject(
         err.print(f"refused: {refused}", markup=False)
         raise typer.Exit(1) from refused
     where = "committed to the manifest repository" if chosen == Via.GIT else "patched live"
-    out.print(f"injected {done} ({where})")
+    took = f"; started Job {done.job}" if done.job else ""
+    took += f"; broke node {', '.join(done.nodes)}" if done.nodes else ""
+    out.print(
+        f"injected {done.scenario} into {done.namespace}/{done.workload} ({where}){took}",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _manifest_repository():  # type: ignore[no-untyped-def]
@@ -142,7 +150,7 @@ def chaos_clear(
     deployment: Annotated[str, typer.Option("--deployment", "-d")] = "checkout",
     kubeconfig: Kubeconfig = None,
 ) -> None:
-    """Undo the scenario injected into a Deployment, restoring its template and replicas."""
+    """Undo the scenario injected into a workload: its template, replicas, nodes and Job."""
     from selfheal.chaos.injection import ChaosRefused, clear
 
     try:

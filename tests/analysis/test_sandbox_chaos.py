@@ -48,7 +48,7 @@ def test_sandbox_chaos_diagnoses_to_the_catalogue_category(
     injection = inject(api, name, namespace="demo")
     deadline = time.monotonic() + 10
     while True:
-        diagnosis, fix, refusals = _diagnose_live(api, injection.deployment)
+        diagnosis, fix, refusals = _diagnose_live(api, injection.workload)
         matched = (
             diagnosis.category.value == scenario.category and fix.kind.value == scenario.fix_kind
         )

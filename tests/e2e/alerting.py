@@ -21,6 +21,7 @@ class PromAlert:
     cluster: str = "sandbox"
     namespace: str = "demo"
     labels: dict[str, str] = field(default_factory=dict)
+    workload_label: str = "deployment"  # statefulset, daemonset, job_name for other kinds
     starts_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -33,7 +34,7 @@ class PromAlert:
             "labels": {
                 "alertname": self.name,
                 "namespace": self.namespace,
-                "deployment": self.deployment,
+                self.workload_label: self.deployment,
                 "cluster": self.cluster,
                 "severity": "critical",
                 **self.labels,

@@ -65,12 +65,42 @@ def deployment_health(api: k8s.ApiClient, deployment: str) -> str | None:
     return None
 
 
-async def wait_until_healthy(api: k8s.ApiClient, deployment: str, timeout: float = 60) -> None:
-    """Return once `deployment` has every replica updated, ready and available."""
+def workload_health(api: k8s.ApiClient, kind: str, name: str) -> str | None:
+    """Return why the workload is not healthy and fully rolled out, or None when it is (a
+    CronJob is healthy while it exists: its runs are judged one by one)."""
+    if kind == "Deployment":
+        return deployment_health(api, name)
+    if kind == "CronJob":
+        k8s.BatchV1Api(api).read_namespaced_cron_job(name, NAMESPACE)
+        return None
+    apps = k8s.AppsV1Api(api)
+    if kind == "StatefulSet":
+        found = api.sanitize_for_serialization(apps.read_namespaced_stateful_set(name, NAMESPACE))
+        status, wanted = found.get("status") or {}, found["spec"].get("replicas", 1)
+        if status.get("updateRevision") != status.get("currentRevision"):
+            return "its update revision is not current yet"
+        fields = ("readyReplicas", "updatedReplicas", "availableReplicas")
+    else:
+        found = api.sanitize_for_serialization(apps.read_namespaced_daemon_set(name, NAMESPACE))
+        status = found.get("status") or {}
+        wanted = status.get("desiredNumberScheduled", 0)
+        fields = ("numberReady", "updatedNumberScheduled", "numberAvailable")
+    if (status.get("observedGeneration") or 0) < found["metadata"].get("generation", 0):
+        return "its latest generation is not observed yet"
+    for field in fields:
+        if (status.get(field) or 0) < wanted:
+            return f"{field} {status.get(field) or 0} of {wanted}"
+    return None
+
+
+async def wait_until_healthy(
+    api: k8s.ApiClient, deployment: str, timeout: float = 60, kind: str = "Deployment"
+) -> None:
+    """Return once the workload has every replica updated, ready and available."""
     last: list[str] = []
 
     async def healthy() -> bool | None:
-        problem = await asyncio.to_thread(deployment_health, api, deployment)
+        problem = await asyncio.to_thread(workload_health, api, kind, deployment)
         last[:] = [problem or ""]
         return True if problem is None else None
 

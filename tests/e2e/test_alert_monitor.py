@@ -100,7 +100,7 @@ def test_monitor_posts_every_alert_of_a_fault_repeats_them_and_resolves_when_hea
         )
         assert monitor.evaluate_once(now=0.0) == []  # all healthy: nothing to say
         for deployment, scenario in BROKEN.items():
-            inject(api, scenario, deployment=deployment)
+            inject(api, scenario, workload=deployment)
         # A pod is merely NotReady before its first OOMKill; wait for the failures themselves.
         wait_until(
             lambda: (
@@ -135,7 +135,7 @@ def test_monitor_posts_every_alert_of_a_fault_repeats_them_and_resolves_when_hea
         assert all(repeated[key]["fingerprint"] == firing[key]["fingerprint"] for key in firing)
 
         for deployment in BROKEN:
-            clear(api, deployment=deployment)
+            clear(api, workload=deployment)
         wait_until(lambda: not current_alerts(api), "every workload healthy again", timeout=60)
         # An alert the last round saw firing resolves only after RESOLVE_AFTER of health (like
         # a rule over a range); one that had flapped away before may resolve now.

@@ -42,13 +42,13 @@ async def test_a_manifest_missing_from_the_repository_escalates_saying_so(
     remove_manifest(repo, deployment, "move catalog out of this repository")
     api = sandbox_stack.kubernetes()
     since = now()
-    inject(api, "oom", deployment=deployment)
+    inject(api, "oom", workload=deployment)
     try:
         client = await sandbox_stack.client()
         incident_id = await incident_about(client, deployment, since)
         status = await wait_for_state(client, incident_id, {IncidentState.ESCALATED})
     finally:
-        clear(api, deployment=deployment)
+        clear(api, workload=deployment)
         restore_manifest(repo, deployment, original, "bring catalog back")
     reason = status.escalation_reason or ""
     assert "could not open the pull request" in reason
@@ -67,7 +67,7 @@ async def test_github_403_escalates_at_once_without_retrying(sandbox_stack: Runn
     github = sandbox_stack.standin("github")
     since = now()
     await asyncio.to_thread(
-        inject_through_repository, sandbox_stack.kubernetes(), repo, "oom", deployment=deployment
+        inject_through_repository, sandbox_stack.kubernetes(), repo, "oom", workload=deployment
     )
     already = github.fault()["injected"]  # the count covers the stand-in's whole life
     github.fail(403)
@@ -95,7 +95,7 @@ async def test_github_5xx_is_retried_with_backoff_and_the_incident_completes(
     repo = sandbox_stack.github().get_repo(sandbox_stack.info.github["repo"])
     since = now()
     await asyncio.to_thread(
-        inject_through_repository, sandbox_stack.kubernetes(), repo, "oom", deployment=deployment
+        inject_through_repository, sandbox_stack.kubernetes(), repo, "oom", workload=deployment
     )
     github = sandbox_stack.standin("github")
     already = github.fault()["injected"]

@@ -40,7 +40,7 @@ async def test_oom_is_fixed_by_a_minimal_pull_request_and_resolves(sandbox_stack
     repo = sandbox_stack.github().get_repo(sandbox_stack.info.github["repo"])
     since = now()
     await asyncio.to_thread(
-        inject_through_repository, sandbox_stack.kubernetes(), repo, "oom", deployment=DEPLOYMENT
+        inject_through_repository, sandbox_stack.kubernetes(), repo, "oom", workload=DEPLOYMENT
     )
     broken = read_manifest(repo, DEPLOYMENT)
     client = await sandbox_stack.client()

@@ -24,7 +24,7 @@ async def test_reject_closes_the_pull_request_and_escalates_the_ticket(
     original = read_manifest(repo, deployment)
     since = now()
     await asyncio.to_thread(
-        inject_through_repository, sandbox_stack.kubernetes(), repo, "oom", deployment=deployment
+        inject_through_repository, sandbox_stack.kubernetes(), repo, "oom", workload=deployment
     )
     client = await sandbox_stack.client()
     incident_id = await incident_about(client, deployment, since)
@@ -63,7 +63,7 @@ async def test_an_approval_whose_webhook_is_lost_is_caught_by_polling(
     repo = private_stack.github().get_repo(private_stack.info.github["repo"])
     since = now()
     await asyncio.to_thread(
-        inject_through_repository, private_stack.kubernetes(), repo, "oom", deployment=deployment
+        inject_through_repository, private_stack.kubernetes(), repo, "oom", workload=deployment
     )
     client = await private_stack.client()
     incident_id = await incident_about(client, deployment, since)

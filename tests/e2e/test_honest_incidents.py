@@ -52,7 +52,7 @@ async def test_one_oom_with_four_alert_names_is_one_incident_and_a_later_fault_n
     await wait_until_healthy(stack.kubernetes(), deployment)
     since = now()
     await asyncio.to_thread(
-        inject_through_repository, stack.kubernetes(), repo, "oom", deployment=deployment
+        inject_through_repository, stack.kubernetes(), repo, "oom", workload=deployment
     )
     incident_id = await incident_about(client, deployment, since)
     deliveries = post_alerts(stack, [PromAlert(name, deployment) for name in OOM_ALERTS])
@@ -91,7 +91,7 @@ async def test_one_oom_with_four_alert_names_is_one_incident_and_a_later_fault_n
     # A second fault on the same workload: a new incident, naming the first.
     again = now()
     await asyncio.to_thread(
-        inject_through_repository, stack.kubernetes(), repo, "bad-image", deployment=deployment
+        inject_through_repository, stack.kubernetes(), repo, "bad-image", workload=deployment
     )
     second = await incident_about(client, deployment, again)
     assert second != incident_id

@@ -140,7 +140,7 @@ async def test_a_review_reminds_in_the_thread_and_on_the_ticket_before_its_deadl
     repo = stack.github().get_repo(stack.info.github["repo"])
     await wait_until_healthy(api, "payments", timeout=90)
     since = now()
-    await asyncio.to_thread(inject_through_repository, api, repo, "oom", deployment="payments")
+    await asyncio.to_thread(inject_through_repository, api, repo, "oom", workload="payments")
 
     incident_id = await incident_about(client, "payments", since)
     waiting = await wait_for_state(client, incident_id, {IncidentState.AWAITING_REVIEW})

@@ -7,9 +7,10 @@ import pytest
 from selfheal.activities.manifests import (
     ManifestEditError,
     apply_patch,
-    holds_deployment,
+    holds_workload,
     unified_diff,
 )
+from selfheal_lab.sandbox.kube.demo import baseline_manifests
 from tests.github.samples import CHECKOUT, SERVICE, memory_limit
 
 
@@ -87,8 +88,8 @@ def test_multi_document_file_edits_only_the_named_deployment() -> None:
     [(index, _, new_line)] = changes(text, patched)
     assert new_line == "              memory: 1Gi    # sized from last quarter's load test\n"
     assert index > len(f"# all of the shop\n---\n{SERVICE}---\n{other}".splitlines())
-    assert holds_deployment(text, "demo", "payments")
-    assert not holds_deployment(text, "other-namespace", "payments")
+    assert holds_workload(text, "demo", "payments")
+    assert not holds_workload(text, "other-namespace", "payments")
 
 
 def test_kubectl_style_indentation_survives() -> None:
@@ -135,3 +136,20 @@ def test_windows_line_endings_survive() -> None:
             "              memory: 512Mi  # sized from last quarter's load test\r\n",
         )
     ]
+
+
+def test_a_statefulset_manifest_is_edited_by_its_kind_and_a_deployment_patch_refused() -> None:
+    ledger = baseline_manifests()["apps/ledger/statefulset.yaml"]
+    patch = memory_limit("ledger", "256Mi")
+    patched = apply_patch(ledger, patch, namespace="demo", name="ledger", kind="StatefulSet")
+
+    assert changed_lines(ledger, patched) == [
+        (
+            "              memory: 128Mi  # the working set needs about 90Mi\n",
+            "              memory: 256Mi  # the working set needs about 90Mi\n",
+        )
+    ]
+    assert holds_workload(ledger, "demo", "ledger", "StatefulSet")
+    assert not holds_workload(ledger, "demo", "ledger")
+    with pytest.raises(ManifestEditError, match="no Deployment demo/ledger"):
+        apply_patch(ledger, patch, namespace="demo", name="ledger")

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
 
 from selfheal.chaos import ChaosRefused, clear, inject, injected, list_scenarios
-from selfheal.chaos.scenarios import CATEGORIES, FIX_KINDS
+from selfheal.chaos.scenarios import CATEGORIES, FIX_KINDS, get_scenario
 from selfheal_lab.sandbox.kube import KubeSandbox
 from tests.sandbox_kube.conftest import wait_for
 
 NS = "demo"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "chaos"
 
 
 def pods_of(core: Any, app: str) -> list[Any]:
@@ -73,6 +75,50 @@ def test_catalogue_lists_seven_scenarios_with_known_categories_and_fixes() -> No
         assert scenario["description"]
     assert scenarios["oom"]["category"] == "oom_killed"
     assert scenarios["oom"]["fix_kind"] == "increase_memory"
+
+
+def test_catalogue_targets_every_new_kind_and_marks_node_steps_as_sandbox_only() -> None:
+    scenarios = {s["name"]: s for s in list_scenarios()}
+    kinds = {name: s["kind"] for name, s in scenarios.items()}
+    assert kinds["statefulset-oom"] == "StatefulSet"
+    assert kinds["daemonset-bad-image"] == "DaemonSet"
+    assert kinds["job-backoff"] == "CronJob"
+    needs_sandbox = {name for name, s in scenarios.items() if s["needs"] == "sandbox"}
+    assert needs_sandbox == {"evicted", "node-notready"}
+    for name in needs_sandbox:
+        step = get_scenario(name).step
+        assert step is not None and step.needs_sandbox and len(step.by_hand) > 40
+
+
+def test_every_scenario_has_a_page_listed_in_the_chaos_readme() -> None:
+    readme = (DOCS / "README.md").read_text()
+    for scenario in list_scenarios():
+        page = DOCS / f"{scenario['name']}.md"
+        assert page.exists(), page
+        assert f"]({scenario['name']}.md)" in readme
+        text = page.read_text()
+        assert f"`{scenario['category']}`" in text and "Expected diagnosis" in text
+        if scenario["needs"] == "sandbox":
+            assert "Needs the sandbox" in text
+
+
+def test_a_cronjob_patch_lands_on_its_job_template(api: client.ApiClient, core: Any) -> None:
+    inject(api, "job-backoff", NS)
+    cronjob = client.BatchV1Api(api).read_namespaced_cron_job("nightly-report", NS)
+    command = cronjob.spec.job_template.spec.template.spec.containers[0].command
+    assert command[-1].endswith("exit 1")
+    jobs = client.BatchV1Api(api).list_namespaced_job(NS).items
+    assert [job.metadata.annotations.get("cronjob.kubernetes.io/instantiate") for job in jobs] == [
+        "manual"
+    ]
+    assert clear(api, NS, "nightly-report") == "job-backoff"
+    restored = client.BatchV1Api(api).read_namespaced_cron_job("nightly-report", NS)
+    assert restored.spec.job_template.spec.template.spec.containers[0].command == [
+        "sh",
+        "-c",
+        "echo nightly report written",
+    ]
+    assert client.BatchV1Api(api).list_namespaced_job(NS).items == []
 
 
 def test_crashloop_restarts_rise_with_exit_code_1_and_rollback_heals(

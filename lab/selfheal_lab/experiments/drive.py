@@ -36,7 +36,7 @@ async def break_workload(stack: ExperimentStack, scenario: str, deployment: str)
     # The kubernetes client and PyGithub block: keep them off the event loop.
     await asyncio.to_thread(
         lambda: inject_through_repository(
-            stack.kubernetes(), stack.repository(), scenario, deployment=deployment
+            stack.kubernetes(), stack.repository(), scenario, workload=deployment
         )
     )
     return since

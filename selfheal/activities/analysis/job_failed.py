@@ -108,17 +108,21 @@ class JobFailed:
             )
         elif why == "deadline":
             summary += f" (activeDeadlineSeconds {spec.get('activeDeadlineSeconds', '?')})"
+        # The escalation a person reads starts from this: it names the Job and why it ended.
+        what = f"Job {job_name} ended {condition.get('reason') or 'Failed'}"
+        if failed:
+            what += f" (exit code {', '.join(exits)})"
         recommendation = {
-            "backoff": "Read the failed pods' exits and logs: the job's code, its input or its "
-            "configuration makes it fail. Fix it in the CronJob's template or the Job's "
-            "manifest, then run it again.",
-            "deadline": "Find what made the run slow (its input grew, a dependency answers "
-            "slowly, too little CPU); raise activeDeadlineSeconds in the template only if the "
-            "work legitimately takes longer.",
+            "backoff": f"{what}: read the failed pods' exits and logs: the job's code, its "
+            "input or its configuration makes it fail. Fix it in the CronJob's template or the "
+            "Job's manifest, then run it again.",
+            "deadline": f"{what}: find what made the run slow (its input grew, a dependency "
+            "answers slowly, too little CPU); raise activeDeadlineSeconds in the template only "
+            "if the work legitimately takes longer.",
         }.get(
             why,
-            "Read the Job's failure condition and its failed pods, fix the cause in the "
-            "template or manifest, then run it again.",
+            f"{what}: read the Job's failure condition and its failed pods, fix the cause in "
+            "the template or manifest, then run it again.",
         )
         return Diagnosis(
             category=DiagnosisCategory.JOB_FAILED,

@@ -71,7 +71,12 @@ class GitHubActivities:
         base = self._settings.github_base_branch
         base_sha = self._branch_head(repo, base)
         manifest = locate_manifest(
-            repo, base, request.namespace, request.deployment, request.manifest_path
+            repo,
+            base,
+            request.namespace,
+            request.deployment,
+            request.manifest_path,
+            request.fix.workload_kind,
         )
         patched = self._patched(repo, base, manifest, request)
         diff = unified_diff(manifest.path, manifest.text, patched)
@@ -295,6 +300,7 @@ class GitHubActivities:
                 request.fix.manifest_patch,
                 namespace=request.namespace,
                 name=request.deployment,
+                kind=request.fix.workload_kind,
             )
         except ManifestEditError as exc:
             raise ApplicationError(

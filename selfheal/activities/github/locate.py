@@ -1,4 +1,4 @@
-"""Find the file in the manifest repository that defines a Deployment."""
+"""Find the file in the manifest repository that defines a workload (a Deployment by default)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from selfheal.activities.github.errors import github_call
-from selfheal.activities.manifests import holds_deployment
+from selfheal.activities.manifests import holds_workload
 
 CONVENTIONAL_PATHS = (
-    "apps/{deployment}/deployment.yaml",
+    "apps/{deployment}/{kind}.yaml",
     "{namespace}/{deployment}.yaml",
     "deploy/{deployment}.yaml",
     "k8s/{deployment}.yaml",
@@ -46,11 +46,17 @@ def read_file(repo: Repository, path: str, ref: str) -> Manifest | None:
 
 
 def locate_manifest(
-    repo: Repository, ref: str, namespace: str, deployment: str, annotated: str | None
+    repo: Repository,
+    ref: str,
+    namespace: str,
+    deployment: str,
+    annotated: str | None,
+    kind: str = "Deployment",
 ) -> Manifest:
-    """Return the manifest defining Deployment `namespace/deployment` on `ref`.
+    """Return the manifest defining the `kind` (a Deployment by default) `namespace/deployment`
+    on `ref`.
 
-    The Deployment's `selfheal.dev/manifest` annotation wins when given; otherwise the
+    The workload's `selfheal.dev/manifest` annotation wins when given; otherwise the
     conventional paths are tried, then the repository's YAML files are searched.
     Raises a non-retryable ManifestNotFound naming what was tried.
     """
@@ -62,31 +68,34 @@ def locate_manifest(
                 f"{annotated} (named by annotation {ANNOTATION} on {namespace}/{deployment}) "
                 f"not found in {where}"
             )
-        if not holds_deployment(found.text, namespace, deployment):
+        if not holds_workload(found.text, namespace, deployment, kind):
             raise _not_found(
                 f"{annotated} (named by annotation {ANNOTATION}) in {where} does not define "
-                f"Deployment {namespace}/{deployment}"
+                f"{kind} {namespace}/{deployment}"
             )
         return found
-    tried = [p.format(namespace=namespace, deployment=deployment) for p in CONVENTIONAL_PATHS]
+    tried = [
+        p.format(namespace=namespace, deployment=deployment, kind=kind.lower())
+        for p in CONVENTIONAL_PATHS
+    ]
     for path in tried:
         found = read_file(repo, path, ref)
-        if found is not None and holds_deployment(found.text, namespace, deployment):
+        if found is not None and holds_workload(found.text, namespace, deployment, kind):
             return found
-    found, searched = _search(repo, ref, namespace, deployment, skip=set(tried))
+    found, searched = _search(repo, ref, namespace, deployment, kind, skip=set(tried))
     if found is not None:
         return found
     raise _not_found(
-        f"no manifest for Deployment {namespace}/{deployment} in {where}: tried "
+        f"no manifest for {kind} {namespace}/{deployment} in {where}: tried "
         f"{', '.join(tried)} and searched {searched} other YAML files; set the annotation "
-        f"{ANNOTATION} on the Deployment to the file's path"
+        f"{ANNOTATION} on the {kind} to the file's path"
     )
 
 
 def _search(
-    repo: Repository, ref: str, namespace: str, deployment: str, skip: set[str]
+    repo: Repository, ref: str, namespace: str, deployment: str, kind: str, skip: set[str]
 ) -> tuple[Manifest | None, int]:
-    """Return the first YAML file defining the Deployment, and how many files were read."""
+    """Return the first YAML file defining the workload, and how many files were read."""
     with github_call(f"list the files of {ref}", repo.full_name):
         tree = repo.get_git_tree(ref, recursive=True).tree
     candidates = [
@@ -96,7 +105,7 @@ def _search(
         and entry.path.endswith((".yaml", ".yml"))
         and entry.path not in skip
     ]
-    # Files named after the Deployment are the likeliest; read them first.
+    # Files named after the workload are the likeliest; read them first.
     candidates.sort(key=lambda entry: deployment not in entry.path)
     searched = 0
     for entry in candidates[:MAX_FILES_SEARCHED]:
@@ -105,7 +114,7 @@ def _search(
         with github_call(f"read {entry.path}@{ref}", repo.full_name):
             blob = repo.get_git_blob(entry.sha)
         text = _decode(blob.content, blob.encoding)
-        if deployment in text and holds_deployment(text, namespace, deployment):
+        if deployment in text and holds_workload(text, namespace, deployment, kind):
             manifest = read_file(repo, entry.path, ref)
             if manifest is not None:
                 return manifest, searched

@@ -20,6 +20,7 @@ from selfheal_lab.sandbox.kube.errors import ApiError
 from selfheal_lab.sandbox.kube.events import from_events_v1, to_events_v1
 from selfheal_lab.sandbox.kube.exposition import CONTENT_TYPE
 from selfheal_lab.sandbox.kube.metrics import SOURCES, ClusterMetrics
+from selfheal_lab.sandbox.kube.node_failures import set_failure
 from selfheal_lab.sandbox.kube.patching import APPLY_PATCH, PatchError, apply_patch
 from selfheal_lab.sandbox.kube.resources import ResourceType
 from selfheal_lab.sandbox.kube.selectors import SelectorError, field_matcher, label_matcher
@@ -31,6 +32,17 @@ from selfheal_lab.sandbox.kube.validation import validate
 
 DEFAULT_WATCH_SECONDS = 1800
 SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
+# Kinds whose DELETE answers the object itself rather than a Status, as the API server's
+# registries do (the typed clients decode these answers as the object).
+RETURNS_DELETED = (
+    "Pod",
+    "PersistentVolumeClaim",
+    "PersistentVolume",
+    "ResourceQuota",
+    "Service",
+    "ServiceAccount",
+    "StorageClass",
+)
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 UNSUPPORTED_MEDIA = (
     "the body of the request was in an unknown format - accepted media types include: "
@@ -168,6 +180,11 @@ class KubeApi:
                 ),
                 Route("/sandbox/v1/objects", self._load_objects, methods=["POST"]),
                 Route(
+                    "/sandbox/v1/nodes/{name}/failure",
+                    self._node_failure,
+                    methods=["PUT", "DELETE"],
+                ),
+                Route(
                     "/{path:path}",
                     self._dispatch,
                     methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
@@ -223,6 +240,18 @@ class KubeApi:
             return _error(exc)
         self.store.set_log(namespace, name, container, text, previous)
         return PlainTextResponse("", status_code=204)
+
+    async def _node_failure(self, request: Request) -> Response:
+        """Simulate a node's failure (PUT {"failure": ...}) or heal it (DELETE)."""
+        failure: str | None = None
+        try:
+            if request.method == "PUT":
+                body = await _body(request)
+                failure = str(body.get("failure", "")) if isinstance(body, dict) else ""
+            node = set_failure(self.store, request.path_params["name"], failure)
+        except ApiError as exc:
+            return _error(exc)
+        return JSONResponse(node)
 
     async def _load_objects(self, request: Request) -> Response:
         try:
@@ -302,7 +331,7 @@ class KubeApi:
             return await self._patch(request, target, namespace, name)
         if method == "DELETE":
             deleted = self.store.delete(rtype, namespace, name)
-            if rtype.kind == "Pod":
+            if rtype.kind in RETURNS_DELETED:
                 return JSONResponse(deleted)
             return JSONResponse(_status_ok(rtype, deleted))
         raise ApiError(405, "MethodNotAllowed", f"{method} is not supported here")

@@ -22,6 +22,7 @@ from typing import Any
 from selfheal_lab.sandbox.kube import defaults
 from selfheal_lab.sandbox.kube.errors import ApiError
 from selfheal_lab.sandbox.kube.events import EventRecorder
+from selfheal_lab.sandbox.kube.quota import quota_refusal
 from selfheal_lab.sandbox.kube.resources import (
     CONTROLLER_REVISIONS,
     DEPLOYMENTS,
@@ -36,6 +37,7 @@ from selfheal_lab.sandbox.kube.store import NAME_ALPHABET, Obj, Store, now_rfc33
 REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
 HASH_LABEL = "pod-template-hash"
+REFUSAL_RETRY_SECONDS = 1.0  # wall time between a refused pod creation and the next try
 
 
 def template_hash(template: dict[str, Any], collisions: int = 0) -> str:
@@ -128,6 +130,8 @@ class Controllers:
     events: EventRecorder
     progress_scale: float = 1.0  # multiplies progressDeadlineSeconds, so tests can time out fast
     _progress_at: dict[str, float] = field(default_factory=dict)
+    # ReplicaSet uid -> (when to try creating again, the API server's last refusal)
+    _refused: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     def sync(self) -> None:
         """Run one pass of every controller."""
@@ -160,7 +164,10 @@ class Controllers:
         want = int(spec.get("replicas", 1))
         if len(owned) < want:
             for _ in range(want - len(owned)):
-                owned.append(self._create_pod(rs))
+                created = self._create_pod(rs)
+                if created is None:
+                    break
+                owned.append(created)
         elif len(owned) > want:
             for pod in sorted(owned, key=_deletion_rank)[: len(owned) - want]:
                 self._delete(PODS, pod)
@@ -172,6 +179,8 @@ class Controllers:
                     f"Deleted pod: {pod['metadata']['name']}",
                     "replicaset-controller",
                 )
+        if len(owned) >= want:
+            self._refused.pop(meta["uid"], None)
         ready = sum(1 for p in owned if is_ready(p))
         labels = spec.get("template", {}).get("metadata", {}).get("labels") or {}
         status = {
@@ -184,13 +193,28 @@ class Controllers:
             "observedGeneration": meta.get("generation", 1),
         }
         status = {k: v for k, v in status.items() if v or k in ("replicas", "observedGeneration")}
+        refused = self._refused.get(meta["uid"])
+        if refused is not None:
+            failure = _condition("ReplicaFailure", "True", "FailedCreate", refused[1])
+            failure.pop("lastUpdateTime")
+            kept = [
+                c
+                for c in (rs.get("status") or {}).get("conditions") or []
+                if c.get("type") == "ReplicaFailure" and c.get("message") == refused[1]
+            ]
+            status["conditions"] = kept or [failure]
 
         def write(obj: Obj) -> None:
             obj["status"] = status
 
         self.store.mutate(REPLICASETS, meta["namespace"], meta["name"], write)
 
-    def _create_pod(self, rs: Obj) -> Obj:
+    def _create_pod(self, rs: Obj) -> Obj | None:
+        """Create one pod from the ReplicaSet's template; None when quota refuses it (the
+        controller then records FailedCreate and tries again a second later)."""
+        uid = rs["metadata"]["uid"]
+        if uid in self._refused and time.monotonic() < self._refused[uid][0]:
+            return None
         template = copy.deepcopy(rs["spec"].get("template", {}))
         meta = template.get("metadata", {})
         pod = {
@@ -211,6 +235,14 @@ class Controllers:
         pod["spec"].setdefault("serviceAccountName", "default")
         pod["spec"].setdefault("serviceAccount", "default")
         defaults.pod(pod)
+        refusal = quota_refusal(self.store, pod)
+        if refusal is not None:
+            self._refused[uid] = (time.monotonic() + REFUSAL_RETRY_SECONDS, refusal)
+            self.events.record(
+                rs, "Warning", "FailedCreate", f"Error creating: {refusal}", "replicaset-controller"
+            )
+            return None
+        self._refused.pop(uid, None)
         created = self.store.create(PODS, rs["metadata"]["namespace"], pod)
         self.events.record(
             rs,

@@ -26,6 +26,20 @@ class Crash:
 
 
 @dataclass(frozen=True)
+class Dependency:
+    """A service the process dials at start, at the URL in env `env` (else `default_url`).
+
+    When the URL's host does not resolve, the process logs `fatal_log` (with `{url}`,
+    `{host}` filled in) after its first `lines_before` startup lines and exits 1.
+    """
+
+    env: str
+    default_url: str
+    fatal_log: str
+    lines_before: int = 1
+
+
+@dataclass(frozen=True)
 class ImageBehaviour:
     """What a container started from one image does."""
 
@@ -42,6 +56,7 @@ class ImageBehaviour:
     request_log: tuple[str, ...] = ()
     overload_log: tuple[str, ...] = ()
     crash: Crash | None = None
+    dependencies: tuple[Dependency, ...] = ()
     size_bytes: int = 12_582_912
     generic: bool = False  # an image the sandbox knows nothing about: serves any port and path
 
@@ -91,6 +106,17 @@ def _checkout(tag: str, crash: Crash | None = None) -> ImageBehaviour:
             '"status":200,"duration_ms":41}',
             '{"level":"info","msg":"request","method":"GET","path":"/api/cart","status":200,'
             '"duration_ms":6}',
+        ),
+        dependencies=(
+            Dependency(
+                env="PAYMENTS_URL",
+                default_url="http://payments.demo.svc:8080",
+                # Go's net/http error for a name cluster DNS does not know.
+                fatal_log='{{"level":"fatal","msg":"payments client: health check failed",'
+                '"url":"{url}","error":"Get \\"{url}/healthz\\": dial tcp: lookup {host} on '
+                '10.96.0.10:53: no such host"}}',
+                lines_before=2,
+            ),
         ),
         overload_log=(
             '{"level":"warn","msg":"request queue saturated","inflight":512,"capacity_rps":100,'

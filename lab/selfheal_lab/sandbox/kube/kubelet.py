@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from selfheal_lab.sandbox.kube.events import EventRecorder
 from selfheal_lab.sandbox.kube.images import ImageBehaviour, Registry
-from selfheal_lab.sandbox.kube.nodes import choose_node
-from selfheal_lab.sandbox.kube.resources import CONFIGMAPS, NODES, PODS, SECRETS
+from selfheal_lab.sandbox.kube.nodes import choose_node, failure_of
+from selfheal_lab.sandbox.kube.resources import (
+    CONFIGMAPS,
+    NAMESPACES,
+    NODES,
+    PODS,
+    SECRETS,
+    SERVICES,
+)
 from selfheal_lab.sandbox.kube.storage import unbound_claims_message
 from selfheal_lab.sandbox.kube.store import Obj, Store, now_rfc3339
 from selfheal_lab.sandbox.kube.workload import ProbeView, Process, plan_process, probe_failure
@@ -116,11 +124,15 @@ class Kubelet:
         pods, _ = self.store.list(PODS)
         nodes, _ = self.store.list(NODES)
         self._serving = self._count_serving(pods)
+        down = {n["metadata"]["name"] for n in nodes if failure_of(n) == "not-ready"}
         alive = set()
         for pod in pods:
             meta = pod["metadata"]
             if (meta.get("annotations") or {}).get(STATIC_ANNOTATION) == "true":
                 continue
+            if pod.get("spec", {}).get("nodeName") in down or _evicted(pod):
+                alive.add(meta["uid"])
+                continue  # no kubelet reports for it, or it has stopped for good
             alive.add(meta["uid"])
             run = self._pods.setdefault(meta["uid"], PodRun())
             if not pod.get("spec", {}).get("nodeName"):
@@ -300,7 +312,9 @@ class Kubelet:
         if c.container_id:
             c.restarts += 1
             self._rotate_log(pod, c.name)
-        process = plan_process(container, c.image)
+        process = plan_process(
+            container, c.image, self._environment(pod, container), self._resolver(pod)
+        )
         c.process = process
         c.container_id = _container_id(pod["metadata"]["uid"] + c.name)
         c.started_wall, c.started_at = now, now_rfc3339()
@@ -475,6 +489,37 @@ class Kubelet:
                 return f"couldn't find key {ref.get('key')} in {label} {namespace}/{name}"
         return ""
 
+    def _environment(self, pod: Obj, container: dict[str, Any]) -> dict[str, str]:
+        """The container's env values: literal ones and those from ConfigMap keys."""
+        namespace = pod["metadata"]["namespace"]
+        found: dict[str, str] = {}
+        for env in container.get("env") or []:
+            if "value" in env:
+                found[env["name"]] = str(env["value"])
+                continue
+            ref = (env.get("valueFrom") or {}).get("configMapKeyRef") or {}
+            config_map = (
+                self.store.find(CONFIGMAPS, namespace, ref.get("name", "")) if ref else None
+            )
+            if config_map is not None and ref.get("key") in (config_map.get("data") or {}):
+                found[env["name"]] = str(config_map["data"][ref["key"]])
+        return found
+
+    def _resolver(self, pod: Obj) -> Callable[[str], bool]:
+        """Whether cluster DNS answers a name: a Service's `<svc>[.<ns>[.svc[.cluster.local]]]`;
+        names outside the cluster are taken to resolve."""
+        namespace = pod["metadata"]["namespace"]
+
+        def resolves(host: str) -> bool:
+            labels = host.rstrip(".").split(".")
+            where = labels[1] if len(labels) > 1 else namespace
+            in_cluster = labels[2:] in ([], ["svc"], ["svc", "cluster", "local"])
+            if not in_cluster or self.store.find(NAMESPACES, "", where) is None:
+                return True
+            return self.store.find(SERVICES, where, labels[0]) is not None
+
+        return resolves
+
     def _count_serving(self, pods: list[Obj]) -> dict[tuple[str, str], int]:
         now = time.monotonic()
         counts: dict[tuple[str, str], int] = {}
@@ -571,6 +616,10 @@ class Kubelet:
             "containerStatuses": statuses,
             "qosClass": _qos_class(pod),
         }
+
+
+def _evicted(pod: Obj) -> bool:
+    return (pod.get("status") or {}).get("reason") == "Evicted"
 
 
 def _condition(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -12,6 +14,16 @@ NODE_NAMES = ("sandbox-worker", "sandbox-worker2", "sandbox-worker3")
 NODE_CPU = "4"
 NODE_MEMORY = "16Gi"
 NODE_PODS = 110
+FAILURE_ANNOTATION = "sandbox.selfheal.dev/failure"
+"""Marks a Node the sandbox simulates a failure of (node_failures.py)."""
+
+
+def _digest(seed: str) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def _uuid(seed: str) -> str:
+    return str(uuid.UUID(_digest(seed)[:32]))
 
 
 def node_objects() -> list[Obj]:
@@ -51,6 +63,12 @@ def node_objects() -> list[Obj]:
                         }
                     ],
                     "nodeInfo": {
+                        # Every field the API marks required, so typed clients can read it.
+                        "machineID": _digest(f"machine-{name}")[:32],
+                        "systemUUID": _uuid(f"system-{name}"),
+                        "bootID": _uuid(f"boot-{name}"),
+                        "kernelVersion": "6.1.0-28-amd64",
+                        "kubeProxyVersion": "",
                         "kubeletVersion": "v1.32.4",
                         "containerRuntimeVersion": "containerd://1.7.24",
                         "osImage": "Debian GNU/Linux 12 (bookworm)",
@@ -61,6 +79,34 @@ def node_objects() -> list[Obj]:
             }
         )
     return nodes
+
+
+def failure_of(node: Obj) -> str | None:
+    """The failure a Node is marked with (`memory-pressure`, `not-ready`), if any."""
+    return ((node.get("metadata") or {}).get("annotations") or {}).get(FAILURE_ANNOTATION)
+
+
+def tolerates(pod: Obj, key: str, effect: str) -> tuple[bool, float | None]:
+    """(whether the pod tolerates the taint, for how many seconds; None: forever)."""
+    for toleration in (pod.get("spec") or {}).get("tolerations") or []:
+        matches = toleration.get("key") in (key, None) and toleration.get("effect") in (
+            effect,
+            None,
+        )
+        if matches and (toleration.get("operator") == "Exists" or toleration.get("key") == key):
+            seconds = toleration.get("tolerationSeconds")
+            return True, None if seconds is None else float(seconds)
+    return False, None
+
+
+def untolerated_taint(pod: Obj, node: Obj) -> str | None:
+    """The first NoSchedule/NoExecute taint of `node` the pod does not tolerate, if any."""
+    for taint in (node.get("spec") or {}).get("taints") or []:
+        if taint.get("effect") not in ("NoSchedule", "NoExecute"):
+            continue
+        if not tolerates(pod, taint["key"], taint["effect"])[0]:
+            return str(taint["key"])
+    return None
 
 
 @dataclass(frozen=True)
@@ -123,6 +169,9 @@ def choose_node(pod: Obj, nodes: list[Obj], bound: Iterable[Obj]) -> tuple[str |
             pinned is not None and name not in pinned
         ):
             problems.append("node(s) didn't match Pod's node affinity/selector")
+        taint = untolerated_taint(pod, node)
+        if taint is not None:
+            problems.append(f"node(s) had untolerated taint {{{taint}: }}")
         if want.cpu_millis + have.cpu_millis > cpu_millis(allocatable.get("cpu", "0")):
             problems.append("Insufficient cpu")
         if want.memory_mib + have.memory_mib > memory_mib(allocatable.get("memory", "0")):

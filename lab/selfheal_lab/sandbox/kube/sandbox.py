@@ -23,6 +23,7 @@ from selfheal_lab.sandbox.kube.images import Registry, demo_registry
 from selfheal_lab.sandbox.kube.kubeconfig import write_kubeconfig
 from selfheal_lab.sandbox.kube.kubelet import Kubelet, Timing
 from selfheal_lab.sandbox.kube.metrics import ClusterMetrics
+from selfheal_lab.sandbox.kube.node_failures import NodeFailures
 from selfheal_lab.sandbox.kube.nodes import node_objects
 from selfheal_lab.sandbox.kube.resources import DEPLOYMENTS, NAMESPACES, NODES, type_for_kind
 from selfheal_lab.sandbox.kube.storage import standard_class
@@ -61,6 +62,7 @@ class KubeSandbox:
         self.controllers = Controllers(self.store, self.events, self.progress_scale)
         self.workloads = WorkloadControllers.create(self.store, self.events, self.timing)
         self.kubelet = Kubelet(self.store, self.registry, self.events, self.timing)
+        self.node_failures = NodeFailures(self.store, self.events, self.registry, self.timing)
 
     @property
     def url(self) -> str:
@@ -105,6 +107,7 @@ class KubeSandbox:
         """Run the controllers and the kubelet once (the loop does this every tick)."""
         self.controllers.sync()
         self.workloads.sync()
+        self.node_failures.sync()
         self.kubelet.sync()
 
     def wait_for_available(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from selfheal_lab.sandbox.kube.images import ImageBehaviour
 from selfheal_lab.sandbox.kube.quantity import cpu_millis, memory_mib
@@ -51,8 +53,29 @@ def _shell_process(script: str) -> Process:
     return Process(Exit(0, 0.5, "Completed", echoed), False, 0.0, echoed)
 
 
-def plan_process(container: dict[str, Any], image: ImageBehaviour) -> Process:
-    """Return what the container will do, from its command, its limits and the image's behaviour."""
+def _unreachable_dependency(
+    image: ImageBehaviour, env: Mapping[str, str], resolves: Callable[[str], bool]
+) -> Process | None:
+    """The process that dies at start because a dependency's host does not resolve, if any."""
+    for dependency in image.dependencies:
+        url = env.get(dependency.env, dependency.default_url)
+        host = urlsplit(url).hostname or url
+        if host == urlsplit(dependency.default_url).hostname or resolves(host):
+            continue
+        fatal = dependency.fatal_log.format(url=url, host=host)
+        log = (*image.startup_log[: dependency.lines_before], fatal)
+        return Process(Exit(1, 0.5, "Error", log), True, 0, ())
+    return None
+
+
+def plan_process(
+    container: dict[str, Any],
+    image: ImageBehaviour,
+    env: Mapping[str, str] | None = None,
+    resolves: Callable[[str], bool] = lambda host: True,
+) -> Process:
+    """Return what the container will do, from its command, its limits, its environment
+    (`env`, and whether a host `resolves` in cluster DNS) and the image's behaviour."""
     command = [str(part) for part in container.get("command") or []]
     argv = command + [str(part) for part in container.get("args") or []]
     if command and command[0] in SHELLS and "-c" in argv:
@@ -77,6 +100,9 @@ def plan_process(container: dict[str, Any], image: ImageBehaviour) -> Process:
     if image.crash is not None:
         crash = image.crash
         return Process(Exit(crash.exit_code, crash.after_seconds, "Error", crash.log), True, 0, ())
+    unreachable = _unreachable_dependency(image, env or {}, resolves)
+    if unreachable is not None:
+        return unreachable
 
     memory_limit = _limit(container, "memory")
     if memory_limit is not None and memory_mib(memory_limit) < image.memory_mib:
