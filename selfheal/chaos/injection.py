@@ -16,7 +16,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from selfheal.chaos.scenarios import get_scenario
+from selfheal.chaos.scenarios import Scenario, get_scenario
 from selfheal.chaos.steps import StepRefused, heal_nodes, take_step, wait_until_live
 from selfheal.chaos.workloads import (
     patch_workload,
@@ -106,16 +106,29 @@ def inject(
         create_object(api_client, namespace, obj)
     if patch:
         patch_workload(api_client, scenario.kind, namespace, target, patch)
-    job: str | None = None
-    nodes: tuple[str, ...] = ()
+    job, nodes = take_scenario_step(api_client, scenario, namespace, target, patch)
     if scenario.step is not None:
-        try:
-            live = wait_until_live(api_client, scenario, namespace, target, patch)
-            job, nodes = take_step(api_client, scenario.step, live)
-        except StepRefused as refused:
-            raise ChaosRefused(str(refused)) from refused
         _write_record(core, namespace, target, {**record, "job": job, "nodes": list(nodes)})
     return Injection(scenario.name, namespace, target, created, scenario.kind, job, nodes)
+
+
+def take_scenario_step(
+    api_client: client.ApiClient,
+    scenario: Scenario,
+    namespace: str,
+    target: str,
+    patch: dict[str, Any],
+) -> tuple[str | None, tuple[str, ...]]:
+    """Once the change is live, take the scenario's step beyond the manifest (if it has
+    one); return the Job it started and the nodes it touched. ChaosRefused when the step
+    cannot be taken on this cluster."""
+    if scenario.step is None:
+        return None, ()
+    try:
+        live = wait_until_live(api_client, scenario, namespace, target, patch)
+        return take_step(api_client, scenario.step, live)
+    except StepRefused as refused:
+        raise ChaosRefused(str(refused)) from refused
 
 
 def clear(

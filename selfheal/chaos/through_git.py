@@ -18,9 +18,9 @@ from selfheal.chaos.injection import (
     Injection,
     create_object,
     require_opt_in,
+    take_scenario_step,
 )
 from selfheal.chaos.scenarios import get_scenario
-from selfheal.chaos.steps import StepRefused, take_step, wait_until_live
 from selfheal.chaos.workloads import read_workload, scenario_values
 from selfheal.contracts.kubernetes import MANIFEST_ANNOTATION
 
@@ -70,14 +70,7 @@ def inject_through_repository(
             branch=branch,
         )
     created = tuple(f"{o['kind']}/{o['metadata']['name']}" for o in extras)
-    job: str | None = None
-    nodes: tuple[str, ...] = ()
-    if scenario.step is not None:
-        try:
-            live = wait_until_live(api_client, scenario, namespace, target, patch)
-            job, nodes = take_step(api_client, scenario.step, live)
-        except StepRefused as refused:
-            raise ChaosRefused(str(refused)) from refused
+    job, nodes = take_scenario_step(api_client, scenario, namespace, target, patch)
     return Injection(scenario.name, namespace, target, created, scenario.kind, job, nodes)
 
 

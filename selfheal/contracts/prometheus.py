@@ -178,5 +178,11 @@ class SymptomReport(BaseModel):
     message: str
 
 
+SYMPTOM_NOT_CHECKED = (
+    "the alert's own condition was not checked: no Prometheus (PROMETHEUS_URL) or "
+    "Alertmanager (ALERTMANAGER_URL) is set"
+)
+"""What verification says when there is nothing to ask."""
+
 CHECK_SYMPTOM = ActivityCall("check_symptom", SymptomReport, timedelta(minutes=30))
 """Verification by the symptom: the workflow gives it `wait + window` and a margin."""

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from selfheal.model.alerts import DEFAULT_KIND, Alert, AlertSource, AlertStatus
-from selfheal.webhook.alertmanager import workload_of
+from selfheal.model.workload_labels import workload_of
 from selfheal.webhook.service_map import ServiceMap
 
 _NOT_A_WORKLOAD = frozenset({"app", "app_kubernetes_io_name", "service"})

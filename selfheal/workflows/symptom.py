@@ -9,7 +9,12 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.contracts.prometheus import CHECK_SYMPTOM, SymptomReport, SymptomRequest
+    from selfheal.contracts.prometheus import (
+        CHECK_SYMPTOM,
+        SYMPTOM_NOT_CHECKED,
+        SymptomReport,
+        SymptomRequest,
+    )
     from selfheal.model.alerts import Alert
     from selfheal.model.incident import IncidentStatus
     from selfheal.model.policy import IncidentPolicy
@@ -19,11 +24,6 @@ with workflow.unsafe.imports_passed_through():
 CHECK_MARGIN = timedelta(minutes=1)
 """Added to the check's own wait and window so a slow query does not fail it."""
 
-NOT_CHECKED = (
-    "the alert's own condition was not checked: no Prometheus (PROMETHEUS_URL) or "
-    "Alertmanager (ALERTMANAGER_URL) is set"
-)
-
 
 async def symptom_after_fix(
     status: IncidentStatus, alert: Alert, kind: str, policy: IncidentPolicy
@@ -31,7 +31,7 @@ async def symptom_after_fix(
     """Whether the alerts' conditions cleared and stayed clear for the verify window,
     waiting up to SELFHEAL_ALERT_CLEAR_TIMEOUT; a check that fails is reported unchecked."""
     if not policy.symptoms:
-        return SymptomReport(checked=False, message=NOT_CHECKED)
+        return SymptomReport(checked=False, message=SYMPTOM_NOT_CHECKED)
     assert alert.namespace and alert.workload
     request = SymptomRequest(
         incident_id=status.id,

@@ -9,9 +9,6 @@ not know escalates at once having sent no request to either.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -33,6 +30,7 @@ from selfheal_lab.sandbox.control import MUTATING
 from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 from tests.delivery import deliver
 from tests.e2e.follow import wait_for_state
+from tests.integration.direct_worker import direct_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = Timing(tick=0.05, scale=0.05)
@@ -125,30 +123,8 @@ async def test_each_fix_lands_on_the_cluster_its_alert_names(
 ) -> None:
     queue = f"clusters-{uuid.uuid4().hex[:8]}"
     kubeconfig = two_context_kubeconfig(tmp_path / "kubeconfig", clusters)
-    environ = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "TEMPORAL_ADDRESS": dev_server_env.client.service_client.config.target_host,
-        "SELFHEAL_TASK_QUEUE": queue,
-        "KUBECONFIG": str(kubeconfig),
-        "SELFHEAL_CLUSTER": "prod-eu-1",
-        "SELFHEAL_CLUSTERS": f"prod-us-1={CONTEXTS['prod-us-1']}",
-        "SELFHEAL_MODE": "direct",
-        "SELFHEAL_AUTO_APPROVE": "always",
-        "SELFHEAL_ANALYZER": "rules",
-        "SELFHEAL_NAMESPACES": "demo",
-        "SELFHEAL_VERIFY_WINDOW": "2s",
-        "SELFHEAL_ALERT_CLEAR_TIMEOUT": "1s",  # nothing here resolves the alerts
-        "SELFHEAL_METRICS_PORT": "0",
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "selfheal", "worker"],
-        env=environ,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    others = f"prod-us-1={CONTEXTS['prod-us-1']}"
+    with direct_worker(dev_server_env, queue, kubeconfig, "prod-eu-1", SELFHEAL_CLUSTERS=others):
         eu, us = clusters["prod-eu-1"], clusters["prod-us-1"]
         untouched = {"eu": memory_limit(eu, "checkout"), "us": memory_limit(us, "payments")}
         for context, deployment in (("ctx-eu", "payments"), ("ctx-us", "checkout")):
@@ -169,9 +145,6 @@ async def test_each_fix_lands_on_the_cluster_its_alert_names(
             *(wait_for_state(client, d.incident_id, {IncidentState.RESOLVED}) for d in fixes)
         )
         lost = await wait_for_state(client, unknown.incident_id, {IncidentState.ESCALATED})
-    finally:
-        worker.terminate()
-        worker.wait(timeout=20)
 
     assert [status.cluster for status in ended] == ["prod-eu-1", "prod-us-1"]
     # Each fix patched its own cluster's Deployment, and nothing on the other.

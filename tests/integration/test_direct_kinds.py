@@ -6,9 +6,6 @@ the sandbox cluster over HTTP."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,6 +21,7 @@ from selfheal.model.incident import IncidentState
 from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 from tests.delivery import deliver
 from tests.e2e.follow import wait_for_state
+from tests.integration.direct_worker import direct_worker
 from tests.kubernetes.workloads import kubeconfig_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,29 +98,7 @@ async def test_a_daemonset_and_a_statefulset_are_fixed_in_place(
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(kubeconfig_text(sandbox.url))
     queue = f"kinds-{uuid.uuid4().hex[:8]}"
-    environ = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        "TEMPORAL_ADDRESS": dev_server_env.client.service_client.config.target_host,
-        "SELFHEAL_TASK_QUEUE": queue,
-        "KUBECONFIG": str(kubeconfig),
-        "SELFHEAL_CLUSTER": "sandbox",
-        "SELFHEAL_MODE": "direct",
-        "SELFHEAL_AUTO_APPROVE": "always",
-        "SELFHEAL_ANALYZER": "rules",
-        "SELFHEAL_NAMESPACES": "demo",
-        "SELFHEAL_VERIFY_WINDOW": "2s",
-        "SELFHEAL_ALERT_CLEAR_TIMEOUT": "1s",  # nothing here resolves the alerts
-        "SELFHEAL_METRICS_PORT": "0",
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "selfheal", "worker"],
-        env=environ,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with direct_worker(dev_server_env, queue, kubeconfig, "sandbox"):
         client = dev_server_env.client
         where = (queue, "http://ui", "sandbox", f"{queue}-workloads")
         agent = await deliver(
@@ -139,9 +115,6 @@ async def test_a_daemonset_and_a_statefulset_are_fixed_in_place(
                 for d in (agent, ledger)
             )
         )
-    finally:
-        worker.terminate()
-        worker.wait(timeout=20)
 
     fixed_agent, fixed_ledger = ended
     assert fixed_agent.state == IncidentState.RESOLVED, fixed_agent.escalation_reason

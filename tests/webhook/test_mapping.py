@@ -11,7 +11,8 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from selfheal.model.alerts import Alert, AlertStatus
-from selfheal.webhook.alertmanager import AlertmanagerAlert, workload_of
+from selfheal.model.workload_labels import workload_of
+from selfheal.webhook.alertmanager import AlertmanagerAlert
 from selfheal.webhook.alertmanager import alert_of as alertmanager_alert
 from selfheal.webhook.auth import bearer_token, hub_signature, pagerduty_signature
 from selfheal.webhook.github import incident_of_branch

@@ -7,10 +7,11 @@ worker's thread pool. Reading is idempotent: a retry reads the same window again
 
 from __future__ import annotations
 
+from selfheal.activities.kubernetes.rollout import pause
 from selfheal.activities.prometheus.client import NOT_CONFIGURED, clients_from, now
 from selfheal.activities.prometheus.errors import MetricsApiError, metrics_call
 from selfheal.activities.prometheus.evidence import read_workload_metrics
-from selfheal.activities.prometheus.symptom import SymptomCheck, heartbeat_sleep, watch_symptom
+from selfheal.activities.prometheus.symptom import SymptomCheck, watch_symptom
 from selfheal.contracts.prometheus import (
     CHECK_SYMPTOM,
     GATHER_METRICS,
@@ -54,7 +55,7 @@ class MetricsActivities:
         asked = request.model_copy(update={"cluster": "" if own else request.cluster})
         check = SymptomCheck(self._prometheus, self._alertmanager)
         with metrics_call():
-            return watch_symptom(check, asked, heartbeat_sleep)
+            return watch_symptom(check, asked, pause)
 
     def read(self, request: MetricsRequest) -> WorkloadMetrics | None:
         """The metrics for an analysis that runs in one step (analyze_workload): None with

@@ -16,17 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from temporalio import activity
-from temporalio.exceptions import CancelledError
-
 from selfheal.activities.prometheus.client import AlertmanagerClient, PrometheusClient
-from selfheal.contracts.prometheus import SymptomReport, SymptomRequest
-from selfheal.webhook.alertmanager import workload_of
-
-NOT_CHECKED = (
-    "the alert's own condition was not checked: no Prometheus (PROMETHEUS_URL) or "
-    "Alertmanager (ALERTMANAGER_URL) to ask"
-)
+from selfheal.contracts.prometheus import SYMPTOM_NOT_CHECKED, SymptomReport, SymptomRequest
+from selfheal.model.workload_labels import workload_of
 
 
 @dataclass(frozen=True)
@@ -64,7 +56,7 @@ class SymptomCheck:
     def unanswerable(self, request: SymptomRequest) -> str | None:
         """Why nothing can be checked for these alerts, or None when something can."""
         if self._prometheus is None and self._alertmanager is None:
-            return NOT_CHECKED
+            return SYMPTOM_NOT_CHECKED
         if self._alertmanager is None:
             assert self._prometheus is not None
             missing = [name for name in request.alert_names if not self._rule(name)]
@@ -157,14 +149,6 @@ def watch_symptom(
                     f"{_human(window)}: {details}",
                 )
         sleep(interval, f"{len(holding)} of {len(findings)} alert conditions hold for {where}")
-
-
-def heartbeat_sleep(seconds: float, note: str) -> None:
-    """Heartbeat `note` and sleep, returning early (and raising) if cancelled."""
-    activity.heartbeat(note)
-    activity.wait_for_cancelled_sync(seconds)
-    if activity.is_cancelled():
-        raise CancelledError(f"cancelled while waiting: {note}")
 
 
 def _human(seconds: float) -> str:
