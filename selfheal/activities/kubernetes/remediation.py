@@ -218,7 +218,7 @@ def rollback(
     does (from a ReplicaSet for a Deployment, a ControllerRevision for a StatefulSet or
     DaemonSet)."""
     history = target.history(conn)
-    current = target.revision(conn, workload) or 0
+    current = target.revision_in(workload, history) or 0
     target_revision = action.revision or max((r for r in history if r < current), default=None)
     if target_revision is None or target_revision not in history:
         listed = ", ".join(map(str, sorted(history))) or "none"

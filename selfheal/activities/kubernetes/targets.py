@@ -131,7 +131,13 @@ class Target:
         """The number of the revision in force (None for a kind that keeps no history)."""
         if self.kind == "Deployment":
             return revision_of(obj)
-        return max(self.history(conn), default=None)
+        return self.revision_in(obj, self.history(conn))
+
+    def revision_in(self, obj: Obj, history: dict[int, Any]) -> int | None:
+        """The revision in force, given the history already read."""
+        if self.kind == "Deployment":
+            return revision_of(obj)
+        return max(history, default=None)
 
 
 def _without_hash(template: Any) -> Any:
