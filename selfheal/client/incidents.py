@@ -185,6 +185,11 @@ async def _open_or_opening(client: Client, workload: WorkloadRef) -> str | None:
         return None
     children = [child.workflow_id for child in description.pending_children]
     if children:
+        # The workload lists a child as pending until it has recorded its end, a moment
+        # after the incident closed: an incident that has ended is not open.
+        child = await _describe(client, children[-1])
+        if child is not None and child.workflow_execution_info.status != RUNNING:
+            return None
         return children[-1]
     first = workload.incident_id(description.workflow_execution_info.execution.run_id, 1)
     opened = await _describe(client, first)
