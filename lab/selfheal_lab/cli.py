@@ -27,36 +27,65 @@ def _settings() -> LabSettings:
     return settings_or_exit(load_lab_settings)
 
 
+PrometheusOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--prometheus/--no-prometheus",
+        help="Raise the sandbox's alerts with real Prometheus and Alertmanager (default: "
+        "when installed) or with the sandbox's own monitor",
+        show_default=False,
+    ),
+]
+
+
 @commands.command()
 def up(
     sandbox: Annotated[
         bool, typer.Option(help="Start the sandbox cluster, GitHub and JIRA stand-ins")
     ] = True,
+    prometheus: PrometheusOption = None,
 ) -> None:
-    """Start the local stack (Temporal dev server, sandbox, worker, webhook), or reuse it."""
+    """Start the local stack (Temporal dev server, sandbox, worker, webhook, and Prometheus
+    with Alertmanager when installed), or reuse it."""
     from selfheal_lab.local_stack import LocalStack, StackError, StackPorts, stack_environment
 
     settings = _settings()
     stack = LocalStack(settings.home, StackPorts.from_settings(settings))
     env = stack_environment(stack.layout.env_file, with_sandbox=sandbox)
     try:
-        info = stack.up(with_sandbox=sandbox, with_webhook=True, env=env)
+        info = stack.up(with_sandbox=sandbox, with_webhook=True, env=env, prometheus=prometheus)
     except StackError as failure:
         refuse(str(failure))
     out.print(f"Temporal UI   {info.temporal['ui']}")
     out.print(f"Temporal      {info.temporal['address']}")
-    for name in ("kubernetes", "github", "jira", "webhook"):
+    for name in ("kubernetes", "github", "jira", "webhook", "prometheus", "alertmanager"):
         part = getattr(info, name)
         if part:
             out.print(f"{name:<13} {part.get('url', '')}")
+    _print_alerts(info.alerts)
     out.print(f"stack file    {stack.layout.stack_file}")
     finish(0)
+
+
+def _print_alerts(alerts: dict[str, str]) -> None:
+    """Say who raises the sandbox's alerts, and why."""
+    from selfheal_lab.local_monitoring import PROMETHEUS_SOURCE
+
+    if not alerts:
+        return
+    who = (
+        "real Prometheus -> Alertmanager -> webhook"
+        if alerts["source"] == PROMETHEUS_SOURCE
+        else "the sandbox's own alert monitor"
+    )
+    out.print(f"alerts        {who} ({alerts.get('why', '')})", markup=False)
 
 
 @commands.command()
 def demo(
     scenario: Annotated[str, typer.Option("--scenario", help="See `selfheal chaos list`")] = "oom",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the end")] = 300,
+    prometheus: PrometheusOption = None,
 ) -> None:
     """The whole loop on the sandbox; exit 0 only when the incident is RESOLVED."""
     from github import Auth, Github
@@ -80,13 +109,14 @@ def demo(
     env = stack_environment(stack.layout.env_file, with_sandbox=True)
     reused = stack.current() is not None
     try:
-        info = stack.up(with_sandbox=True, with_webhook=True, env=env)
+        info = stack.up(with_sandbox=True, with_webhook=True, env=env, prometheus=prometheus)
         if reused:
             out.print("reusing the running stack; starting the sandbox afresh")
             info = stack.restart_sandbox(env)
     except StackError as failure:
         refuse(str(failure))
     out.print(f"Temporal UI: {info.temporal['ui']}")
+    _print_alerts(info.alerts)
     closed = run(lambda: _close_stale(DEMO_NAMESPACE))
     if closed:
         out.print(f"terminated {closed} open incident(s) left by an earlier demo run")
@@ -100,11 +130,12 @@ def demo(
     out.print(f"injected chaos [bold]{scenario}[/] into {injected.namespace}/{injected.workload}")
 
     slack = SlackControl(info.slack["url"]) if info.slack else None
+    alerts_by = "Prometheus" if info.prometheus else "the sandbox monitor"
 
     async def follow() -> bool:
         client = await connect()
         outcome = await follow_incident(
-            client, settings, out, injected.workload, since, timeout, slack
+            client, settings, out, injected.workload, since, timeout, slack, alerts_by
         )
         style = "bold green" if outcome.resolved else "bold red"
         out.print(f"\n[{style}]{outcome.message}[/]")
@@ -158,6 +189,7 @@ def sandbox_serve(
             slack=settings.sandbox_slack_port,
         ),
         cluster=settings.cluster,
+        alert_monitor=settings.sandbox_alert_monitor,
     )
     serve(stack, ready_file)
 

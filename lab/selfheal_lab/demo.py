@@ -1,11 +1,12 @@
 """`selfheal demo`: one chaos scenario through the whole loop on the sandbox.
 
-The real path runs: the sandbox's alert monitor sees the broken pods and posts an
-Alertmanager webhook; the webhook starts the incident; the worker analyses, proposes and
-opens the pull request and posts the decision message to Slack (the sandbox's stand-in); the
-demo clicks its Approve button as alice, which the stand-in signs and posts to the webhook
-exactly as Slack does; the GitOps sync deploys the merge; the worker verifies and resolves.
-Without a decision message (Slack not in the stack) it approves as `selfheal approve` does.
+The real path runs: Prometheus scrapes the sandbox, its rule fires and Alertmanager posts
+the webhook (where they are not installed, the sandbox's alert monitor posts it); the
+webhook starts the incident; the worker analyses, proposes and opens the pull request and
+posts the decision message to Slack (the sandbox's stand-in); the demo clicks its Approve
+button as alice, which the stand-in signs and posts to the webhook exactly as Slack does;
+the GitOps sync deploys the merge; the worker verifies and resolves. Without a decision
+message (Slack not in the stack) it approves as `selfheal approve` does.
 """
 
 from __future__ import annotations
@@ -72,11 +73,12 @@ async def follow_incident(
     since: datetime,
     timeout: float,
     slack: SlackControl | None = None,
+    alerts_by: str = "the monitor",
 ) -> DemoOutcome:
-    """Wait for the incident, approve its fix with a click in `slack` (else as the CLI
-    would), and follow it to the end."""
+    """Wait for the incident (its alert raised by `alerts_by`), approve its fix with a
+    click in `slack` (else as the CLI would), and follow it to the end."""
     deadline = time.monotonic() + timeout
-    console.print(f"waiting for the monitor's alert about [bold]{deployment}[/] …")
+    console.print(f"waiting for {alerts_by}'s alert about [bold]{deployment}[/] …")
     try:
         incident_id = await incident_about(client, deployment, since, timeout)
     except TimeoutError:
@@ -111,6 +113,7 @@ async def follow_incident(
             console.print(f"approved {where} by [bold]{approval.by}[/]", soft_wrap=True)
     if slack is not None:
         await show_final_message(console, slack, incident_id, status.state)
+    console.print(timings(since, status), markup=False)
     if status.state == IncidentState.RESOLVED:
         return DemoOutcome(True, f"{incident_id} RESOLVED: {status.resolution}", status)
     return DemoOutcome(
@@ -119,6 +122,14 @@ async def follow_incident(
         "automatic fix and handed it to a person, as it should for this scenario",
         status,
     )
+
+
+def timings(fault: datetime, status: IncidentStatus) -> str:
+    """How long from the fault to the first alert, and to the end: `fault -> alert 31.2s ->
+    RESOLVED 64.0s`."""
+    alerted = (status.timeline[0].at - fault).total_seconds()
+    ended = (status.timeline[-1].at - fault).total_seconds()
+    return f"fault -> alert {alerted:.1f}s -> {status.state.value} {ended:.1f}s"
 
 
 async def show_final_message(

@@ -1,4 +1,5 @@
-"""The local stack behind `selfheal up` / `down`: Temporal dev server, sandbox, worker, webhook.
+"""The local stack behind `selfheal up` / `down`: Temporal dev server, sandbox, worker, webhook,
+and real Prometheus and Alertmanager where they are installed.
 
 Each part runs as its own detached process so the stack outlives the command that started
 it; `.selfheal/stack.json` records where everything is. Running `up` twice reuses the
@@ -16,7 +17,8 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +27,14 @@ from temporalio.envconfig import ClientConfig
 
 from selfheal.workflows.search import ALL_KEYS
 from selfheal_lab.binaries import find_binary
+from selfheal_lab.local_monitoring import (
+    MONITOR_SOURCE,
+    PROMETHEUS_SOURCE,
+    LocalAlerting,
+    install_hint,
+    missing_monitoring,
+)
+from selfheal_lab.monitoring import wait_ready
 from selfheal_lab.settings import LabSettings
 
 
@@ -40,6 +50,8 @@ class StackPorts:
     github: int = 8442
     jira: int = 8443
     slack: int = 8444
+    prometheus: int = 8445
+    alertmanager: int = 8446
 
     @property
     def temporal_address(self) -> str:
@@ -56,6 +68,8 @@ class StackPorts:
             "SELFHEAL_SANDBOX_GITHUB_PORT": str(self.github),
             "SELFHEAL_SANDBOX_JIRA_PORT": str(self.jira),
             "SELFHEAL_SANDBOX_SLACK_PORT": str(self.slack),
+            "SELFHEAL_SANDBOX_PROMETHEUS_PORT": str(self.prometheus),
+            "SELFHEAL_SANDBOX_ALERTMANAGER_PORT": str(self.alertmanager),
         }
 
     @classmethod
@@ -76,6 +90,8 @@ class StackPorts:
             github=settings.sandbox_github_port,
             jira=settings.sandbox_jira_port,
             slack=settings.sandbox_slack_port,
+            prometheus=settings.sandbox_prometheus_port,
+            alertmanager=settings.sandbox_alertmanager_port,
         )
 
     @classmethod
@@ -83,7 +99,7 @@ class StackPorts:
         """Ports nothing listens on now, for a second stack beside the first (tests)."""
         from selfheal_lab.sandbox.serving import free_port
 
-        return cls(*(free_port() for _ in range(8)))
+        return cls(*(free_port() for _ in fields(cls)))
 
 
 class StackError(RuntimeError):
@@ -156,6 +172,10 @@ class StackInfo:
     github: dict[str, str] = field(default_factory=dict)
     jira: dict[str, str] = field(default_factory=dict)
     slack: dict[str, str] = field(default_factory=dict)
+    prometheus: dict[str, str] = field(default_factory=dict)
+    alertmanager: dict[str, str] = field(default_factory=dict)
+    alerts: dict[str, str] = field(default_factory=dict)
+    """Who raises the sandbox's alerts: {"source": "prometheus" | "sandbox-monitor", "why"}."""
     pids: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -266,8 +286,20 @@ class LocalStack:
             return info
         return None
 
-    def up(self, *, with_sandbox: bool, with_webhook: bool, env: dict[str, str]) -> StackInfo:
-        """Start every part that is not already running and record the stack."""
+    def up(
+        self,
+        *,
+        with_sandbox: bool,
+        with_webhook: bool,
+        env: dict[str, str],
+        prometheus: bool | None = None,
+    ) -> StackInfo:
+        """Start every part that is not already running and record the stack.
+
+        With the sandbox, its alerts come from real Prometheus and Alertmanager when
+        `prometheus` is True, or None (the default) and both are installed; else from the
+        sandbox's own monitor. True with either missing is refused with the install command.
+        """
         self.layout.home.mkdir(parents=True, exist_ok=True)
         # The recorded parts, even with Temporal down: each start below checks its own
         # process, so a restarted dev server rejoins the sandbox, worker and webhook still up.
@@ -276,8 +308,12 @@ class LocalStack:
         try:
             self._start_temporal(info)
             if with_sandbox:
-                self._start_sandbox(info, base_env)
+                self._choose_alerts(info, prometheus)
+                self._start_sandbox(info, {**base_env, **self.alerts_env(info)})
                 base_env.update(self.sandbox_env(info))
+                if info.alerts["source"] == PROMETHEUS_SOURCE:
+                    self._start_alerting(info, base_env)
+                    base_env.update(self.alerting_env(info))
             self._start_worker(info, base_env)
             if with_webhook:
                 self._start_webhook(info, base_env)
@@ -305,6 +341,66 @@ class LocalStack:
                 "SLACK_CHANNEL": info.slack["channel"],
             }
         return env
+
+    def _choose_alerts(self, info: StackInfo, prometheus: bool | None) -> None:
+        """Decide who raises the sandbox's alerts; a running sandbox keeps its choice."""
+        if pid_alive(info.pids.get("sandbox")) and info.alerts:
+            return
+        missing = missing_monitoring()
+        if prometheus and missing:
+            raise StackError(missing)
+        if prometheus is False:
+            info.alerts = {"source": MONITOR_SOURCE, "why": "asked for (--no-prometheus)"}
+        elif missing:
+            info.alerts = {
+                "source": MONITOR_SOURCE,
+                "why": f"prometheus and prometheus-alertmanager are not installed "
+                f"(`{install_hint()}`)",
+            }
+        else:
+            info.alerts = {"source": PROMETHEUS_SOURCE, "why": "found installed"}
+
+    def alerts_env(self, info: StackInfo) -> dict[str, str]:
+        """Whether the sandbox's own monitor posts alerts (not when Prometheus does)."""
+        own = info.alerts.get("source", MONITOR_SOURCE) == MONITOR_SOURCE
+        return {"SELFHEAL_SANDBOX_ALERT_MONITOR": "true" if own else "false"}
+
+    def alerting_env(self, info: StackInfo) -> dict[str, str]:
+        """Where the worker reads metrics and alerts."""
+        return {
+            "PROMETHEUS_URL": info.prometheus["url"],
+            "ALERTMANAGER_URL": info.alertmanager["url"],
+        }
+
+    def _start_alerting(self, info: StackInfo, env: dict[str, str]) -> None:
+        alerting = LocalAlerting(
+            self.layout.home,
+            prometheus_port=self.ports.prometheus,
+            alertmanager_port=self.ports.alertmanager,
+            sandbox_address=f"127.0.0.1:{self.ports.kubernetes}",
+            webhook_url=f"http://127.0.0.1:{self.ports.webhook}",
+            webhook_token=env.get("SELFHEAL_WEBHOOK_TOKEN", ""),
+            cluster=env.get("SELFHEAL_CLUSTER", "sandbox"),
+        )
+        for name, server in (
+            ("alertmanager", alerting.alertmanager()),
+            ("prometheus", alerting.prometheus()),
+        ):
+            if pid_alive(info.pids.get(name)) and port_open(server.port):
+                continue
+            if port_open(server.port):
+                raise StackError(
+                    f"port {server.port} is taken by a process this stack did not start; "
+                    f"stop it or set SELFHEAL_SANDBOX_{name.upper()}_PORT"
+                )
+            log_file = self.layout.logs / f"{name}.log"
+            pid = _spawn(server.command(), log_file, dict(os.environ))
+            info.pids[name] = pid
+            try:
+                wait_ready(server.url, _exit_probe(pid), log_file, 60)
+            except (RuntimeError, TimeoutError) as failure:
+                raise StackError(f"{name} did not start: {failure}") from failure
+            setattr(info, name, {"url": server.url})
 
     def _start_temporal(self, info: StackInfo) -> None:
         port = self.ports.temporal
@@ -393,7 +489,9 @@ class LocalStack:
             deadline = time.monotonic() + 10
             while port_open(port) and time.monotonic() < deadline:
                 time.sleep(0.1)
-        self._start_sandbox(info, {**os.environ, **env, **self.process_env()})
+        self._start_sandbox(
+            info, {**os.environ, **env, **self.process_env(), **self.alerts_env(info)}
+        )
         self.layout.stack_file.write_text(info.to_json())
         return info
 
@@ -404,13 +502,18 @@ class LocalStack:
             return []
         stopped: list[str] = []
         # The worker and webhook first, so they finish their tasks while Temporal is up.
-        for name in ("webhook", "worker", "sandbox", "temporal"):
+        for name in ("webhook", "worker", "prometheus", "alertmanager", "sandbox", "temporal"):
             pid = info.pids.get(name)
             if pid and pid_alive(pid):
                 _terminate(pid, timeout)
                 stopped.append(name)
         self.layout.stack_file.unlink(missing_ok=True)
         return stopped
+
+
+def _exit_probe(pid: int) -> Callable[[], int | None]:
+    """For a detached process, whose exit code is not ours to read: -1 once it is gone."""
+    return lambda: None if pid_alive(pid) else -1
 
 
 def _terminate(pid: int, timeout: float) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,17 +65,19 @@ def sandbox_targets(address: str) -> list[ScrapeTarget]:
     ]
 
 
-def _wait_ready(
+def wait_ready(
     url: str,
-    process: subprocess.Popen[bytes],
+    exited: Callable[[], int | None],
     log: Path,
     timeout: float,
     auth: tuple[str, str] | None = None,
 ) -> None:
+    """Poll `url`/-/ready until it answers 200; raise with the log's tail when the process
+    has exited (`exited()` returns its code) or `timeout` passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}: {_tail(log)}")
+        if (code := exited()) is not None:
+            raise RuntimeError(f"{url} exited with {code}: {_tail(log)}")
         try:
             if httpx.get(f"{url}/-/ready", timeout=1.0, auth=auth).status_code == 200:
                 return
@@ -93,6 +96,8 @@ class _Process:
     directory: Path
     host: str = "127.0.0.1"
     port: int = 0
+    ready_auth: tuple[str, str] | None = None
+    """What the readiness probe sends (a server behind basic auth)."""
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -103,13 +108,18 @@ class _Process:
     def log_file(self) -> Path:
         return self.directory / "server.log"
 
-    def _run(self, command: list[str], timeout: float, auth: tuple[str, str] | None = None) -> str:
-        self.directory.mkdir(parents=True, exist_ok=True)
+    def command(self) -> list[str]:
+        """Write the configuration and return the command line that runs this server."""
+        raise NotImplementedError
+
+    def start(self, timeout: float = 30.0) -> str:
+        """Start the server as a child of this process; return its URL once it is ready."""
+        command = self.command()
         with self.log_file.open("ab") as log:
             self._process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
-        _wait_ready(self.url, self._process, self.log_file, timeout, auth)
+        wait_ready(self.url, self._process.poll, self.log_file, timeout, self.ready_auth)
         return self.url
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -138,7 +148,8 @@ class PrometheusServer(_Process):
     interval: str = "1s"
     web_config: str = ""
     """A --web.config.file (e.g. basic_auth_users); `ready_auth` is what readiness sends."""
-    ready_auth: tuple[str, str] | None = None
+    external_labels: dict[str, str] = field(default_factory=dict)
+    """Labels on every alert this Prometheus sends (e.g. the `cluster` it watches)."""
 
     def config(self) -> dict[str, object]:
         """The prometheus.yml this server runs with."""
@@ -146,7 +157,11 @@ class PrometheusServer(_Process):
         for target in self.targets:
             jobs.setdefault(f"{target.job}\0{target.metrics_path}", []).append(target)
         config: dict[str, object] = {
-            "global": {"scrape_interval": self.interval, "evaluation_interval": self.interval},
+            "global": {
+                "scrape_interval": self.interval,
+                "evaluation_interval": self.interval,
+                **({"external_labels": self.external_labels} if self.external_labels else {}),
+            },
             "scrape_configs": [
                 {
                     "job_name": group[0].job,
@@ -169,8 +184,8 @@ class PrometheusServer(_Process):
             config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [address]}]}]}
         return config
 
-    def start(self, timeout: float = 30.0) -> str:
-        """Write the configuration, start Prometheus, return its URL once it is ready."""
+    def command(self) -> list[str]:
+        """Write prometheus.yml (and the rules and web config); return Prometheus' command."""
         binary = find_tool(PROMETHEUS)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port(self.host)
@@ -193,7 +208,7 @@ class PrometheusServer(_Process):
             web_file = self.directory / "web.yml"
             web_file.write_text(self.web_config)
             command.append(f"--web.config.file={web_file}")
-        return self._run(command, timeout, self.ready_auth)
+        return command
 
 
 @dataclass
@@ -224,8 +239,8 @@ class AlertmanagerServer(_Process):
             "receivers": [receiver],
         }
 
-    def start(self, timeout: float = 30.0) -> str:
-        """Write the configuration, start Alertmanager, return its URL once it is ready."""
+    def command(self) -> list[str]:
+        """Write alertmanager.yml; return Alertmanager's command."""
         binary = find_tool(ALERTMANAGER)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port(self.host)
@@ -240,4 +255,4 @@ class AlertmanagerServer(_Process):
             "--cluster.listen-address=",
             "--log.level=warn",
         ]
-        return self._run(command, timeout)
+        return command

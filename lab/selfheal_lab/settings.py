@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from selfheal.settings import Settings
 
 
@@ -18,6 +20,13 @@ class LabSettings(Settings):
     sandbox_github_port: int = 8442
     sandbox_jira_port: int = 8443
     sandbox_slack_port: int = 8444
+    sandbox_prometheus_port: int = 8445
+    sandbox_alertmanager_port: int = 8446
+    sandbox_alert_monitor: bool = Field(
+        default=True,
+        description="Whether the sandbox's own alert monitor posts alerts; `selfheal up` "
+        "turns it off when it runs the real Prometheus and Alertmanager",
+    )
 
 
 def load_lab_settings(**overrides: Any) -> LabSettings:

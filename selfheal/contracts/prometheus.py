@@ -175,6 +175,10 @@ class SymptomReport(BaseModel):
 
     checked: bool = Field(description="False: nothing could be asked (said in `message`)")
     holds: bool = Field(default=False, description="An alert's condition still holds")
+    failed: bool = Field(
+        default=False,
+        description="Monitoring was set but did not answer (unchecked, unlike not configured)",
+    )
     message: str
 
 
@@ -183,6 +187,9 @@ SYMPTOM_NOT_CHECKED = (
     "Alertmanager (ALERTMANAGER_URL) is set"
 )
 """What verification says when there is nothing to ask."""
+
+SYMPTOM_UNCHECKABLE = "the alert's own condition could not be checked"
+"""How verification begins when Prometheus or Alertmanager did not answer."""
 
 CHECK_SYMPTOM = ActivityCall("check_symptom", SymptomReport, timedelta(minutes=30))
 """Verification by the symptom: the workflow gives it `wait + window` and a margin."""

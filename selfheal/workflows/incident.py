@@ -388,6 +388,11 @@ class IncidentWorkflow:
                 return await self._changes.undo_and_escalate(
                     f"the fix left the symptom in place: {symptom.message}"
                 )
+            if symptom.failed and workflow.patched(patches.SYMPTOM_UNCHECKED_ESCALATES):
+                return escalate(
+                    f"{verified}, but {symptom.message}; the fix is left in place and a "
+                    "person must confirm the alert has cleared"
+                )
             verified += f"; {symptom.message}"
         if self._honest:
             verified += f"; {await self._alerts_cleared()}"

@@ -50,3 +50,8 @@ METRICS_EVIDENCE = "metrics-evidence"
 """On the model path, with Prometheus configured (the policy's `metrics`), the context
 gathered for the investigation carries the workload's metrics (gather_metrics); a failure
 to read them is noted and the analysis goes on without."""
+
+SYMPTOM_UNCHECKED_ESCALATES = "symptom-unchecked-escalates"
+"""A symptom check that was set up but got no answer (Prometheus down past the wait) sends
+the incident to a person with the fix left in place, instead of resolving it: Alertmanager
+reports alerts resolved when their Prometheus stops sending, so that is no proof."""

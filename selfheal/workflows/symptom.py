@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from selfheal.contracts.prometheus import (
         CHECK_SYMPTOM,
         SYMPTOM_NOT_CHECKED,
+        SYMPTOM_UNCHECKABLE,
         SymptomReport,
         SymptomRequest,
     )
@@ -51,5 +52,5 @@ async def symptom_after_fix(
         )
     except ActivityError as err:
         return SymptomReport(
-            checked=False, message=f"the alert's own condition could not be checked: {reason(err)}"
+            checked=False, failed=True, message=f"{SYMPTOM_UNCHECKABLE}: {reason(err)}"
         )

@@ -51,6 +51,8 @@ class RunningStack:
     stack: LocalStack
     info: StackInfo
     env: dict[str, str] = field(default_factory=dict)
+    prometheus: bool = False
+    """Whether real Prometheus and Alertmanager raise the alerts (else the sandbox's monitor)."""
 
     @property
     def ports(self) -> StackPorts:
@@ -98,7 +100,9 @@ class RunningStack:
 
     def start_missing(self) -> None:
         """Start again every part that is not running, on the same ports."""
-        self.info = self.stack.up(with_sandbox=True, with_webhook=True, env=self.env)
+        self.info = self.stack.up(
+            with_sandbox=True, with_webhook=True, env=self.env, prometheus=self.prometheus
+        )
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run `selfheal ARGS` against this stack."""
@@ -118,14 +122,18 @@ class RunningStack:
         )
 
 
-def start_stack(home: Path, **settings: str) -> RunningStack:
-    """Start every part on free ports under `home`; settings override E2E_SETTINGS."""
+def start_stack(home: Path, prometheus: bool = False, **settings: str) -> RunningStack:
+    """Start every part on free ports under `home`; settings override E2E_SETTINGS.
+
+    The sandbox's own monitor raises the alerts unless `prometheus`: then real Prometheus
+    and Alertmanager do (missing, the start fails with the command that installs them).
+    """
     stack = LocalStack(home, StackPorts.free())
     env = stack_environment(stack.layout.env_file, with_sandbox=True)
     env |= {**E2E_SETTINGS, **settings}
     try:
-        info = stack.up(with_sandbox=True, with_webhook=True, env=env)
+        info = stack.up(with_sandbox=True, with_webhook=True, env=env, prometheus=prometheus)
     except BaseException:
         stack.down()
         raise
-    return RunningStack(stack, info, env)
+    return RunningStack(stack, info, env, prometheus)

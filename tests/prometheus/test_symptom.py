@@ -149,6 +149,40 @@ def test_without_prometheus_or_a_rule_nothing_is_checked_and_it_says_so(
     assert "no alerting rule named KubePodCrashLooping" in no_rule.message
 
 
+def test_prometheus_down_mid_check_is_retried_then_reported_unchecked_never_cleared(
+    shop_errors: tuple[ErrorRatios, str], tmp_path: Path
+) -> None:
+    ratios, _ = shop_errors
+    assert ratios.served is not None
+    own = start_prometheus(
+        tmp_path / "own",
+        targets=[ScrapeTarget("shop", f"{ratios.served.host}:{ratios.served.port}")],
+        rules=RULES,
+    )
+    try:
+        wait_for(lambda: check(own.url, 1, 0).holds, what="Prometheus to evaluate HighErrorRate")
+        ratios.ratios.update(checkout=0.01)  # the fix works, but Prometheus dies at once
+        threading.Timer(0.3, own.stop).start()
+
+        down = check(own.url, 3, 4)
+
+        assert not down.checked and down.failed and not down.holds, down.message
+        assert down.message.startswith(
+            "the alert's own condition could not be checked for demo/checkout: "
+        )
+        assert re.search(r"\((\d+) read\(s\) failed over \d+s\)", down.message), down.message
+        failed_reads = int(re.search(r"\((\d+) read", down.message)[1])  # type: ignore[index]
+        assert failed_reads >= 2, "the reads were not retried while Prometheus was down"
+
+        # Back within the wait, the check goes on and sees the cleared condition.
+        threading.Timer(1.0, own.start).start()
+        back = check(own.url, 2, 60)
+        assert back.checked and not back.holds and not back.failed, back.message
+    finally:
+        own.stop()
+        ratios.ratios.update(checkout=0.12)
+
+
 def test_the_investigation_queries_prometheus_read_only_and_bounded(
     shop_errors: tuple[ErrorRatios, str],
 ) -> None:

@@ -165,16 +165,17 @@ async def slack_decision_with_reminders(client: Client, world: FakeWorld) -> Non
     print(f"recorded direct-slack-reminded: {len(history.events)} events")
 
 
-async def symptom_still_holds(client: Client, world: FakeWorld) -> None:
-    """Direct mode with Prometheus: healthy pods, but the alert's condition still holds, so
-    the fix is rolled back and the incident escalates; then a person resolves it."""
+async def symptom_after_the_fix(
+    client: Client, world: FakeWorld, name: str, report: SymptomReport
+) -> None:
+    """Direct mode with Prometheus, healthy pods, and the symptom check answering `report`:
+    still holding (the fix is rolled back) or unanswered (the fix stays); either way the
+    incident escalates, then a person resolves it."""
     plain, cleared = world.policy, world.symptom
     world.policy = plain.model_copy(
         update={"symptoms": True, "auto_approve": AutoApprovePolicy.LOW_RISK}
     )
-    world.symptom = SymptomReport(
-        checked=True, holds=True, message="the symptom still holds for demo/checkout: X = 1"
-    )
+    world.symptom = report
     alert = Alert(
         name="HighErrorRate",
         namespace="demo",
@@ -188,8 +189,19 @@ async def symptom_still_holds(client: Client, world: FakeWorld) -> None:
     await handle.result()
     world.policy, world.symptom = plain, cleared
     history = await handle.fetch_history()
-    (HISTORIES / "direct-symptom-holds.json").write_text(history.to_json())
-    print(f"recorded direct-symptom-holds: {len(history.events)} events")
+    (HISTORIES / f"{name}.json").write_text(history.to_json())
+    print(f"recorded {name}: {len(history.events)} events")
+
+
+HOLDS = SymptomReport(
+    checked=True, holds=True, message="the symptom still holds for demo/checkout: X = 1"
+)
+UNANSWERED = SymptomReport(
+    checked=False,
+    failed=True,
+    message="the alert's own condition could not be checked for demo/checkout: Prometheus "
+    "did not answer (3 read(s) failed over 30s)",
+)
 
 
 async def metrics_on_the_model_path(client: Client, world: FakeWorld) -> None:
@@ -253,7 +265,8 @@ async def record() -> None:
         await statefulset_on_the_model_path(client, world)
         await slack_decision_with_reminders(client, world)
         await metrics_on_the_model_path(client, world)
-        await symptom_still_holds(client, world)
+        await symptom_after_the_fix(client, world, "direct-symptom-holds", HOLDS)
+        await symptom_after_the_fix(client, world, "direct-symptom-unanswered", UNANSWERED)
         await set_freeze(client, "selfheal-guard", QUEUE, FreezeRequest(by="sre", reason="drill"))
         await set_freeze(client, "selfheal-guard", QUEUE, UnfreezeRequest(by="sre"))
         guard_history = await client.get_workflow_handle("selfheal-guard").fetch_history()

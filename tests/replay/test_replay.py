@@ -18,6 +18,7 @@ from selfheal.workflows.patches import (
     METRICS_EVIDENCE,
     ONE_STEP_ANALYSIS,
     PROPOSAL_DIGEST,
+    SYMPTOM_UNCHECKED_ESCALATES,
     SYMPTOM_VERIFIED,
     WORKLOAD_IDENTITY,
 )
@@ -39,6 +40,7 @@ def test_histories_are_recorded() -> None:
         "direct-slack-reminded",
         "model-metrics",
         "direct-symptom-holds",
+        "direct-symptom-unanswered",
     }
 
 
@@ -83,6 +85,12 @@ def test_both_sides_of_every_incident_patch_are_recorded() -> None:
     # Verification by the symptom: its recording, and one from before (no check_symptom).
     assert SYMPTOM_VERIFIED in patches_in(HISTORIES[0].parent / "direct-symptom-holds.json")
     assert SYMPTOM_VERIFIED not in patches_in(named)
+    # An unanswered check escalates (its recording); before, it went on to resolve.
+    unanswered = HISTORIES[0].parent / "direct-symptom-unanswered.json"
+    assert SYMPTOM_UNCHECKED_ESCALATES in patches_in(unanswered)
+    assert SYMPTOM_UNCHECKED_ESCALATES not in patches_in(
+        HISTORIES[0].parent / "direct-symptom-holds.json"
+    )
 
 
 def test_the_reminders_are_durable_timers_and_the_message_an_activity() -> None:

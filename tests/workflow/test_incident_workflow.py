@@ -652,6 +652,28 @@ async def test_a_fix_that_leaves_the_symptom_in_place_is_rolled_back_and_escalat
     ]
 
 
+async def test_a_symptom_check_without_an_answer_escalates_and_leaves_the_fix_in_place(
+    time_skipping_env: WorkflowEnvironment,
+):
+    world = FakeWorld(policy=demo_policy(auto_approve=AutoApprovePolicy.LOW_RISK, symptoms=True))
+    world.symptom = SymptomReport(
+        checked=False,
+        failed=True,
+        message="the alert's own condition could not be checked for demo/checkout: "
+        "Prometheus did not answer (4 read(s) failed over 30s)",
+    )
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        delivery = await deliver(client, an_alert(selfheal_mode="direct"), queue, UI)
+        final = await wait_for_state(client, delivery.incident_id, IncidentState.ESCALATED)
+    reason = final.escalation_reason or ""
+    assert reason.startswith("verified healthy for"), reason
+    assert "could not be checked for demo/checkout: Prometheus did not answer" in reason
+    assert "the fix is left in place" in reason
+    assert final.resolution is None
+    assert [r.action.kind.value for r in world.requests["apply_remediation"]] == ["patch"]
+
+
 async def test_a_cleared_symptom_resolves_and_no_monitoring_says_it_was_not_checked(
     time_skipping_env: WorkflowEnvironment,
 ):

@@ -62,8 +62,11 @@ class ExperimentStack:
         return self.env["SELFHEAL_WEBHOOK_TOKEN"]
 
     def up(self) -> StackInfo:
-        """Start every part that is not running (all of them the first time)."""
-        self.info = self.stack.up(with_sandbox=True, with_webhook=True, env=self.env)
+        """Start every part that is not running (all of them the first time); the
+        experiments post their own alerts, so the sandbox's monitor, not Prometheus, runs."""
+        self.info = self.stack.up(
+            with_sandbox=True, with_webhook=True, env=self.env, prometheus=False
+        )
         return self.info
 
     def down(self) -> None:

@@ -3,7 +3,8 @@
 Kubernetes API (with its simulated kubelet and the demo app), GitHub with the demo
 manifest repository, JIRA, Slack (its clicks signed and posted to the webhook), the GitOps
 sync from the repository's main branch to the cluster, and the alert monitor posting
-Alertmanager webhooks to selfheal.
+Alertmanager webhooks to selfheal (unless real Prometheus and Alertmanager watch the
+sandbox instead: `alert_monitor=False`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class SandboxStack:
         ports: SandboxPorts | None = None,
         monitor_interval: float = 2.0,
         cluster: str = "sandbox",
+        alert_monitor: bool = True,
     ) -> None:
         self.home = home
         self.cluster = cluster
@@ -65,6 +67,7 @@ class SandboxStack:
         self._webhook_url = webhook_url
         self._webhook_token = webhook_token
         self._monitor_interval = monitor_interval
+        self._alert_monitor = alert_monitor
         self.sync: GitOpsSync | None = None
         self.monitor: AlertMonitor | None = None
 
@@ -83,14 +86,15 @@ class SandboxStack:
             self.github.history, kube_client(kubeconfig=self.kubeconfig), interval=1.0
         )
         self.sync.start()
-        self.monitor = AlertMonitor(
-            kube_client(kubeconfig=self.kubeconfig),
-            self._webhook_url,
-            self._webhook_token,
-            cluster=self.cluster,
-            interval=self._monitor_interval,
-        )
-        self.monitor.start()
+        if self._alert_monitor:
+            self.monitor = AlertMonitor(
+                kube_client(kubeconfig=self.kubeconfig),
+                self._webhook_url,
+                self._webhook_token,
+                cluster=self.cluster,
+                interval=self._monitor_interval,
+            )
+            self.monitor.start()
         return {
             "kubernetes": {"url": kube_url, "kubeconfig": str(self.kubeconfig)},
             "github": {"url": github_url, "repo": DEMO_REPO},

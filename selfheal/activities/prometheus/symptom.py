@@ -8,6 +8,10 @@ condition about everything holds for this workload too). The symptom has cleared
 series counts for a whole `window`; one that still holds after `wait` is the answer. An
 alert Prometheus has no rule for is asked of Alertmanager (still active for the workload?)
 when ALERTMANAGER_URL is set. With nothing to ask, the report says it did not check.
+
+A read that fails in a way a retry may fix (Prometheus down, a 503) is a poll without an
+answer: the clear window starts again, and the reads go on until `wait` is over, when the
+report says the condition could not be checked (`failed`), never that it cleared.
 """
 
 from __future__ import annotations
@@ -17,7 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from selfheal.activities.prometheus.client import AlertmanagerClient, PrometheusClient
-from selfheal.contracts.prometheus import SYMPTOM_NOT_CHECKED, SymptomReport, SymptomRequest
+from selfheal.activities.prometheus.errors import MetricsApiError
+from selfheal.contracts.prometheus import (
+    SYMPTOM_NOT_CHECKED,
+    SYMPTOM_UNCHECKABLE,
+    SymptomReport,
+    SymptomRequest,
+)
 from selfheal.model.workload_labels import workload_of
 
 
@@ -117,16 +127,31 @@ def watch_symptom(
     sleep: Callable[[float, str], None],
 ) -> SymptomReport:
     """Poll the conditions until none has held for `request.window` (cleared), or one still
-    holds after `request.wait` (holds)."""
-    if why := check.unanswerable(request):
-        return SymptomReport(checked=False, message=why)
+    holds after `request.wait` (holds), or the monitoring has not answered by then."""
     where = f"{request.namespace}/{request.workload}"
     window, wait = request.window.total_seconds(), request.wait.total_seconds()
     interval = min(max(window / 6, 1.0), 15.0)
     started = time.monotonic()
     clear_since: float | None = None
+    unanswered = 0
     while True:
-        findings = check.read(request)
+        try:
+            if why := check.unanswerable(request):
+                return SymptomReport(checked=False, message=why)
+            findings = check.read(request)
+        except MetricsApiError as failed:
+            unanswered += 1
+            elapsed = time.monotonic() - started
+            if not failed.retryable or elapsed >= wait:
+                return SymptomReport(
+                    checked=False,
+                    failed=True,
+                    message=f"{SYMPTOM_UNCHECKABLE} for {where}: {failed.message} "
+                    f"({unanswered} read(s) failed over {_human(elapsed)})",
+                )
+            clear_since = None
+            sleep(interval, f"{failed.service} did not answer ({failed.message}); asking again")
+            continue
         now = time.monotonic()
         holding = [finding for finding in findings if finding.holds]
         if holding:
