@@ -29,11 +29,14 @@ AIM_SECONDS = 10.0
 
 def auto_fixable() -> list[str]:
     """Deployment scenarios with an automatic fix (the others escalate to a person by design;
-    the sandbox's alert monitor follows Deployments only)."""
+    the sandbox's alert monitor follows Deployments only), seen by that monitor (not the
+    ones only Prometheus sees)."""
     return [
         scenario.name
         for scenario in SCENARIOS.values()
-        if scenario.fix_kind != "none" and scenario.kind == "Deployment"
+        if scenario.fix_kind != "none"
+        and scenario.kind == "Deployment"
+        and not scenario.metrics_only
     ]
 
 

@@ -54,14 +54,16 @@ class ScrapeTarget:
 
 
 def sandbox_targets(address: str) -> list[ScrapeTarget]:
-    """The sandbox cluster's two sources (`host:port`) as kube-prometheus labels them, so
+    """The sandbox cluster's sources (`host:port`) as kube-prometheus labels them, so
     kubernetes-mixin's selectors (`job="kube-state-metrics"`, `job="kubelet",
-    metrics_path="/metrics/cadvisor"`) match."""
+    metrics_path="/metrics/cadvisor"`) match; and the demo apps' own request counters as
+    `job="apps"`."""
     return [
         ScrapeTarget("kube-state-metrics", address, "/metrics/kube-state"),
         ScrapeTarget(
             "kubelet", address, "/metrics/cadvisor", {"metrics_path": "/metrics/cadvisor"}
         ),
+        ScrapeTarget("apps", address, "/metrics/apps"),
     ]
 
 

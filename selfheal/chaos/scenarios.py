@@ -75,6 +75,9 @@ class Scenario:
     kind: str = "Deployment"
     default_workload: str = "checkout"
     step: ClusterStep | None = None
+    metrics_only: bool = False
+    """The symptom shows in the metrics alone (the pods look healthy to the API): seeing,
+    diagnosing and alerting on it takes a Prometheus beside the cluster."""
 
     def render(self, values: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Return the workload patch and extra objects with placeholders filled in."""
@@ -211,6 +214,25 @@ SCENARIOS: dict[str, Scenario] = {
             "request queue is saturated (offered rps above capacity per replica).",
             remedy="Scale up to 2 or more replicas.",
             patch={"spec": {"replicas": 1}},
+        ),
+        Scenario(
+            name="cpu-throttling",
+            description="Set the CPU request and limit to 10m, below what the app uses.",
+            category="cpu_throttling",
+            fix_kind="increase_cpu",
+            symptoms="The new pods start more slowly, then stay Running and Ready with no "
+            "restarts: nothing in the API shows it. cAdvisor's "
+            "container_cpu_cfs_throttled_periods_total rises in about half of the 100 ms CFS "
+            "periods (catalog needs ~15m) and CPUThrottlingHigh fires (over 25% of the "
+            "periods throttled).",
+            remedy="Raise the CPU limit (and the request, which equals it) to at least 20m; "
+            "doubling it is enough for catalog.",
+            # The request goes down with the limit: a limit below the request is invalid.
+            patch=_container_patch(
+                resources={"requests": {"cpu": "10m"}, "limits": {"cpu": "10m"}}
+            ),
+            default_workload="catalog",
+            metrics_only=True,
         ),
         Scenario(
             name="statefulset-oom",

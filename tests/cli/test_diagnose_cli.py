@@ -14,7 +14,7 @@ import yaml
 from kubernetes import client
 
 from selfheal.chaos.injection import inject
-from selfheal.chaos.scenarios import list_scenarios
+from selfheal.chaos.scenarios import get_scenario, list_scenarios
 from selfheal_lab.sandbox.kube import KubeSandbox, Timing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,8 +45,14 @@ def test_diagnose_json_names_category_summary_confidence_evidence_and_fix() -> N
 
 
 # `selfheal snapshot` reads Deployments only; the other kinds' scenarios are run end to end.
+# A scenario seen in the metrics only needs a Prometheus beside the sandbox: tests/prometheus.
 @pytest.mark.parametrize(
-    "scenario", [s["name"] for s in list_scenarios() if s["kind"] == "Deployment"]
+    "scenario",
+    [
+        s["name"]
+        for s in list_scenarios()
+        if s["kind"] == "Deployment" and not get_scenario(s["name"]).metrics_only
+    ],
 )
 def test_snapshot_of_each_chaos_scenario_diagnoses_to_the_catalogue(
     scenario: str, tmp_path: Path

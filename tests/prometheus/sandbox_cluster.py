@@ -19,12 +19,19 @@ CHECKOUT = f"{DEMO_REPOSITORY}/checkout:1.4.2"
 FAST = Timing(tick=0.05, scale=0.02)
 
 
-def checkout(name: str, replicas: int, limits: dict[str, str]) -> dict[str, Any]:
-    """A Deployment of checkout with one container, `app`, limited by `limits`."""
+def deployment(
+    name: str,
+    image: str,
+    replicas: int,
+    limits: dict[str, str],
+    requests: dict[str, str] | None = None,
+    namespace: str = NAMESPACE,
+) -> dict[str, Any]:
+    """A Deployment of `image` with one container, `app`, limited by `limits`."""
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"app": name}},
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": {"app": name}},
@@ -34,14 +41,22 @@ def checkout(name: str, replicas: int, limits: dict[str, str]) -> dict[str, Any]
                     "containers": [
                         {
                             "name": "app",
-                            "image": CHECKOUT,
-                            "resources": {"requests": {"cpu": "10m"}, "limits": limits},
+                            "image": image,
+                            "resources": {
+                                "requests": requests or {"cpu": "10m"},
+                                "limits": limits,
+                            },
                         }
                     ]
                 },
             },
         },
     }
+
+
+def checkout(name: str, replicas: int, limits: dict[str, str]) -> dict[str, Any]:
+    """A Deployment of checkout with one container, `app`, limited by `limits`."""
+    return deployment(name, CHECKOUT, replicas, limits)
 
 
 WORKLOADS = {

@@ -6,45 +6,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from selfheal.webhook.alertmanager import AlertmanagerPayload, alert_of
 from selfheal_lab.alert_rules import alert_rules
 from selfheal_lab.monitoring import AlertmanagerServer, PrometheusServer, sandbox_targets
 from selfheal_lab.sandbox.kube import KubeSandbox
 from selfheal_lab.sandbox.serving import ServedApp
 from tests.prometheus.conftest import require, wait_for
+from tests.prometheus.receiver import Receiver
 from tests.prometheus.sandbox_cluster import NAMESPACE, address
 
 TOKEN = "s3cret"
-
-
-@dataclass
-class Receiver:
-    """The webhook Alertmanager posts to: keeps every notification and its Authorization."""
-
-    payloads: list[AlertmanagerPayload] = field(default_factory=list)
-    authorizations: set[str] = field(default_factory=set)
-    first_seen: dict[str, float] = field(default_factory=dict)
-
-    async def receive(self, request: Request) -> JSONResponse:
-        self.authorizations.add(request.headers.get("authorization", ""))
-        payload = AlertmanagerPayload.model_validate(await request.json())
-        self.payloads.append(payload)
-        for alert in payload.alerts:
-            self.first_seen.setdefault(alert.labels.alertname, time.monotonic())
-        return JSONResponse({}, status_code=200)
-
-    def seen(self) -> set[tuple[str, str | None, str, str | None]]:
-        alerts = [alert_of(a) for p in self.payloads for a in p.alerts if a.status == "firing"]
-        return {(a.name, a.namespace, a.kind, a.workload) for a in alerts}
 
 
 @pytest.fixture(scope="module")

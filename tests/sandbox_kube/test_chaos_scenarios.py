@@ -88,6 +88,12 @@ def test_catalogue_targets_every_new_kind_and_marks_node_steps_as_sandbox_only()
     for name in needs_sandbox:
         step = get_scenario(name).step
         assert step is not None and step.needs_sandbox and len(step.by_hand) > 40
+    metrics_only = {name for name in scenarios if get_scenario(name).metrics_only}
+    assert metrics_only == {"cpu-throttling"}
+    assert (scenarios["cpu-throttling"]["category"], scenarios["cpu-throttling"]["fix_kind"]) == (
+        "cpu_throttling",
+        "increase_cpu",
+    )
 
 
 def test_every_scenario_has_a_page_listed_in_the_chaos_readme() -> None:
@@ -100,6 +106,8 @@ def test_every_scenario_has_a_page_listed_in_the_chaos_readme() -> None:
         assert f"`{scenario['category']}`" in text and "Expected diagnosis" in text
         if scenario["needs"] == "sandbox":
             assert "Needs the sandbox" in text
+        if get_scenario(scenario["name"]).metrics_only:
+            assert "Needs Prometheus" in text
 
 
 def test_a_cronjob_patch_lands_on_its_job_template(api: client.ApiClient, core: Any) -> None:

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from selfheal_lab.sandbox.kube import defaults, resources
+from selfheal_lab.sandbox.kube.apps import APP_FAULTS_PATH, AppFault
 from selfheal_lab.sandbox.kube.errors import ApiError
 from selfheal_lab.sandbox.kube.events import from_events_v1, to_events_v1
 from selfheal_lab.sandbox.kube.exposition import CONTENT_TYPE
@@ -179,6 +181,7 @@ class KubeApi:
                     methods=["PUT"],
                 ),
                 Route("/sandbox/v1/objects", self._load_objects, methods=["POST"]),
+                Route(APP_FAULTS_PATH, self._app_faults, methods=["GET", "PUT", "DELETE"]),
                 Route(
                     "/sandbox/v1/nodes/{name}/failure",
                     self._node_failure,
@@ -252,6 +255,27 @@ class KubeApi:
         except ApiError as exc:
             return _error(exc)
         return JSONResponse(node)
+
+    async def _app_faults(self, request: Request) -> Response:
+        """List (GET), set (PUT an AppFault) or clear (DELETE ?namespace=&workload=) the
+        demo apps' error faults (apps.py)."""
+        if self.metrics is None:
+            return PlainTextResponse("404 page not found", status_code=404)
+        faults = self.metrics.app_faults
+        if request.method == "PUT":
+            try:
+                faults.set(AppFault.model_validate_json(await request.body()))
+            except ValidationError as invalid:
+                problems = [
+                    {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+                    for e in invalid.errors()
+                ]
+                message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+                return JSONResponse({"message": message, "errors": problems}, status_code=422)
+        elif request.method == "DELETE":
+            query = request.query_params
+            faults.clear(query.get("namespace"), query.get("workload"))
+        return JSONResponse({"faults": [f.model_dump() for f in faults.listing()]})
 
     async def _load_objects(self, request: Request) -> Response:
         try:

@@ -163,7 +163,9 @@ def _catalog(tag: str, crash: Crash | None = None) -> ImageBehaviour:
     return ImageBehaviour(
         image=f"{DEMO_REPOSITORY}/catalog:{tag}",
         memory_mib=150,
-        cpu_millis=100,
+        # A small Python service, mostly idle: ~15m. The cpu-throttling scenario's 10m limit
+        # throttles it in half the CFS periods, and the bounded fix (x2, 20m) clears that.
+        cpu_millis=15,
         startup_seconds=1.5,
         capacity_rps=120,
         traffic_rps=200,

@@ -539,11 +539,15 @@ class Kubelet:
                     break
         return counts
 
+    def serving(self, pod: Obj) -> int:
+        """How many pods of `pod`'s app serve traffic now (at least 1): the app's traffic is
+        shared among them, as a Service shares it among its ready endpoints."""
+        return max(self._serving.get(_app_key(pod), 1), 1)
+
     def _overloaded(self, pod: Obj, image: ImageBehaviour) -> bool:
         if not image.capacity_rps or not image.traffic_rps:
             return False
-        serving = max(self._serving.get(_app_key(pod), 1), 1)
-        return image.traffic_rps / serving > image.capacity_rps
+        return image.traffic_rps / self.serving(pod) > image.capacity_rps
 
     def _rotate_log(self, pod: Obj, container: str) -> None:
         meta = pod["metadata"]
