@@ -23,9 +23,9 @@ from selfheal_lab.monitoring import (
 )
 
 SCRAPE_INTERVAL = "2s"
-LOCAL_RULES = {"hold": "10s", "interval": SCRAPE_INTERVAL}
+LOCAL_RULES = {"hold": "10s", "interval": SCRAPE_INTERVAL, "window": "30s", "long_window": "1m"}
 """The sandbox's pods fail and heal in seconds, so its alerts need not hold for upstream's
-fifteen minutes."""
+fifteen minutes, nor look back over its five and ten (a replaced pod's alert would linger)."""
 
 PROMETHEUS_SOURCE = "prometheus"
 MONITOR_SOURCE = "sandbox-monitor"

@@ -196,6 +196,8 @@ SANDBOX_DEFAULTS = {
     "SELFHEAL_NAMESPACES": "demo",
     # The sandbox's pods fail and heal in seconds; a short window keeps the demo short.
     "SELFHEAL_VERIFY_WINDOW": "15s",
+    # Its faults are seconds old when they page, so the evidence is the last minutes' metrics.
+    "SELFHEAL_METRICS_WINDOW": "2m",
     "SELFHEAL_PR_POLL_INTERVAL": "30s",
 }
 

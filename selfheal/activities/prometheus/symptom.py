@@ -103,7 +103,7 @@ class SymptomCheck:
                 )
                 return Finding(name, True, f"{name} ({expression}) = {shown}")
         if expressions:
-            return Finding(name, False, f"{name} ({expressions[0]}) returns no series for it")
+            return Finding(name, False, f"{name} returns no series for it")
         if self._alertmanager is None:
             return Finding(name, False, f"{name}: no alerting rule to evaluate")
         active = [
