@@ -8,7 +8,12 @@ recover is from the alert reaching selfheal (the incident's first timeline entry
 RESOLVED (aim ≤ 10 s); the time from the break to the alert (the monitor's detection) is
 printed beside it.
 
-    python benchmarks/mttr.py [--mode gitops|direct] [--scenario NAME ...]
+With `--prometheus` the alerts come the real way: Prometheus scrapes the sandbox, its rule
+holds for 10 s and Alertmanager posts the webhook (the local stack's rules,
+`selfheal_lab/local_monitoring.py`); the scenarios only metrics show join in, and the
+symptom check runs in verification.
+
+    python benchmarks/mttr.py [--mode gitops|direct] [--prometheus] [--scenario NAME ...]
 """
 
 from __future__ import annotations
@@ -27,20 +32,20 @@ from selfheal_lab.experiments.stack import private_stack
 AIM_SECONDS = 10.0
 
 
-def auto_fixable() -> list[str]:
+def auto_fixable(prometheus: bool = False) -> list[str]:
     """Deployment scenarios with an automatic fix (the others escalate to a person by design;
-    the sandbox's alert monitor follows Deployments only), seen by that monitor (not the
-    ones only Prometheus sees)."""
+    the sandbox's alert monitor follows Deployments only); those only metrics show need
+    `prometheus`."""
     return [
         scenario.name
         for scenario in SCENARIOS.values()
         if scenario.fix_kind != "none"
         and scenario.kind == "Deployment"
-        and not scenario.metrics_only
+        and (prometheus or not scenario.metrics_only)
     ]
 
 
-async def measure(scenario: str, mode: str) -> tuple[float, float, str]:
+async def measure(scenario: str, mode: str, prometheus: bool) -> tuple[float, float, str]:
     """(break → alert, alert → RESOLVED) seconds for one scenario, and how it ended."""
     settings = {
         "SELFHEAL_AUTO_APPROVE": "always",
@@ -50,7 +55,7 @@ async def measure(scenario: str, mode: str) -> tuple[float, float, str]:
         "SELFHEAL_ALLOW_DESTRUCTIVE": "true",
     }
     deployment = SCENARIOS[scenario].default_workload
-    with private_stack(settings) as stack:
+    with private_stack(settings, prometheus=prometheus) as stack:
         client = await stack.client()
         since = await drive.break_workload(stack, scenario, deployment)
         incident_id = await watch.incident_about(client, deployment, since, timeout=180)
@@ -62,13 +67,14 @@ async def measure(scenario: str, mode: str) -> tuple[float, float, str]:
     return (first - since).total_seconds(), (last - first).total_seconds(), outcome
 
 
-async def main(scenarios: list[str], mode: str) -> int:
-    print(f"mode {mode}, auto-approve always, verification window 1 s")
+async def main(scenarios: list[str], mode: str, prometheus: bool) -> int:
+    alerts = "Prometheus -> Alertmanager" if prometheus else "the sandbox monitor"
+    print(f"mode {mode}, auto-approve always, verification window 1 s, alerts by {alerts}")
     print(f"{'scenario':<18} {'detect':>8} {'alert→RESOLVED':>15}  outcome")
     worst = 0.0
     failed = False
     for scenario in scenarios:
-        detect, recover, outcome = await measure(scenario, mode)
+        detect, recover, outcome = await measure(scenario, mode, prometheus)
         print(f"{scenario:<18} {detect:7.1f}s {recover:14.1f}s  {outcome}", flush=True)
         worst = max(worst, recover)
         failed = failed or not outcome.startswith("RESOLVED")
@@ -79,8 +85,12 @@ async def main(scenarios: list[str], mode: str) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=("gitops", "direct"), default="gitops")
-    parser.add_argument("--scenario", action="append", choices=auto_fixable())
+    parser.add_argument(
+        "--prometheus", action="store_true", help="alerts by real Prometheus and Alertmanager"
+    )
+    parser.add_argument("--scenario", action="append", choices=auto_fixable(prometheus=True))
     args = parser.parse_args()
-    code = asyncio.run(main(args.scenario or auto_fixable(), args.mode))
+    chosen = args.scenario or auto_fixable(args.prometheus)
+    code = asyncio.run(main(chosen, args.mode, args.prometheus))
     sys.stdout.flush()
     os._exit(code)

@@ -43,8 +43,11 @@ EXPERIMENT_SETTINGS = {
 class ExperimentStack:
     """One running private stack and the clients an experiment needs to observe it."""
 
-    def __init__(self, home: Path, settings: dict[str, str], ports: StackPorts) -> None:
+    def __init__(
+        self, home: Path, settings: dict[str, str], ports: StackPorts, prometheus: bool = False
+    ) -> None:
         self.stack = LocalStack(home, ports)
+        self.prometheus = prometheus
         self.env = stack_environment(self.stack.layout.env_file, with_sandbox=True)
         self.env |= settings
         self.info = StackInfo()
@@ -62,10 +65,10 @@ class ExperimentStack:
         return self.env["SELFHEAL_WEBHOOK_TOKEN"]
 
     def up(self) -> StackInfo:
-        """Start every part that is not running (all of them the first time); the
-        experiments post their own alerts, so the sandbox's monitor, not Prometheus, runs."""
+        """Start every part that is not running (all of them the first time); the alerts
+        come from the sandbox's monitor unless the stack was made with `prometheus`."""
         self.info = self.stack.up(
-            with_sandbox=True, with_webhook=True, env=self.env, prometheus=False
+            with_sandbox=True, with_webhook=True, env=self.env, prometheus=self.prometheus
         )
         return self.info
 
@@ -120,15 +123,21 @@ class ExperimentStack:
 
 @contextlib.contextmanager
 def private_stack(
-    settings: dict[str, str] | None = None, home: Path | None = None, keep: bool = False
+    settings: dict[str, str] | None = None,
+    home: Path | None = None,
+    keep: bool = False,
+    prometheus: bool = False,
 ) -> Iterator[ExperimentStack]:
     """Start a whole stack on free ports under `home` (a temporary one by default); stop it after.
 
-    `settings` override EXPERIMENT_SETTINGS; with `keep` the home (logs, database) stays.
+    `settings` override EXPERIMENT_SETTINGS; with `keep` the home (logs, database) stays;
+    with `prometheus` real Prometheus and Alertmanager raise the alerts.
     """
     owned = home is None
     home = home or Path(tempfile.mkdtemp(prefix="selfheal-chaos-"))
-    stack = ExperimentStack(home, {**EXPERIMENT_SETTINGS, **(settings or {})}, StackPorts.free())
+    stack = ExperimentStack(
+        home, {**EXPERIMENT_SETTINGS, **(settings or {})}, StackPorts.free(), prometheus
+    )
     try:
         stack.up()
         yield stack
