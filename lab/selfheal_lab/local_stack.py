@@ -345,8 +345,10 @@ class LocalStack:
         return env
 
     def _choose_alerts(self, info: StackInfo, prometheus: bool | None) -> None:
-        """Decide who raises the sandbox's alerts; a running sandbox keeps its choice."""
-        if pid_alive(info.pids.get("sandbox")) and info.alerts:
+        """Decide who raises the sandbox's alerts; a running sandbox keeps its choice (one
+        recorded before there was a choice runs its monitor)."""
+        if pid_alive(info.pids.get("sandbox")):
+            info.alerts = info.alerts or {"source": MONITOR_SOURCE, "why": "the running sandbox's"}
             return
         missing = missing_monitoring()
         if prometheus and missing:

@@ -10,6 +10,7 @@ here posts an alert by hand.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -38,6 +39,23 @@ def prometheus_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
     )
     yield running
     running.stack.down()
+
+
+def test_up_reports_the_real_alert_path_and_reuses_it(prometheus_stack: RunningStack):
+    before = dict(prometheus_stack.info.pids)
+    ran = prometheus_stack.cli("up")
+    assert ran.returncode == 0, ran.stderr
+    assert "alerts        real Prometheus -> Alertmanager -> webhook" in ran.stdout
+    assert f"prometheus    {prometheus_stack.info.prometheus['url']}" in ran.stdout
+    recorded = json.loads(prometheus_stack.stack.layout.stack_file.read_text())
+    assert recorded["pids"] == before, "up started a second stack"
+    home = prometheus_stack.stack.layout.home
+    config = (home / "alertmanager" / "alertmanager.yml").read_text()
+    assert "/webhooks/alertmanager" in config and "Bearer" in config
+    assert "CPUThrottlingHigh" in (home / "prometheus" / "rules.yml").read_text()
+    targets = httpx.get(f"{recorded['prometheus']['url']}/api/v1/targets", timeout=10).json()
+    jobs = {t["labels"]["job"]: t["health"] for t in targets["data"]["activeTargets"]}
+    assert jobs == {"kube-state-metrics": "up", "kubelet": "up", "apps": "up"}, jobs
 
 
 def active_alerts(stack: RunningStack, name: str, workload_label: str) -> list[object]:

@@ -18,6 +18,18 @@ def test_up_twice_reuses_the_live_stack(sandbox_stack: RunningStack) -> None:
     assert recorded["kubernetes"]["kubeconfig"].endswith("kubeconfig")
 
 
+def test_a_running_sandbox_keeps_its_alert_monitor(sandbox_stack: RunningStack) -> None:
+    before = dict(sandbox_stack.info.pids)
+    # Asked for the default (Prometheus when installed), the running sandbox keeps its choice.
+    again = sandbox_stack.stack.up(
+        with_sandbox=True, with_webhook=True, env=sandbox_stack.env, prometheus=None
+    )
+    assert again.pids == before and "prometheus" not in again.pids
+    recorded = json.loads(sandbox_stack.stack.layout.stack_file.read_text())
+    assert recorded["alerts"]["source"] == "sandbox-monitor"
+    assert recorded["prometheus"] == {} and recorded["alertmanager"] == {}
+
+
 def test_the_sandbox_cluster_serves_the_demo_app(sandbox_stack: RunningStack) -> None:
     core = client.CoreV1Api(sandbox_stack.kubernetes())
     pods = core.list_pod_for_all_namespaces().items
