@@ -53,9 +53,14 @@ def test_up_reports_the_real_alert_path_and_reuses_it(prometheus_stack: RunningS
     config = (home / "alertmanager" / "alertmanager.yml").read_text()
     assert "/webhooks/alertmanager" in config and "Bearer" in config
     assert "CPUThrottlingHigh" in (home / "prometheus" / "rules.yml").read_text()
-    targets = httpx.get(f"{recorded['prometheus']['url']}/api/v1/targets", timeout=10).json()
-    jobs = {t["labels"]["job"]: t["health"] for t in targets["data"]["activeTargets"]}
-    assert jobs == {"kube-state-metrics": "up", "kubelet": "up", "apps": "up"}, jobs
+    wanted = {"kube-state-metrics": "up", "kubelet": "up", "apps": "up"}
+    jobs: dict[str, str] = {}
+    deadline = time.monotonic() + 30  # a Prometheus just started has not scraped yet
+    while jobs != wanted and time.monotonic() < deadline:
+        answer = httpx.get(f"{recorded['prometheus']['url']}/api/v1/targets", timeout=10)
+        jobs = {t["labels"]["job"]: t["health"] for t in answer.json()["data"]["activeTargets"]}
+        time.sleep(0.5)
+    assert jobs == wanted, jobs
 
 
 def active_alerts(stack: RunningStack, name: str, workload_label: str) -> list[object]:
