@@ -14,7 +14,8 @@ import time
 
 from selfheal.activities.kubernetes.client import ClusterConnection
 from selfheal.activities.kubernetes.members import read_members
-from selfheal.activities.kubernetes.rollout import contains, pause
+from selfheal.activities.kubernetes.rollout import contains
+from selfheal.activities.pause import pause
 from selfheal.contracts.kubernetes import HealthCheckRequest, HealthReport
 from selfheal.kube_objects import Obj, name_of
 

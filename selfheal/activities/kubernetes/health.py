@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from selfheal.activities.kubernetes.client import ClusterConnection
 from selfheal.activities.kubernetes.cronjob_runs import verify_next_run
 from selfheal.activities.kubernetes.members import read_members
-from selfheal.activities.kubernetes.rollout import pause, rollout_status, workload_rollout_status
+from selfheal.activities.kubernetes.rollout import rollout_status, workload_rollout_status
 from selfheal.activities.kubernetes.rollout_reading import RolloutStatus
 from selfheal.activities.kubernetes.workload import read_workload
+from selfheal.activities.pause import pause
 from selfheal.contracts.kubernetes import HealthCheckRequest, HealthReport
 from selfheal.kube_objects import Obj, name_of, uid_of
 

@@ -7,8 +7,6 @@ import time
 from typing import Any
 
 from kubernetes.utils import parse_quantity
-from temporalio import activity
-from temporalio.exceptions import CancelledError
 
 from selfheal.activities.kubernetes.client import ClusterConnection
 from selfheal.activities.kubernetes.forced_rollback import evict_stuck_pods
@@ -19,6 +17,7 @@ from selfheal.activities.kubernetes.set_rollouts import (
     daemonset_rollout_status,
     statefulset_rollout_status,
 )
+from selfheal.activities.pause import pause
 from selfheal.contracts.kubernetes import RolloutRequest, RolloutResult
 from selfheal.kube_objects import Obj, revision_of
 
@@ -136,14 +135,6 @@ def _same_scalar(actual: Any, expected: Any) -> bool:
         return bool(parse_quantity(actual) == parse_quantity(expected))
     except ValueError:
         return False
-
-
-def pause(seconds: float, note: str) -> None:
-    """Heartbeat `note` and sleep up to `seconds`, returning early (and raising) if cancelled."""
-    activity.heartbeat(note)
-    activity.wait_for_cancelled_sync(max(seconds, 0.0))
-    if activity.is_cancelled():
-        raise CancelledError(f"cancelled while waiting: {note}")
 
 
 def wait_for_rollout(

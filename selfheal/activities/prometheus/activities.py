@@ -7,7 +7,7 @@ worker's thread pool. Reading is idempotent: a retry reads the same window again
 
 from __future__ import annotations
 
-from selfheal.activities.kubernetes.rollout import pause
+from selfheal.activities.pause import pause
 from selfheal.activities.prometheus.client import NOT_CONFIGURED, clients_from, now
 from selfheal.activities.prometheus.errors import MetricsApiError, metrics_call
 from selfheal.activities.prometheus.evidence import read_workload_metrics
