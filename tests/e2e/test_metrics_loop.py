@@ -125,6 +125,38 @@ async def test_cpu_throttling_pages_through_prometheus_and_resolves_once_its_ale
     await wait_until_healthy(api, "catalog", timeout=60)
 
 
+async def test_a_statefulset_oom_pages_through_prometheus_with_no_alert_posted_by_hand(
+    prometheus_stack: RunningStack,
+):
+    """The sandbox's own monitor follows Deployments only; Prometheus' rules read any pod."""
+    stack = prometheus_stack
+    api, client = stack.kubernetes(), await stack.client()
+    repo = stack.github().get_repo(stack.info.github["repo"])
+    since = now()
+    injected = await asyncio.to_thread(inject_through_repository, api, repo, "statefulset-oom")
+    assert injected.workload == "ledger"
+
+    incident_id = await incident_about(client, "ledger", since, timeout=120)
+    status = await wait_for_state(
+        client, incident_id, FINAL_STATES | {IncidentState.AWAITING_REVIEW}
+    )
+    assert status.state == IncidentState.AWAITING_REVIEW, status.escalation_reason
+    assert {"KubePodCrashLooping", "KubeContainerOOMKilled"} & set(status.alert_names)
+    assert status.diagnosis is not None and status.diagnosis.category.value == "oom_killed"
+    assert status.fix is not None and status.fix.workload_kind == "StatefulSet"
+    assert status.pr_url is not None
+    pull = repo.get_pull(int(status.pr_url.rsplit("/", 1)[-1]))
+    assert [f.filename for f in pull.get_files()] == ["apps/ledger/statefulset.yaml"]
+    approval = Approval(by="e2e-approver", proposal=status.fix.digest, channel="cli")
+    await decisions.approve(client, incident_id, approval)
+    status = await wait_for_state(client, incident_id, FINAL_STATES, timeout=240)
+
+    assert status.state == IncidentState.RESOLVED, status.escalation_reason
+    assert "the symptom cleared for demo/ledger" in (status.resolution or "")
+    print(f"statefulset-oom through Prometheus: {timings(since, status)}")
+    await wait_until_healthy(api, "ledger", timeout=90, kind="StatefulSet")
+
+
 async def _none_active(stack: RunningStack, name: str, workload: str) -> bool | None:
     """True once Alertmanager holds no such alert (None while it does, for `eventually`)."""
     return None if await asyncio.to_thread(active_alerts, stack, name, workload) else True
