@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import selfheal_lab.local_stack as local_stack
-from selfheal_lab.monitoring import INSTALL_COMMAND
 from selfheal_lab.local_stack import LocalStack, StackError, StackInfo, StackPorts
+from selfheal_lab.monitoring import INSTALL_COMMAND
 
 MISSING = f"prometheus not found: install Debian's packages with `sudo {INSTALL_COMMAND}`"
 
