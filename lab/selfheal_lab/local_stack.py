@@ -179,7 +179,10 @@ class StackInfo:
     pids: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> str:
-        return json.dumps(self.__dict__, indent=2)
+        """The file's text; `prometheus` and `alertmanager` only when they run (DESIGN §9)."""
+        only_when_running = ("prometheus", "alertmanager")
+        shown = {k: v for k, v in self.__dict__.items() if v or k not in only_when_running}
+        return json.dumps(shown, indent=2)
 
     @classmethod
     def read(cls, path: Path) -> StackInfo | None:

@@ -27,7 +27,7 @@ def test_a_running_sandbox_keeps_its_alert_monitor(sandbox_stack: RunningStack) 
     assert again.pids == before and "prometheus" not in again.pids
     recorded = json.loads(sandbox_stack.stack.layout.stack_file.read_text())
     assert recorded["alerts"]["source"] == "sandbox-monitor"
-    assert recorded["prometheus"] == {} and recorded["alertmanager"] == {}
+    assert "prometheus" not in recorded and "alertmanager" not in recorded
 
 
 def test_the_sandbox_cluster_serves_the_demo_app(sandbox_stack: RunningStack) -> None:
