@@ -26,7 +26,7 @@ from selfheal.contracts.claude import ToolAnswer, ToolCall
 from selfheal.contracts.kubernetes import ClusterContext
 from selfheal.contracts.prometheus import SymptomReport, SymptomRequest
 from selfheal.settings import Settings
-from selfheal_lab.monitoring import PrometheusServer, ScrapeTarget
+from selfheal_lab.monitoring import AlertmanagerServer, PrometheusServer, ScrapeTarget
 from selfheal_lab.sandbox.serving import ServedApp
 from tests.prometheus.conftest import start_prometheus, wait_for
 
@@ -75,9 +75,15 @@ def shop_errors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Erro
 
 
 def check(
-    url: str | None, seconds: float, wait: float, workload: str = "checkout"
+    url: str | None,
+    seconds: float,
+    wait: float,
+    workload: str = "checkout",
+    alertmanager: str | None = None,
 ) -> SymptomReport:
-    settings = Settings(_env_file=None, prometheus_url=url)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, prometheus_url=url, alertmanager_url=alertmanager
+    )
     request = SymptomRequest(
         incident_id="inc-checkout-1",
         namespace="demo",
@@ -181,6 +187,45 @@ def test_prometheus_down_mid_check_is_retried_then_reported_unchecked_never_clea
     finally:
         own.stop()
         ratios.ratios.update(checkout=0.12)
+
+
+def test_an_alert_from_another_prometheus_is_evaluated_from_its_generator_url(
+    shop_errors: tuple[ErrorRatios, str], tmp_path: Path
+) -> None:
+    """The rule lives in a Prometheus the worker does not query (a second one, a ruler):
+    the expression comes from the alert Alertmanager holds, and is evaluated where the
+    worker reads its metrics."""
+    ratios, _ = shop_errors
+    assert ratios.served is not None
+    scraped = [ScrapeTarget("shop", f"{ratios.served.host}:{ratios.served.port}")]
+    alertmanager = AlertmanagerServer(tmp_path / "am")
+    alertmanager.start()
+    ruler = start_prometheus(
+        tmp_path / "ruler", targets=scraped, rules=RULES, alertmanager=alertmanager.url
+    )
+    reader = start_prometheus(tmp_path / "reader", targets=scraped)
+    try:
+        assert not check(reader.url, 1, 0).checked, "the reader has no rules of its own"
+        wait_for(
+            lambda: check(reader.url, 1, 0, alertmanager=alertmanager.url).holds,
+            timeout=40,
+            what="HighErrorRate to reach Alertmanager and be read from its generatorURL",
+        )
+
+        holding = check(reader.url, 1, 1, alertmanager=alertmanager.url)
+        assert holding.holds and "HighErrorRate (http_errors_ratio > 0.05) = 0.12" in (
+            holding.message
+        )
+
+        ratios.ratios.update(checkout=0.01)
+        cleared = check(reader.url, 2, 30, alertmanager=alertmanager.url)
+        assert cleared.checked and not cleared.holds, cleared.message
+        assert "HighErrorRate returns no series for it" in cleared.message
+    finally:
+        ratios.ratios.update(checkout=0.12)
+        reader.stop()
+        ruler.stop()
+        alertmanager.stop()
 
 
 def test_the_investigation_queries_prometheus_read_only_and_bounded(

@@ -1,13 +1,16 @@
 """Verification by the symptom: whether the conditions of the alerts that paged still hold
 for the workload once the fix is in.
 
-Each alert's expression comes from Prometheus' rules API by the alert's name and is
-evaluated as an instant query; a series counts when its labels name this workload (the same
-reading of kube-state-metrics labels the webhook does) or name no namespace at all (a
-condition about everything holds for this workload too). The symptom has cleared once no
-series counts for a whole `window`; one that still holds after `wait` is the answer. An
-alert Prometheus has no rule for is asked of Alertmanager (still active for the workload?)
-when ALERTMANAGER_URL is set. With nothing to ask, the report says it did not check.
+Each alert's expression comes from Prometheus' rules API by the alert's name, or, when that
+Prometheus has no such rule (the alert came from another one: a Thanos ruler, a second
+Prometheus behind one query frontend), from the `generatorURL` of the alert Alertmanager
+holds for the workload; it is evaluated as an instant query. A series counts when its
+labels name this workload (the same reading of kube-state-metrics labels the webhook does)
+or name no namespace at all (a condition about everything holds for this workload too).
+The symptom has cleared once no series counts for a whole `window`; one that still holds
+after `wait` is the answer. An alert with no expression to evaluate is asked of
+Alertmanager (still active for the workload?) when ALERTMANAGER_URL is set. With nothing to
+ask, the report says it did not check.
 
 A read that fails in a way a retry may fix (Prometheus down, a 503) is a poll without an
 answer: the clear window starts again, and the reads go on until `wait` is over, when the
@@ -19,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 from selfheal.activities.prometheus.client import AlertmanagerClient, PrometheusClient
 from selfheal.activities.prometheus.errors import MetricsApiError
@@ -62,6 +66,7 @@ class SymptomCheck:
         self._prometheus = prometheus
         self._alertmanager = alertmanager
         self._rules: dict[str, list[str]] = {}
+        self._generated: dict[str, list[str]] = {}
 
     def unanswerable(self, request: SymptomRequest) -> str | None:
         """Why nothing can be checked for these alerts, or None when something can."""
@@ -88,8 +93,27 @@ class SymptomCheck:
             self._rules[name] = self._prometheus.alert_rule(name)
         return self._rules[name]
 
+    def _expressions(self, name: str, request: SymptomRequest) -> list[str]:
+        """The alert's expressions: its rules in Prometheus, else (kept once found, since
+        Alertmanager forgets a resolved alert) the generatorURLs of its alerts there."""
+        if self._prometheus is None:
+            return []
+        if rules := self._rule(name):
+            return rules
+        if name not in self._generated and self._alertmanager is not None:
+            held = self._alertmanager.alerts([f'alertname="{name}"'], silenced=False)
+            found = {
+                expression
+                for alert in held
+                if about_workload(alert.labels, request)
+                and (expression := generator_expression(alert.generator_url))
+            }
+            if found:
+                self._generated[name] = sorted(found)
+        return self._generated.get(name, [])
+
     def _read_one(self, name: str, request: SymptomRequest) -> Finding:
-        expressions = self._rule(name) if self._prometheus is not None else []
+        expressions = self._expressions(name, request)
         for expression in expressions:
             assert self._prometheus is not None
             series = [
@@ -114,6 +138,12 @@ class SymptomCheck:
         if active:
             return Finding(name, True, f"{name} is still active in Alertmanager")
         return Finding(name, False, f"{name} is no longer active in Alertmanager")
+
+
+def generator_expression(url: str) -> str | None:
+    """The PromQL of a Prometheus alert's generatorURL (`…/graph?g0.expr=…&g0.tab=1`)."""
+    found = parse_qs(urlsplit(url).query).get("g0.expr")
+    return found[0].strip() or None if found else None
 
 
 def _labels(labels: dict[str, str]) -> str:
