@@ -25,6 +25,9 @@ from kubernetes.client.exceptions import ApiException
 
 log = structlog.get_logger(__name__)
 
+CONFLICT_ATTEMPTS = 5
+"""Read-and-replace rounds before a conflict (409) counts as the sync's error."""
+
 # Objects others depend on go first, as Argo CD's sync waves order kinds.
 _KIND_ORDER = {
     "Namespace": 0,
@@ -181,21 +184,27 @@ class GitOpsSync:
             meta.setdefault("namespace", self.default_namespace)
             scope["namespace"] = meta["namespace"]
         prefix = "namespaced_" if namespaced else ""
-        try:
-            current = getattr(api, f"read_{prefix}{suffix}")(name, **scope)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-            getattr(api, f"create_{prefix}{suffix}")(body=manifest, **scope)
-            return f"created {_describe(manifest)}"
-        existing = self.api_client.sanitize_for_serialization(current).get("metadata") or {}
-        meta["resourceVersion"] = existing.get("resourceVersion")
-        # Keep annotations the server or controllers own (e.g. the deployment revision).
-        meta["annotations"] = {
-            **(existing.get("annotations") or {}),
-            **(meta.get("annotations") or {}),
-        }
-        getattr(api, f"replace_{prefix}{suffix}")(name, body=manifest, **scope)
+        wanted = dict(meta.get("annotations") or {})
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                current = getattr(api, f"read_{prefix}{suffix}")(name, **scope)
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+                getattr(api, f"create_{prefix}{suffix}")(body=manifest, **scope)
+                return f"created {_describe(manifest)}"
+            existing = self.api_client.sanitize_for_serialization(current).get("metadata") or {}
+            meta["resourceVersion"] = existing.get("resourceVersion")
+            # Keep annotations the server or controllers own (e.g. the deployment revision).
+            meta["annotations"] = {**(existing.get("annotations") or {}), **wanted}
+            try:
+                getattr(api, f"replace_{prefix}{suffix}")(name, body=manifest, **scope)
+            except ApiException as exc:
+                # A controller wrote the object between the read and the replace: read again.
+                if exc.status != 409 or attempt == CONFLICT_ATTEMPTS - 1:
+                    raise
+                continue
+            break
         return f"applied {_describe(manifest)}"
 
 

@@ -208,6 +208,10 @@ class AlertMonitor:
         namespaces = self._core.list_namespace(label_selector=selector).items
         return [str(ns.metadata.name) for ns in namespaces if ns.metadata]
 
+    def absent(self) -> set[AlertKey]:
+        """Firing alerts the last round did not see (resolved once away `resolve_after`)."""
+        return set(self._absent_since)
+
     def evaluate_once(self, now: float | None = None) -> list[dict[str, Any]]:
         """Evaluate every watched Deployment once; post what is due; return what was posted."""
         now = time.monotonic() if now is None else now
@@ -225,7 +229,7 @@ class AlertMonitor:
         due: list[tuple[FiringAlert, str]] = []
         for key, alert in current.items():
             first_seen = self._pending.setdefault(key, now)
-            if now - first_seen < self._pending_for:
+            if key not in self._firing and now - first_seen < self._pending_for:
                 continue  # like a rule's `for:` clause
             # An alert keeps the labels it first fired with, so its fingerprint stays put.
             self._absent_since.pop(key, None)
@@ -244,12 +248,17 @@ class AlertMonitor:
                 due.append((self._firing.pop(key), "resolved"))
                 self._last_sent.pop(key, None)
                 self._absent_since.pop(key, None)
+                self._pending.pop(key, None)
+            elif now - self._last_sent[key] >= self._repeat:
+                # A crash loop's pod is Running between back-offs: still firing, repeated.
+                due.append((self._firing[key], "firing"))
+                self._last_sent[key] = now
         for key, alert in list(self._unsent_resolved.items()):
             del self._unsent_resolved[key]
             if key not in self._firing:
                 due.append((alert, "resolved"))
         for key in list(self._pending):
-            if key not in current:
+            if key not in current and key not in self._firing:
                 del self._pending[key]
         return self._post(due)
 
