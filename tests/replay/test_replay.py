@@ -91,6 +91,12 @@ def test_both_sides_of_every_incident_patch_are_recorded() -> None:
     assert SYMPTOM_UNCHECKED_ESCALATES not in patches_in(
         HISTORIES[0].parent / "direct-symptom-holds.json"
     )
+    # Recorded before the patch: the check failed and the incident went on to resolve.
+    resolved = HISTORIES[0].parent / (
+        "direct-symptom-unanswered.before-symptom-unchecked-escalates.json"
+    )
+    assert SYMPTOM_VERIFIED in patches_in(resolved)
+    assert SYMPTOM_UNCHECKED_ESCALATES not in patches_in(resolved)
 
 
 def test_the_reminders_are_durable_timers_and_the_message_an_activity() -> None:
