@@ -14,6 +14,8 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 import pytest
@@ -22,7 +24,7 @@ from selfheal.chaos.through_git import inject_through_repository
 from selfheal.client import decisions
 from selfheal.client.listing import list_incidents
 from selfheal.model.decisions import Approval
-from selfheal.model.incident import IncidentState
+from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal_lab.demo import now, timings
 from selfheal_lab.watch import eventually, incident_about
 from tests.e2e.follow import FINAL_STATES, wait_for_state, wait_until_healthy
@@ -74,22 +76,47 @@ def active_alerts(stack: RunningStack, name: str, workload_label: str) -> list[o
     return [a for a in answer.json() if workload_label in str(a["labels"])]
 
 
+@dataclass
+class Paged:
+    """An incident a scenario opened through Prometheus, waiting for its review."""
+
+    since: datetime
+    incident_id: str
+    status: IncidentStatus
+
+
+async def page_through_git(stack: RunningStack, scenario: str, workload: str) -> Paged:
+    """Break `workload` with `scenario` in the manifest repository; return the incident
+    Prometheus' alert opened once it waits for review."""
+    api, client = stack.kubernetes(), await stack.client()
+    repo = stack.github().get_repo(stack.info.github["repo"])
+    since = now()
+    injected = await asyncio.to_thread(inject_through_repository, api, repo, scenario)
+    assert injected.workload == workload
+    incident_id = await incident_about(client, workload, since, timeout=120)
+    status = await wait_for_state(
+        client, incident_id, FINAL_STATES | {IncidentState.AWAITING_REVIEW}
+    )
+    assert status.state == IncidentState.AWAITING_REVIEW, status.escalation_reason
+    return Paged(since, incident_id, status)
+
+
+async def approve_until_ended(stack: RunningStack, paged: Paged) -> IncidentStatus:
+    """Approve the proposal under review and return the incident once it has ended."""
+    client = await stack.client()
+    assert paged.status.fix is not None
+    approval = Approval(by="e2e-approver", proposal=paged.status.fix.digest, channel="cli")
+    await decisions.approve(client, paged.incident_id, approval)
+    return await wait_for_state(client, paged.incident_id, FINAL_STATES, timeout=240)
+
+
 async def test_cpu_throttling_pages_through_prometheus_and_resolves_once_its_alert_clears(
     prometheus_stack: RunningStack,
 ):
     stack = prometheus_stack
     assert stack.info.alerts["source"] == "prometheus"
-    api, client = stack.kubernetes(), await stack.client()
-    repo = stack.github().get_repo(stack.info.github["repo"])
-    since = now()
-    injected = await asyncio.to_thread(inject_through_repository, api, repo, "cpu-throttling")
-    assert injected.workload == "catalog"
-
-    incident_id = await incident_about(client, "catalog", since, timeout=120)
-    status = await wait_for_state(
-        client, incident_id, FINAL_STATES | {IncidentState.AWAITING_REVIEW}
-    )
-    assert status.state == IncidentState.AWAITING_REVIEW, status.escalation_reason
+    paged = await page_through_git(stack, "cpu-throttling", "catalog")
+    since, incident_id, status = paged.since, paged.incident_id, paged.status
     assert "CPUThrottlingHigh" in status.alert_names
     assert "from alertmanager" in status.timeline[0].note
     assert status.diagnosis is not None and status.diagnosis.category.value == "cpu_throttling"
@@ -97,9 +124,7 @@ async def test_cpu_throttling_pages_through_prometheus_and_resolves_once_its_ale
     assert status.fix is not None and status.fix.kind.value == "increase_cpu"
     assert [(c.before, c.after) for c in status.fix.changes] == [("10m", "20m"), ("10m", "20m")]
 
-    approval = Approval(by="e2e-approver", proposal=status.fix.digest, channel="cli")
-    await decisions.approve(client, incident_id, approval)
-    status = await wait_for_state(client, incident_id, FINAL_STATES, timeout=240)
+    status = await approve_until_ended(stack, paged)
 
     assert status.state == IncidentState.RESOLVED, status.escalation_reason
     resolution = status.resolution or ""
@@ -113,6 +138,7 @@ async def test_cpu_throttling_pages_through_prometheus_and_resolves_once_its_ale
         "Alertmanager to resolve CPUThrottlingHigh",
         60,
     )
+    client = await stack.client()
     settled = time.monotonic() + 6  # three of Alertmanager's 2s group intervals
     while time.monotonic() < settled:
         opened = [
@@ -122,7 +148,7 @@ async def test_cpu_throttling_pages_through_prometheus_and_resolves_once_its_ale
         ]
         assert opened == [incident_id], f"a resolved alert opened {opened}"
         await asyncio.sleep(1)
-    await wait_until_healthy(api, "catalog", timeout=60)
+    await wait_until_healthy(stack.kubernetes(), "catalog", timeout=60)
 
 
 async def test_a_statefulset_oom_pages_through_prometheus_with_no_alert_posted_by_hand(
@@ -130,31 +156,21 @@ async def test_a_statefulset_oom_pages_through_prometheus_with_no_alert_posted_b
 ):
     """The sandbox's own monitor follows Deployments only; Prometheus' rules read any pod."""
     stack = prometheus_stack
-    api, client = stack.kubernetes(), await stack.client()
-    repo = stack.github().get_repo(stack.info.github["repo"])
-    since = now()
-    injected = await asyncio.to_thread(inject_through_repository, api, repo, "statefulset-oom")
-    assert injected.workload == "ledger"
-
-    incident_id = await incident_about(client, "ledger", since, timeout=120)
-    status = await wait_for_state(
-        client, incident_id, FINAL_STATES | {IncidentState.AWAITING_REVIEW}
-    )
-    assert status.state == IncidentState.AWAITING_REVIEW, status.escalation_reason
+    paged = await page_through_git(stack, "statefulset-oom", "ledger")
+    status = paged.status
     assert {"KubePodCrashLooping", "KubeContainerOOMKilled"} & set(status.alert_names)
     assert status.diagnosis is not None and status.diagnosis.category.value == "oom_killed"
     assert status.fix is not None and status.fix.workload_kind == "StatefulSet"
     assert status.pr_url is not None
+    repo = stack.github().get_repo(stack.info.github["repo"])
     pull = repo.get_pull(int(status.pr_url.rsplit("/", 1)[-1]))
     assert [f.filename for f in pull.get_files()] == ["apps/ledger/statefulset.yaml"]
-    approval = Approval(by="e2e-approver", proposal=status.fix.digest, channel="cli")
-    await decisions.approve(client, incident_id, approval)
-    status = await wait_for_state(client, incident_id, FINAL_STATES, timeout=240)
+    status = await approve_until_ended(stack, paged)
 
     assert status.state == IncidentState.RESOLVED, status.escalation_reason
     assert "the symptom cleared for demo/ledger" in (status.resolution or "")
-    print(f"statefulset-oom through Prometheus: {timings(since, status)}")
-    await wait_until_healthy(api, "ledger", timeout=90, kind="StatefulSet")
+    print(f"statefulset-oom through Prometheus: {timings(paged.since, status)}")
+    await wait_until_healthy(stack.kubernetes(), "ledger", timeout=90, kind="StatefulSet")
 
 
 async def _none_active(stack: RunningStack, name: str, workload: str) -> bool | None:

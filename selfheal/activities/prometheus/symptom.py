@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from selfheal.activities.prometheus.api import AlertmanagerAlert
 from selfheal.activities.prometheus.client import AlertmanagerClient, PrometheusClient
 from selfheal.activities.prometheus.errors import MetricsApiError
 from selfheal.contracts.prometheus import (
@@ -93,27 +94,24 @@ class SymptomCheck:
             self._rules[name] = self._prometheus.alert_rule(name)
         return self._rules[name]
 
-    def _expressions(self, name: str, request: SymptomRequest) -> list[str]:
-        """The alert's expressions: its rules in Prometheus, else (kept once found, since
-        Alertmanager forgets a resolved alert) the generatorURLs of its alerts there."""
-        if self._prometheus is None:
-            return []
-        if rules := self._rule(name):
-            return rules
-        if name not in self._generated and self._alertmanager is not None:
-            held = self._alertmanager.alerts([f'alertname="{name}"'], silenced=False)
-            found = {
-                expression
-                for alert in held
-                if about_workload(alert.labels, request)
-                and (expression := generator_expression(alert.generator_url))
-            }
-            if found:
-                self._generated[name] = sorted(found)
-        return self._generated.get(name, [])
+    def _held(self, name: str, request: SymptomRequest) -> list[AlertmanagerAlert]:
+        """The alerts of this name Alertmanager holds (active, not silenced) for the workload."""
+        assert self._alertmanager is not None
+        held = self._alertmanager.alerts([f'alertname="{name}"'], silenced=False)
+        return [alert for alert in held if about_workload(alert.labels, request)]
 
     def _read_one(self, name: str, request: SymptomRequest) -> Finding:
-        expressions = self._expressions(name, request)
+        expressions = self._rule(name) if self._prometheus is not None else []
+        held: list[AlertmanagerAlert] = []
+        if not expressions and self._alertmanager is not None:
+            held = self._held(name, request)
+            if self._prometheus is not None:
+                # Kept once found: Alertmanager forgets an alert once it has resolved.
+                found = {
+                    expr for alert in held if (expr := generator_expression(alert.generator_url))
+                }
+                self._generated[name] = sorted(found) or self._generated.get(name, [])
+                expressions = self._generated[name]
         for expression in expressions:
             assert self._prometheus is not None
             series = [
@@ -130,12 +128,7 @@ class SymptomCheck:
             return Finding(name, False, f"{name} returns no series for it")
         if self._alertmanager is None:
             return Finding(name, False, f"{name}: no alerting rule to evaluate")
-        active = [
-            alert
-            for alert in self._alertmanager.alerts([f'alertname="{name}"'], silenced=False)
-            if about_workload(alert.labels, request)
-        ]
-        if active:
+        if held:
             return Finding(name, True, f"{name} is still active in Alertmanager")
         return Finding(name, False, f"{name} is no longer active in Alertmanager")
 
