@@ -88,11 +88,13 @@ def trigger(
             out.print(f"joined incident [bold]{delivery.incident_id}[/]")
         elif await wait_until_open(client, delivery.incident_id):
             out.print(f"started incident [bold]{delivery.incident_id}[/]")
-        else:
+        elif delivery.incident_id:
             out.print(
                 f"queued: incident [bold]{delivery.incident_id}[/] opens when a worker runs "
                 f"(workload {delivery.workflow_id})"
             )
+        else:
+            out.print(f"{delivery.note} (workload {delivery.workflow_id})")
         out.print(f"UI: {delivery.ui_url}")
 
     run(send)

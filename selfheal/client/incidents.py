@@ -24,13 +24,14 @@ from temporalio.api.workflowservice.v1 import (
     SignalWithStartWorkflowExecutionRequest,
 )
 from temporalio.client import Client, WorkflowHandle
+from temporalio.converter import decode_typed_search_attributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from selfheal.model.alerts import Alert, AlertBatch, AlertStatus, WorkloadRef
-from selfheal.model.incident import IncidentStatus
+from selfheal.model.incident import IncidentState, IncidentStatus
 from selfheal.model.workload import WorkloadInput
 from selfheal.workflows.incident import IncidentWorkflow
-from selfheal.workflows.search import summary_of
+from selfheal.workflows.search import STATE, summary_of
 from selfheal.workflows.workload import WorkloadWorkflow
 
 
@@ -164,12 +165,16 @@ def delivery_digest(alerts: list[Alert]) -> str:
 DROPPED = "resolved alert; no incident is open"
 """A resolved alert with no incident open: the workload drops it."""
 
-QUEUED = "queued: the workload opens the incident when a worker runs"
 
 RUNNING = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 
 OPENING_WAIT = 2.0
 """Seconds an answer waits for an idle workload to open its next incident."""
+
+QUEUED = (
+    "queued: the workload opens the incident for it when it can (none opened within "
+    f"{OPENING_WAIT:g} s: no worker is running, or its last incident is still closing)"
+)
 
 
 async def _open_or_opening(client: Client, workload: WorkloadRef) -> str | None:
@@ -185,29 +190,40 @@ async def _open_or_opening(client: Client, workload: WorkloadRef) -> str | None:
         return None
     children = [child.workflow_id for child in description.pending_children]
     if children:
-        # The workload lists a child as pending until it has recorded its end, a moment
-        # after the incident closed: an incident that has ended is not open.
-        child = await _describe(client, children[-1])
-        if child is not None and child.workflow_execution_info.status != RUNNING:
-            return None
-        return children[-1]
+        return children[-1] if await _still_open(client, children[-1]) else None
     first = workload.incident_id(description.workflow_execution_info.execution.run_id, 1)
     opened = await _describe(client, first)
     # Read after the workload: the first incident may have started in between, before
     # the workload's history lists it as a child. Only a closed one means "none open".
-    if opened is None or opened.workflow_execution_info.status == RUNNING:
+    if opened is None or _open(opened):
         return first
     return None
 
 
 async def open_incident(client: Client, workload_id: str) -> str | None:
-    """The incident open on the workload now (its pending child), or None.
-
-    A describe call, answered by the server alone: no worker, no history read.
-    """
+    """The incident open on the workload now (its pending child, unless it is closing), or
+    None. Describe calls, answered by the server alone: no worker, no history read."""
     description = await _describe(client, workload_id)
     children = [child.workflow_id for child in description.pending_children] if description else []
-    return children[-1] if children else None
+    if children and await _still_open(client, children[-1]):
+        return children[-1]
+    return None
+
+
+async def _still_open(client: Client, incident_id: str) -> bool:
+    """Whether the workload's pending child is still open. The workload lists it as pending
+    until it has recorded its end, and the incident publishes RESOLVED before its last
+    ticket and chat updates: one that has ended, or is ending, is not open."""
+    child = await _describe(client, incident_id)
+    return child is None or _open(child)
+
+
+def _open(incident: DescribeWorkflowExecutionResponse) -> bool:
+    """Running and not yet RESOLVED (what it last published)."""
+    if incident.workflow_execution_info.status != RUNNING:
+        return False
+    attributes = decode_typed_search_attributes(incident.workflow_execution_info.search_attributes)
+    return attributes.get(STATE) != IncidentState.RESOLVED.value
 
 
 async def _describe(client: Client, workflow_id: str) -> DescribeWorkflowExecutionResponse | None:

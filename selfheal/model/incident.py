@@ -113,6 +113,12 @@ class IncidentStatus(BaseModel):
     usage: TokenUsage = Field(default_factory=TokenUsage)
     attempt: int = Field(default=1, description="Analysis attempts; a retry starts the next")
     runs: int = Field(default=1, description="Workflow runs, counting continue-as-new")
+    after_close: list[Alert] = Field(
+        default_factory=list,
+        description="Alerts that arrived once it had closed: its workload opens the next "
+        "incident for a firing one",
+        exclude_if=lambda alerts: not alerts,
+    )
 
 
 class IncidentEnding(BaseModel):

@@ -37,6 +37,11 @@ router = APIRouter(tags=["slack"])
 DECIDE_BUDGET = 2.5
 """Seconds the route waits for the decision before answering Slack anyway (Slack allows 3)."""
 
+DELIVER_TIMEOUT = decisions.LIVENESS_TIMEOUT.total_seconds() + 10.0
+"""Seconds a decision may take once Slack has its answer: a worker that is down is found by a
+query that waits out LIVENESS_TIMEOUT, and the decision then goes as a signal. The webhook's
+usual call budget (5 s) left too little of that for a busy Temporal."""
+
 _RUNNING: set[asyncio.Task[None]] = set()
 """Decisions and replies still under way after their answer (kept from the collector)."""
 
@@ -142,7 +147,7 @@ async def _decide(
         return (await decisions.reject(client, click.incident_id, made)).note
 
     try:
-        note = await link.run(deliver)
+        note = await link.run(deliver, DELIVER_TIMEOUT)
     except Refused as refusal:
         return SlackAnswer(decided=False, person=person, note=f"refused: {refusal}")
     except TemporalUnavailable as err:

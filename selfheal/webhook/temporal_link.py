@@ -76,11 +76,12 @@ class TemporalLink:
             log.info("temporal connected", namespace=self._client.namespace)
             return self._client
 
-    async def run(self, work: Callable[[Client], Awaitable[T]]) -> T:
-        """Run `work` with the client within `call_timeout`; raise TemporalUnavailable if down."""
+    async def run(self, work: Callable[[Client], Awaitable[T]], timeout: float | None = None) -> T:
+        """Run `work` with the client within `timeout` (default `call_timeout`); raise
+        TemporalUnavailable if Temporal is down or does not answer in time."""
         client = await self.client()
         try:
-            async with asyncio.timeout(self.call_timeout):
+            async with asyncio.timeout(timeout or self.call_timeout):
                 return await work(client)
         except TimeoutError as err:
             raise self._unavailable("Temporal did not answer in time") from err

@@ -47,6 +47,16 @@ def take_alerts(status: IncidentStatus, alerts: list[Alert], count: int) -> list
     return joined
 
 
+def hand_back(status: IncidentStatus, alerts: list[Alert]) -> None:
+    """Keep alerts that arrived after the incident closed, each distinct one once and at most
+    ALERTS_TRACKED, for its workload to open the next incident with (`after_close`)."""
+    kept = {(alert.key, alert.status) for alert in status.after_close}
+    for alert in alerts:
+        if (alert.key, alert.status) not in kept and len(kept) < ALERTS_TRACKED:
+            kept.add((alert.key, alert.status))
+            status.after_close.append(alert)
+
+
 def describe(status: IncidentStatus, alert: Alert) -> None:
     """The first alert describes the incident: what paged, about which workload, where."""
     status.first_alert = alert

@@ -101,6 +101,7 @@ class IncidentWorkflow:
             self._status.previous_incident = input.previous.incident_id if input.previous else None
         # Set in `run` (patched); the first alert below counts the way an older run did.
         self._honest = False
+        self._closing = False  # past its last transition: alerts are handed back (patched)
         self._decision: Decision | None = None
         self._followup: RetryRequest | ManualResolution | None = None
         self._analyst = Analyst(
@@ -152,6 +153,7 @@ class IncidentWorkflow:
             if isinstance(step, Go):
                 await self._enter(step)
             elif isinstance(step, Closed):
+                self._closing = True
                 await self._record(self._status.state, step.note)
                 break
         if self._tickets.outstanding and workflow.patched(patches.TICKET_CATCH_UP):
@@ -470,6 +472,10 @@ class IncidentWorkflow:
     # --- alerts ----------------------------------------------------------------------------
 
     def _take_alerts(self, alerts: list[Alert], count: int) -> None:
+        closing = self._closing or self._status.state == RESOLVED
+        if closing and workflow.patched(patches.ALERTS_AFTER_CLOSE):
+            alert_book.hand_back(self._status, alerts)
+            return
         for alert in alert_book.take_alerts(self._status, alerts, count):
             summary = alert.summary or "no summary"
             self._note(

@@ -55,3 +55,8 @@ SYMPTOM_UNCHECKED_ESCALATES = "symptom-unchecked-escalates"
 """A symptom check that was set up but got no answer (Prometheus down past the wait) sends
 the incident to a person with the fix left in place, instead of resolving it: Alertmanager
 reports alerts resolved when their Prometheus stops sending, so that is no proof."""
+
+ALERTS_AFTER_CLOSE = "alerts-after-close"
+"""An alert that reaches an incident once it has closed (RESOLVED, or closed unattended, and
+finishing its last ticket and chat updates) is handed back in its result, and its workload
+opens the next incident for a firing one, instead of the closing incident swallowing it."""

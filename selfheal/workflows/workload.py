@@ -9,6 +9,8 @@ are not delivered to incidents but to their workload (signal-with-start of `aler
   naming the incident before it;
 - drops a resolved notice when no incident is open: an ended incident is not reopened (an
   incident ends only once its alerts have resolved, or says why it could not wait);
+- takes back the alerts that reached an incident as it closed (its result's `after_close`),
+  so a firing one opens the next incident rather than vanishing into the closing one;
 - learns that its incident has ended from the child's completion;
 - keeps the workload's remediation count for the anti-loop limit (update `permit`, asked by
   its incidents before each change), so one workload is one workflow;
@@ -32,14 +34,14 @@ from temporalio.exceptions import ChildWorkflowError, FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from selfheal.model.alerts import Alert, AlertBatch, AlertStatus
+    from selfheal.model.alerts import MODE_LABEL, Alert, AlertBatch, AlertStatus
     from selfheal.model.guard import LedgerState, Permit, PermitRequest
     from selfheal.model.incident import IncidentEnding, IncidentInput, IncidentState, IncidentStatus
     from selfheal.model.workload import WorkloadInput, WorkloadState
     from selfheal.workflows import search
     from selfheal.workflows.deliveries import RecentDeliveries
     from selfheal.workflows.ledger import RemediationLedger
-    from selfheal.workflows.patches import IDEMPOTENT_DELIVERIES
+    from selfheal.workflows.patches import ALERTS_AFTER_CLOSE, IDEMPOTENT_DELIVERIES
 
 MEMORY = timedelta(days=7)
 """How long a workload remembers its last incident (to name it when the next one opens)."""
@@ -202,6 +204,9 @@ class WorkloadWorkflow:
             status = await incident
             state, note = status.state, status.resolution or status.escalation_reason or ""
             changed, ticket = status.actions_taken > 0, status.ticket_key
+            if status.after_close and workflow.patched(ALERTS_AFTER_CLOSE):
+                # Alerts that reached it as it closed: a firing one opens the next incident.
+                self._inbox.extend(status.after_close)
         except ChildWorkflowError as failed:  # terminated or failed by hand
             state, note, changed, ticket = IncidentState.ESCALATED, str(failed.cause), False, None
         self._endings.append(
@@ -220,8 +225,10 @@ class WorkloadWorkflow:
         and annotations it does not keep, in batches of at most BATCH; False if it is gone."""
         distinct: dict[tuple[str, AlertStatus], Alert] = {}
         for alert in alerts:
+            # The mode label stays: an alert handed back as its incident closes opens the next.
+            kept_labels = {k: v for k, v in alert.labels.items() if k == MODE_LABEL}
             distinct[(alert.key, alert.status)] = alert.model_copy(
-                update={"labels": {}, "annotations": {}}
+                update={"labels": kept_labels, "annotations": {}}
             )
         kept = list(distinct.values())
         handle = workflow.get_external_workflow_handle(incident_id)

@@ -109,10 +109,12 @@ async def test_a_slack_click_approves_and_the_one_message_follows_the_incident_t
     # The worker dies after the post and before the update; alice clicks while it is down
     # (the webhook sends her approval as a signal), and a new worker carries on.
     await asyncio.to_thread(kill_worker, stack)
-    approved = await asyncio.to_thread(slack.click, ALICE, "approve", message.ts)
-    assert approved.status == 200, approved
-    await decision_message(slack, incident_id, "sent as a signal")
-    await asyncio.to_thread(stack.start_missing)
+    try:
+        approved = await asyncio.to_thread(slack.click, ALICE, "approve", message.ts)
+        assert approved.status == 200, approved
+        await decision_message(slack, incident_id, "sent as a signal")
+    finally:  # the module's other tests need the worker whatever became of this one
+        await asyncio.to_thread(stack.start_missing)
 
     status = await wait_for_state(client, incident_id, {IncidentState.RESOLVED}, timeout=180)
     accepted = [(a.by, a.channel, a.proposal) for a in status.approvals if a.accepted]

@@ -1,10 +1,11 @@
 """Record IncidentWorkflow histories on the real dev server for the replay tests.
 
 Run after a deliberate, released change to the workflow (with `workflow.patched()` in
-place for the old paths): `python -m tests.replay.record_histories [DIR]` (DIR: where to
-write, by default the histories folder; record into a temporary one and copy only what a
-change needs). Rename the previous incident recordings to `<name>.before-<patch id>.json`
-first, so the old side stays tested.
+place for the old paths): `python -m tests.replay.record_histories [--only closing] [DIR]`
+(DIR: where to write, by default the histories folder; record into a temporary one and copy
+only what a change needs; `--only closing` records just the alert-as-it-closes pair). Rename
+the previous incident recordings to `<name>.before-<patch id>.json` first, so the old side
+stays tested.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from tests.workflow.doubles import FailingInvestigation, FakeWorld, oom_diagnosi
 
 HISTORIES = Path(__file__).parent / "histories"
 QUEUE = "replay-recording"
+ONLY = ""
 
 
 async def _until(client: Client, incident_id: str, state: IncidentState) -> None:
@@ -226,6 +228,38 @@ async def metrics_on_the_model_path(client: Client, world: FakeWorld) -> None:
     print(f"recorded model-metrics: {len(history.events)} events")
 
 
+async def alert_as_it_closes(client: Client, world: FakeWorld) -> None:
+    """Direct, auto-approved, with a ticket: the incident has published RESOLVED and waits on
+    its last ticket update when its workload's alert fires again; the incident's and the
+    workload's histories are recorded (on current code the workload opens a second incident;
+    before `alerts-after-close`, the closing incident took the alert)."""
+    plain = world.policy
+    world.policy = plain.model_copy(
+        update={"ticketing": True, "auto_approve": AutoApprovePolicy.ALWAYS}
+    )
+    world.closing = asyncio.Event()
+    alert = Alert(
+        name="KubePodCrashLooping",
+        namespace="demo",
+        workload=f"checkout-{uuid.uuid4().hex[:4]}",
+        labels={"selfheal_mode": "direct"},
+    )
+    delivery = await deliver(client, alert, QUEUE, "http://ui")
+    await _until(client, delivery.incident_id, IncidentState.RESOLVED)
+    again = alert.model_copy(update={"name": "KubeContainerOOMKilled", "external_id": "again"})
+    await deliver(client, again, QUEUE, "http://ui")
+    world.closing.set()
+    handle = incident_handle(client, delivery.incident_id)
+    await handle.result()
+    workload = client.get_workflow_handle(delivery.workflow_id)
+    await asyncio.sleep(2)  # the next incident, when the workload opens one, runs to its end
+    world.policy, world.closing = plain, None
+    for name, recorded in (("closing-refired", handle), ("workload-refired", workload)):
+        history = await recorded.fetch_history()
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
+        print(f"recorded {name}: {len(history.events)} events")
+
+
 async def record() -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=find_binary("temporal"),
@@ -241,6 +275,10 @@ async def record() -> None:
         workflows=[WorkloadWorkflow, IncidentWorkflow, FailingInvestigation, *GUARD_WORKFLOWS],
         activities=[*world.activities(), guard.request_permit],
     ):
+        if ONLY == "closing":  # `--only closing`: record just this, e.g. on older code
+            await alert_as_it_closes(client, world)
+            await env.shutdown()
+            return
         await unexplained_then_resolved(client, world)
         world.diagnosis = oom_diagnosis()
         for name, (mode, drive) in SCENARIOS.items():
@@ -267,6 +305,7 @@ async def record() -> None:
         await metrics_on_the_model_path(client, world)
         await symptom_after_the_fix(client, world, "direct-symptom-holds", HOLDS)
         await symptom_after_the_fix(client, world, "direct-symptom-unanswered", UNANSWERED)
+        await alert_as_it_closes(client, world)
         await set_freeze(client, "selfheal-guard", QUEUE, FreezeRequest(by="sre", reason="drill"))
         await set_freeze(client, "selfheal-guard", QUEUE, UnfreezeRequest(by="sre"))
         guard_history = await client.get_workflow_handle("selfheal-guard").fetch_history()
@@ -281,6 +320,8 @@ async def record() -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:3] == ["--only", "closing"]:
+        ONLY, sys.argv[1:3] = "closing", []
     if len(sys.argv) > 1:
         HISTORIES = Path(sys.argv[1])
         HISTORIES.mkdir(parents=True, exist_ok=True)

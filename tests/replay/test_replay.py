@@ -13,6 +13,7 @@ from temporalio.worker import Replayer
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.patches import (
+    ALERTS_AFTER_CLOSE,
     CHAT_DECISIONS,
     KIND_FROM_ALERT,
     METRICS_EVIDENCE,
@@ -41,6 +42,8 @@ def test_histories_are_recorded() -> None:
         "model-metrics",
         "direct-symptom-holds",
         "direct-symptom-unanswered",
+        "closing-refired",
+        "workload-refired",
     }
 
 
@@ -58,7 +61,7 @@ def patches_in(path: Path) -> set[str]:
 
 def test_both_sides_of_every_incident_patch_are_recorded() -> None:
     """A patch keeps incidents started before it replaying: a history from each side."""
-    others = {"guard", "ledger", "workload", "workload-permit"}
+    others = {"guard", "ledger", "workload", "workload-permit", "workload-refired"}
     incidents = [path for path in HISTORIES if path.stem not in others]
     for patch, before in (
         (ONE_STEP_ANALYSIS, "gitops-approved.before-one-step-analysis"),
@@ -97,6 +100,12 @@ def test_both_sides_of_every_incident_patch_are_recorded() -> None:
     )
     assert SYMPTOM_VERIFIED in patches_in(resolved)
     assert SYMPTOM_UNCHECKED_ESCALATES not in patches_in(resolved)
+    # An alert that reached a closing incident: handed back and opening the next (both the
+    # incident's and its workload's side), and from before, when the closing incident took it.
+    for name in ("closing-refired", "workload-refired"):
+        assert ALERTS_AFTER_CLOSE in patches_in(HISTORIES[0].parent / f"{name}.json")
+        before = HISTORIES[0].parent / f"{name}.before-alerts-after-close.json"
+        assert ALERTS_AFTER_CLOSE not in patches_in(before)
 
 
 def test_the_reminders_are_durable_timers_and_the_message_an_activity() -> None:

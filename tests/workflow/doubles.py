@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -58,7 +59,7 @@ from selfheal.model.diagnosis import (
     RiskLevel,
     TokenUsage,
 )
-from selfheal.model.incident import DecisionMessage
+from selfheal.model.incident import DecisionMessage, IncidentState
 from selfheal.model.policy import IncidentPolicy
 
 
@@ -123,6 +124,8 @@ class FakeWorld:
         self.symptom = SymptomReport(
             checked=True, message="the symptom cleared for demo/checkout and stayed clear for 1s"
         )
+        self.closing: asyncio.Event | None = None
+        """When set, a ticket's RESOLVED update waits for it: the incident is closing."""
         self.calls: Counter[str] = Counter()
         self.requests: dict[str, list[Any]] = {}
 
@@ -246,6 +249,8 @@ class FakeWorld:
         @activity.defn(name="update_ticket")
         async def update_ticket(request: TicketUpdate) -> TicketRef:
             world._called("update_ticket", request)
+            if world.closing is not None and request.state == IncidentState.RESOLVED:
+                await world.closing.wait()
             return TicketRef(key=request.key)
 
         @activity.defn(name="notify")

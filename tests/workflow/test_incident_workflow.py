@@ -20,14 +20,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from selfheal.activities.permits import PermitActivities
-from selfheal.client.incidents import incident_handle, incident_status
+from selfheal.client.incidents import incident_handle, incident_status, wait_until_open
 from selfheal.contracts.jira import TicketRef, TicketRequest
 from selfheal.contracts.prometheus import SymptomReport
 from selfheal.model.alerts import Alert
 from selfheal.model.decisions import Approval, ManualResolution, Rejection, RetryRequest
 from selfheal.model.diagnosis import FixKind, FixProposal, RiskLevel
 from selfheal.model.incident import IncidentState, IncidentStatus
-from selfheal.model.policy import AnalyzerChoice, AutoApprovePolicy, IncidentPolicy
+from selfheal.model.policy import AnalyzerChoice, AutoApprovePolicy, IncidentPolicy, RemediationMode
 from selfheal.workflows.guard import GUARD_WORKFLOWS
 from selfheal.workflows.incident import IncidentWorkflow
 from selfheal.workflows.ticket_catch_up import TicketCatchUpWorkflow
@@ -623,6 +623,38 @@ async def test_an_incident_that_ends_inside_a_jira_outage_gets_its_ticket_afterw
     assert "could not reach JIRA while this incident ran" in update.comment
     for entry in final.timeline[:-1]:
         assert f"{entry.state.value}: {entry.note}" in update.comment
+
+
+async def test_an_alert_that_reaches_an_incident_as_it_closes_opens_the_next_one(
+    time_skipping_env: WorkflowEnvironment,
+):
+    """The incident has published RESOLVED and is still writing its ticket when its alert
+    fires again: the webhook does not call it open, and the closing incident hands the alert
+    back to its workload, which opens the next incident for it."""
+    world = FakeWorld(policy=demo_policy(ticketing=True, auto_approve=AutoApprovePolicy.ALWAYS))
+    world.closing = asyncio.Event()
+    client = time_skipping_env.client
+    async with running(time_skipping_env, world) as queue:
+        alert = an_alert(selfheal_mode="direct")
+        first = await deliver(client, alert, queue, UI)
+        first_id = first.incident_id
+        await wait_for_state(client, first_id, IncidentState.RESOLVED)  # its ticket update waits
+        again = alert.model_copy(update={"name": "KubeContainerOOMKilled", "external_id": "2"})
+        late = await deliver(client, again, queue, UI)
+        assert late.incident_id == "" and not late.deduplicated, late
+        assert "its last incident is still closing" in late.note
+        world.closing.set()
+        ended = await incident_handle(client, first_id).result()
+        assert [a.name for a in ended.after_close] == ["KubeContainerOOMKilled"]
+        assert ended.alert_names == ["KubePodCrashLooping"]  # not counted as the first's
+        run = (await client.get_workflow_handle(first.workflow_id).describe()).run_id
+        next_id = alert.on_cluster("default").target.incident_id(run or "", 2)
+        assert await wait_until_open(client, next_id), next_id
+        final = await incident_handle(client, next_id).result()
+    assert final.previous_incident == first_id
+    assert final.alert_name == "KubeContainerOOMKilled"
+    assert final.mode == RemediationMode.DIRECT  # the alert's mode label came back with it
+    assert final.state == IncidentState.RESOLVED
 
 
 async def test_a_fix_that_leaves_the_symptom_in_place_is_rolled_back_and_escalated(
