@@ -117,7 +117,6 @@ class IncidentStatus(BaseModel):
         default_factory=list,
         description="Alerts that arrived once it had closed: its workload opens the next "
         "incident for a firing one",
-        exclude_if=lambda alerts: not alerts,
     )
 
 
