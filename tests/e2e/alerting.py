@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -9,6 +10,9 @@ from typing import Any
 import httpx
 
 from tests.e2e.stack import RunningStack
+
+SENDER_ATTEMPTS = 3
+"""Posts of one notification while the webhook answers 503 (Temporal busy or down)."""
 
 
 @dataclass
@@ -66,12 +70,16 @@ def post_alerts(
         "alerts": [alert.as_payload(status) for alert in alerts],
     }
     token = stack.env["SELFHEAL_WEBHOOK_TOKEN"]
-    answer = httpx.post(
-        stack.info.webhook["url"] + "/webhooks/alertmanager",
-        json=body,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=60,
-    )
+    for _ in range(SENDER_ATTEMPTS):  # as Alertmanager does: a 503 is sent again
+        answer = httpx.post(
+            stack.info.webhook["url"] + "/webhooks/alertmanager",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        if answer.status_code != 503:
+            break
+        time.sleep(float(answer.headers.get("Retry-After", "1")))
     assert answer.status_code == 202, answer.text
     deliveries: list[dict[str, Any]] = answer.json()["incidents"]
     return deliveries
