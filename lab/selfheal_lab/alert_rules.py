@@ -67,6 +67,14 @@ def alert_rules(
             "expected number of replicas.",
         ),
         _rule(
+            "KubeDeploymentRolloutStuck",
+            f'kube_deployment_status_condition{{condition="Progressing", status="false", '
+            f"{KSM}}} != 0",
+            "Deployment rollout is not progressing.",
+            "Rollout of deployment {{ $labels.namespace }}/{{ $labels.deployment }} is not "
+            "progressing.",
+        ),
+        _rule(
             "CPUThrottlingHigh",
             f"""sum without (id, metrics_path, name, image, endpoint, job, node) (
                   topk by (namespace, pod, container, instance) (1,

@@ -1,9 +1,10 @@
 """Inject and clear chaos scenarios through the official Kubernetes client.
 
-Before changing a workload, `inject` saves its pod template (and replica count, for kinds
-that have one) in a ConfigMap `selfheal-chaos-<workload>` next to it (not on the workload,
-so the analysis sees symptoms, not the answer), with the nodes and Job a scenario's step
-touched; `clear` puts them back, heals those nodes and removes what the scenario added.
+Before changing a workload, `inject` saves its pod template (and replica count and progress
+deadline, for kinds that have them) in a ConfigMap `selfheal-chaos-<workload>` next to it
+(not on the workload, so the analysis sees symptoms, not the answer), with the nodes and Job
+a scenario's step touched; `clear` puts them back, heals those nodes and removes what the
+scenario added.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from selfheal.chaos.workloads import (
 CHAOS_LABEL = "selfheal.dev/chaos"
 CHAOS_ENABLED = "enabled"
 DEFAULT_NAMESPACE = "demo"
+RESTORED_SPEC_FIELDS = ("replicas", "progressDeadlineSeconds")
+"""Fields beside the pod template that a scenario may change and `clear` puts back."""
 
 
 class ChaosRefused(Exception):
@@ -99,8 +102,9 @@ def inject(
         "template": pod_template(current),
         "created": list(created),
     }
-    if "replicas" in (current.get("spec") or {}):
-        record["replicas"] = current["spec"]["replicas"]
+    for key in RESTORED_SPEC_FIELDS:
+        if key in (current.get("spec") or {}):
+            record[key] = current["spec"][key]
     _write_record(core, namespace, target, record)
     for obj in extras:
         create_object(api_client, namespace, obj)
@@ -136,8 +140,8 @@ def clear(
     namespace: str = DEFAULT_NAMESPACE,
     workload: str = "checkout",
 ) -> str | None:
-    """Restore the workload's pod template and replicas from before `inject`, heal the nodes
-    its step broke and delete what it created.
+    """Restore the workload's pod template, replicas and progress deadline from before
+    `inject`, heal the nodes its step broke and delete what it created.
 
     Returns the name of the scenario cleared, or None when nothing was injected there.
     """
@@ -149,8 +153,9 @@ def clear(
     scenario = get_scenario(str(record["scenario"]))
     kind = str(record.get("kind", "Deployment"))
     operations = [{"op": "replace", "path": template_pointer(kind), "value": record["template"]}]
-    if "replicas" in record:
-        operations.append({"op": "replace", "path": "/spec/replicas", "value": record["replicas"]})
+    for key in RESTORED_SPEC_FIELDS:
+        if key in record:
+            operations.append({"op": "add", "path": f"/spec/{key}", "value": record[key]})
     patch_workload(api_client, kind, namespace, workload, operations)
     if scenario.step is not None and record.get("nodes"):
         heal_nodes(api_client, scenario.step, tuple(record["nodes"]))

@@ -113,6 +113,20 @@ def _container_patch(kind: str = "Deployment", **fields: Any) -> dict[str, Any]:
     return template_patch(kind, {"containers": [{"name": "{container}", **fields}]})
 
 
+def _merge(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """Merge two patches: the keys of both, nested maps merged."""
+    merged = dict(first)
+    for key, value in second.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+PROGRESS_DEADLINE_SECONDS = 30
+"""rollout-stuck's progressDeadlineSeconds (600 by default): the stall is reported sooner."""
+
 _NODE_NOT_READY_BY_HAND = (
     "stop the kubelet of the node running the first pod (on kind: `docker stop <node>`; on a "
     "VM: `systemctl stop kubelet`); start it again to recover"
@@ -373,6 +387,27 @@ SCENARIOS: dict[str, Scenario] = {
                     "metadata": {"name": "{workload}-gpus"},
                     "spec": {"hard": {"requests.nvidia.com/gpu": "0"}},
                 },
+            ),
+        ),
+        Scenario(
+            name="rollout-stuck",
+            description="Run the container privileged, which the namespace's Pod Security "
+            f"level (baseline) forbids, and give the rollout {PROGRESS_DEADLINE_SECONDS}s to "
+            "progress.",
+            category="rollout_stuck",
+            fix_kind="none",
+            symptoms="No new pod appears: the new ReplicaSet's FailedCreate events and its "
+            'ReplicaFailure condition say \'pods "<pod>" is forbidden: violates PodSecurity '
+            '"baseline:latest": privileged (container "<container>" must not set '
+            "securityContext.privileged=true)'; the old pods keep serving; after the progress "
+            "deadline the Deployment's Progressing condition turns False, reason "
+            "ProgressDeadlineExceeded, and KubeDeploymentRolloutStuck fires.",
+            remedy="A person drops privileged from the template (or reverts the change), or the "
+            "namespace's owner decides the workload may run below the baseline level; selfheal "
+            "never loosens a namespace's Pod Security.",
+            patch=_merge(
+                {"spec": {"progressDeadlineSeconds": PROGRESS_DEADLINE_SECONDS}},
+                _container_patch(securityContext={"privileged": True}),
             ),
         ),
         Scenario(

@@ -59,3 +59,26 @@ def test_sandbox_chaos_diagnoses_to_the_catalogue_category(
         diagnosis.summary
     )
     assert refusals == []
+
+
+def test_a_rollout_refused_by_pod_security_diagnoses_as_stuck_naming_the_refusal(
+    api: client.ApiClient,
+) -> None:
+    scenario = SCENARIOS["rollout-stuck"]
+    injection = inject(api, "rollout-stuck", namespace="demo")
+    deadline = time.monotonic() + 15
+    while True:
+        diagnosis, fix, refusals = _diagnose_live(api, injection.workload)
+        if diagnosis.category.value == scenario.category or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert (diagnosis.category.value, fix.kind.value) == (scenario.category, scenario.fix_kind), (
+        diagnosis.summary
+    )
+    assert diagnosis.summary.startswith(
+        "Rollout stuck: PodSecurity baseline:latest refuses the new pod template: privileged "
+        '(container "checkout" must not set securityContext.privileged=true)'
+    ), diagnosis.summary
+    assert "revision 1 still serves 2 ready pod(s)" in diagnosis.summary
+    assert any(e.source.startswith("event") for e in diagnosis.evidence)
+    assert refusals == []

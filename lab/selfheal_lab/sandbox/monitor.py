@@ -144,6 +144,19 @@ def alerts_for(deployment: dict[str, Any], pods: list[dict[str, Any]]) -> list[F
             severity="warning",
             summary=f"Deployment {namespace}/{name} has {available}/{desired} replicas available",
         )
+    progressing: dict[str, Any] = next(
+        (c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), {}
+    )
+    if progressing.get("status") == "False":
+        # kube-prometheus reads kube_deployment_status_condition{condition="Progressing",
+        # status="false"}: the rollout passed its progressDeadlineSeconds.
+        found["KubeDeploymentRolloutStuck"] = FiringAlert(
+            name="KubeDeploymentRolloutStuck",
+            namespace=namespace,
+            deployment=name,
+            severity="warning",
+            summary=f"Rollout of deployment {namespace}/{name} is not progressing",
+        )
     return list(found.values())
 
 

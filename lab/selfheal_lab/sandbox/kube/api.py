@@ -24,11 +24,12 @@ from selfheal_lab.sandbox.kube.exposition import CONTENT_TYPE
 from selfheal_lab.sandbox.kube.metrics import SOURCES, ClusterMetrics
 from selfheal_lab.sandbox.kube.node_failures import set_failure
 from selfheal_lab.sandbox.kube.patching import APPLY_PATCH, PatchError, apply_patch
+from selfheal_lab.sandbox.kube.pod_security import admit_pod
 from selfheal_lab.sandbox.kube.resources import ResourceType
 from selfheal_lab.sandbox.kube.selectors import SelectorError, field_matcher, label_matcher
 from selfheal_lab.sandbox.kube.snapshot import load_objects
 from selfheal_lab.sandbox.kube.storage import admit_claim
-from selfheal_lab.sandbox.kube.store import Obj, Store, WatchEvent
+from selfheal_lab.sandbox.kube.store import Obj, Store, WatchEvent, random_suffix
 from selfheal_lab.sandbox.kube.tables import as_table
 from selfheal_lab.sandbox.kube.validation import validate
 
@@ -122,6 +123,18 @@ def _inward(rtype: ResourceType, obj: Obj) -> Obj:
     obj.setdefault("apiVersion", rtype.group_version)
     obj.setdefault("kind", rtype.kind)
     return obj
+
+
+def _admit_pod(store: Store, namespace: str, pod: Obj) -> None:
+    """Run Pod Security admission on a pod about to be created; the API server names a
+    generateName pod before admission, so the refusal can name it."""
+    meta = pod.setdefault("metadata", {})
+    if not meta.get("name") and meta.get("generateName"):
+        meta["name"] = meta["generateName"] + random_suffix()
+    if not meta.get("name"):
+        return  # the store refuses it: name or generateName is required
+    meta["namespace"] = namespace or meta.get("namespace") or "default"
+    admit_pod(store, pod)
 
 
 def _status_ok(rtype: ResourceType, obj: Obj) -> dict[str, Any]:
@@ -400,6 +413,8 @@ class KubeApi:
         if rtype.kind == "PersistentVolumeClaim":
             admit_claim(self.store, obj)
         validate(rtype, obj)
+        if rtype is resources.PODS:
+            _admit_pod(self.store, namespace, obj)
         if request.query_params.get("dryRun") == "All":
             return JSONResponse(_outward(rtype, obj), status_code=201)
         created = self.store.create(rtype, namespace, obj)

@@ -22,6 +22,7 @@ from typing import Any
 from selfheal_lab.sandbox.kube import defaults
 from selfheal_lab.sandbox.kube.errors import ApiError
 from selfheal_lab.sandbox.kube.events import EventRecorder
+from selfheal_lab.sandbox.kube.pod_security import pod_security_refusal
 from selfheal_lab.sandbox.kube.quota import quota_refusal
 from selfheal_lab.sandbox.kube.resources import (
     CONTROLLER_REVISIONS,
@@ -210,8 +211,9 @@ class Controllers:
         self.store.mutate(REPLICASETS, meta["namespace"], meta["name"], write)
 
     def _create_pod(self, rs: Obj) -> Obj | None:
-        """Create one pod from the ReplicaSet's template; None when quota refuses it (the
-        controller then records FailedCreate and tries again a second later)."""
+        """Create one pod from the ReplicaSet's template; None when admission (Pod Security,
+        then quota, the API server's order) refuses it: the controller then records
+        FailedCreate and tries again a second later."""
         uid = rs["metadata"]["uid"]
         if uid in self._refused and time.monotonic() < self._refused[uid][0]:
             return None
@@ -235,7 +237,7 @@ class Controllers:
         pod["spec"].setdefault("serviceAccountName", "default")
         pod["spec"].setdefault("serviceAccount", "default")
         defaults.pod(pod)
-        refusal = quota_refusal(self.store, pod)
+        refusal = pod_security_refusal(self.store, pod) or quota_refusal(self.store, pod)
         if refusal is not None:
             self._refused[uid] = (time.monotonic() + REFUSAL_RETRY_SECONDS, refusal)
             self.events.record(

@@ -21,6 +21,7 @@ from selfheal_lab.sandbox.kube.errors import ApiError
 from selfheal_lab.sandbox.kube.events import EventRecorder
 from selfheal_lab.sandbox.kube.kubelet import STATIC_ANNOTATION
 from selfheal_lab.sandbox.kube.nodes import pinned_nodes
+from selfheal_lab.sandbox.kube.pod_security import admit_pod
 from selfheal_lab.sandbox.kube.resources import DAEMONSETS, NODES, PODS
 from selfheal_lab.sandbox.kube.revisions import (
     HASH_LABEL,
@@ -205,6 +206,7 @@ class DaemonSetController:
             pod["metadata"]["annotations"] = annotations
         defaults.pod(pod)
         try:
+            admit_pod(self.store, pod)
             created = self.store.create(PODS, meta["namespace"], pod)
         except ApiError as exc:
             self.events.record(

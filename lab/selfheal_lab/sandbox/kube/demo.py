@@ -21,13 +21,15 @@ CHAOS_LABEL = "selfheal.dev/chaos"
 MANIFEST_ANNOTATION = "selfheal.dev/manifest"
 
 _NAMESPACE = """\
-# The demo shop's namespace. The chaos label lets `selfheal chaos inject` break things here.
+# The demo shop's namespace. The chaos label lets `selfheal chaos inject` break things here;
+# Pod Security admission refuses pods below the baseline level (privileged containers).
 apiVersion: v1
 kind: Namespace
 metadata:
   name: demo
   labels:
     selfheal.dev/chaos: enabled
+    pod-security.kubernetes.io/enforce: baseline
 """
 
 _DEPLOYMENT = """\

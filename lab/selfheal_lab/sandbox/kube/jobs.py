@@ -21,6 +21,7 @@ from selfheal_lab.sandbox.kube.controllers import controlled_by, is_active, is_r
 from selfheal_lab.sandbox.kube.errors import ApiError
 from selfheal_lab.sandbox.kube.events import EventRecorder
 from selfheal_lab.sandbox.kube.kubelet import Timing
+from selfheal_lab.sandbox.kube.pod_security import admit_pod
 from selfheal_lab.sandbox.kube.resources import JOBS, PODS
 from selfheal_lab.sandbox.kube.store import Obj, Store, now_rfc3339, random_suffix
 
@@ -192,6 +193,7 @@ class JobController:
             pod["metadata"]["annotations"] = annotations
         defaults.pod(pod)
         try:
+            admit_pod(self.store, pod)
             created = self.store.create(PODS, meta["namespace"], pod)
         except ApiError as exc:
             self.events.record(

@@ -19,6 +19,7 @@ from selfheal_lab.sandbox.kube.controllers import controlled_by, is_ready, owner
 from selfheal_lab.sandbox.kube.errors import ApiError
 from selfheal_lab.sandbox.kube.events import EventRecorder
 from selfheal_lab.sandbox.kube.kubelet import STATIC_ANNOTATION
+from selfheal_lab.sandbox.kube.pod_security import admit_pod
 from selfheal_lab.sandbox.kube.resources import PODS, PVCS, STATEFULSETS
 from selfheal_lab.sandbox.kube.revisions import (
     POD_REVISION_LABEL,
@@ -163,6 +164,7 @@ class StatefulSetController:
             pod["metadata"]["annotations"] = annotations
         defaults.pod(pod)
         try:
+            admit_pod(self.store, pod)
             self.store.create(PODS, namespace, pod)
         except ApiError as exc:
             self._event(
