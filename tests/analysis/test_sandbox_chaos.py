@@ -80,5 +80,10 @@ def test_a_rollout_refused_by_pod_security_diagnoses_as_stuck_naming_the_refusal
         '(container "checkout" must not set securityContext.privileged=true)'
     ), diagnosis.summary
     assert "revision 1 still serves 2 ready pod(s)" in diagnosis.summary
+    # What the escalation tells a person to change: the level and the check that failed.
+    assert diagnosis.recommendation.startswith(
+        "Make the pod template meet the namespace's PodSecurity level (baseline:latest), which "
+        'refuses: privileged (container "checkout" must not set securityContext.privileged=true).'
+    ), diagnosis.recommendation
     assert any(e.source.startswith("event") for e in diagnosis.evidence)
     assert refusals == []

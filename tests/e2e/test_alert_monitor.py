@@ -166,3 +166,17 @@ def test_monitor_posts_every_alert_of_a_fault_repeats_them_and_resolves_when_hea
             assert alert["labels"] == repeated.get(key, alert)["labels"]
         monitor.evaluate_once(now=300.0)
         assert len(receiver.posts) == posts + 1, "resolved alerts are sent once"
+
+
+def test_a_rollout_past_its_deadline_raises_kube_deployment_rollout_stuck_alone(
+    api: client.ApiClient,
+):
+    inject(api, "rollout-stuck", "demo", "checkout")
+    # Pod Security refuses every new pod and the old ones keep serving: the stalled rollout
+    # is all there is to alert on, once its progress deadline passes.
+    wait_until(
+        lambda: current_alerts(api).get("checkout") == {"KubeDeploymentRolloutStuck"},
+        "KubeDeploymentRolloutStuck alone on checkout",
+    )
+    assert clear(api, "demo", "checkout") == "rollout-stuck"
+    wait_until(lambda: "checkout" not in current_alerts(api), "checkout healthy again")

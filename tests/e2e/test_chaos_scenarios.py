@@ -47,7 +47,7 @@ from tests.e2e.oncall import read_manifest, revert_and_resolve
 from tests.e2e.stack import RunningStack
 
 LANES = {
-    "checkout": ("oom", "bad-image", "dependency-down"),
+    "checkout": ("oom", "bad-image", "dependency-down", "rollout-stuck"),
     "payments": ("crashloop", "failing-probe", "quota-exceeded"),
     # The escalated scenarios end sooner, so this lane carries four.
     "catalog": ("missing-config", "unschedulable", "replica-shortage", "pvc-missing-storageclass"),
@@ -67,6 +67,7 @@ ACTIONABLE_WORDS = {
     "unschedulable": ("memory",),
     "dependency-down": ("payments-v2.demo.svc",),
     "quota-exceeded": ("payments-gpus",),
+    "rollout-stuck": ("baseline", "privileged"),
     "pvc-missing-storageclass": ("catalog-cache",),
     "job-backoff": ("{job}", "BackoffLimitExceeded"),
     "evicted": ("memory",),

@@ -60,6 +60,8 @@ def test_the_rules_fire_for_the_simulated_faults_and_name_their_workloads(
         ("KubePodCrashLooping", NAMESPACE, "Deployment", "oom"),
         ("KubeContainerOOMKilled", NAMESPACE, "Deployment", "oom"),
         ("KubeDeploymentReplicasMismatch", NAMESPACE, "Deployment", "oom"),
+        # Its pods never become available: the rollout passes its (shortened) deadline.
+        ("KubeDeploymentRolloutStuck", NAMESPACE, "Deployment", "oom"),
     }
     wait_for(lambda: expected <= receiver.seen(), timeout=60, what="every expected alert")
     assert not any(workload == "fine" for *_, workload in receiver.seen())

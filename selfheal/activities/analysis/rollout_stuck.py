@@ -32,8 +32,8 @@ def _explain(refusal: Refusal) -> tuple[str, str]:
     if match := _POD_SECURITY.search(refusal.message):
         return (
             f"PodSecurity {match['level']} refuses the new pod template: {match['detail']}",
-            f"Make the pod template meet the namespace's PodSecurity level ({match['level']}): "
-            "set the securityContext fields the refusal lists.",
+            f"Make the pod template meet the namespace's PodSecurity level ({match['level']}), "
+            f"which refuses: {match['detail']}.",
         )
     if match := _DENIED.search(refusal.message):
         why = f": {match['why']}" if match["why"] else ""
