@@ -78,13 +78,13 @@ def test_every_failed_check_is_listed_with_the_pinned_version(core: client.CoreV
         },
     )
     pod = _privileged("agent", "collector", "shipper")
-    pod["spec"].update(hostNetwork=True, hostPID=True)
+    pod["spec"].update(hostNetwork=True, hostPID=True, hostIPC=True)
     with pytest.raises(ApiException) as refused:
         core.create_namespaced_pod("locked", pod)
     assert json.loads(refused.value.body)["message"] == (
         'pods "agent" is forbidden: violates PodSecurity "restricted:v1.30": host namespaces '
-        '(hostNetwork=true, hostPID=true), privileged (containers "collector", "shipper" '
-        "must not set securityContext.privileged=true)"
+        "(hostIPC=true, hostNetwork=true, hostPID=true), privileged "
+        '(containers "collector", "shipper" must not set securityContext.privileged=true)'
     )
 
 

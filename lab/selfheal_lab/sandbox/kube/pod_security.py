@@ -8,7 +8,8 @@ a check of its level, with the plugin's words (staging/src/k8s.io/pod-security-a
 (<detail>)`, joined by ", ". Simulated: the baseline checks `host namespaces` and
 `privileged`; a restricted namespace runs these same checks (the restricted-only ones,
 such as runAsNonRoot or seccompProfile, are not simulated), `privileged` admits everything.
-Only creation is checked, as the plugin does for a pod's spec.
+Only pod creation is checked here (the plugin also checks updates, but a pod's
+spec barely changes once created).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def _named(names: list[str]) -> str:
 
 
 def _host_namespaces(spec: dict[str, Any]) -> str | None:
-    shared = [f"{key}=true" for key in ("hostNetwork", "hostPID", "hostIPC") if spec.get(key)]
+    # The plugin keeps them in a set and lists it sorted: hostIPC, hostNetwork, hostPID.
+    shared = sorted(f"{key}=true" for key in ("hostNetwork", "hostPID", "hostIPC") if spec.get(key))
     return f"host namespaces ({', '.join(shared)})" if shared else None
 
 
