@@ -58,7 +58,9 @@ def test_snapshot_of_each_chaos_scenario_diagnoses_to_the_catalogue(
     scenario: str, tmp_path: Path
 ) -> None:
     expected = next(s for s in list_scenarios() if s["name"] == scenario)
-    sandbox = KubeSandbox(timing=Timing(tick=0.05, scale=0.02))
+    # A tenth of the progress deadlines: rollout-stuck's 30s become 3s, the default 600s
+    # (60s) stay beyond this test's wait, so no other scenario times out its rollout.
+    sandbox = KubeSandbox(timing=Timing(tick=0.05, scale=0.02), progress_scale=0.1)
     sandbox.start()
     try:
         kubeconfig = sandbox.write_kubeconfig(tmp_path / "kubeconfig")
