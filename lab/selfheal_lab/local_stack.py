@@ -97,9 +97,9 @@ class StackPorts:
     @classmethod
     def free(cls) -> StackPorts:
         """Ports nothing listens on now, for a second stack beside the first (tests)."""
-        from selfheal_lab.sandbox.serving import free_port
+        from selfheal_lab.sandbox.serving import free_ports
 
-        return cls(*(free_port() for _ in fields(cls)))
+        return cls(*free_ports(len(fields(cls))))
 
 
 class StackError(RuntimeError):

@@ -2,20 +2,53 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+PORT_SPAN = 10000
+"""How many ports below the kernel's ephemeral range free ports are chosen from."""
+
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port on `host` that nothing listens on right now."""
+    """Return a TCP port on `host` that nothing listens on right now (see free_ports)."""
+    return free_ports(1, host)[0]
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` distinct TCP ports on `host` that nothing listens on right now, chosen below
+    the kernel's ephemeral range: the ports the kernel hands out by itself (to bind(0) and
+    outgoing connections, such as a Temporal dev server's internal listeners) never take one
+    between this choice and the bind of whoever it is for."""
+    low = _ephemeral_low()
+    chosen: list[int] = []
+    while len(chosen) < count:
+        port = random.randrange(max(1024, low - PORT_SPAN), low)
+        if port not in chosen and _bindable(host, port):
+            chosen.append(port)
+    return chosen
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _bindable(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 @dataclass
