@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from selfheal.activities.permits import PermitActivities, set_freeze
-from selfheal.client.incidents import incident_handle, incident_status
+from selfheal.client.incidents import incident_handle, incident_status, wait_until_open
 from selfheal.contracts.prometheus import SymptomReport
 from selfheal.model.alerts import Alert, AlertStatus
 from selfheal.model.decisions import Approval, ManualResolution, Rejection, RetryRequest
@@ -42,6 +42,16 @@ from tests.workflow.doubles import FailingInvestigation, FakeWorld, oom_diagnosi
 HISTORIES = Path(__file__).parent / "histories"
 QUEUE = "replay-recording"
 ONLY = ""
+
+
+def fresh_alert(name: str, mode: str) -> Alert:
+    """An alert `name` about a checkout of its own (so a workload of its own), in `mode`."""
+    return Alert(
+        name=name,
+        namespace="demo",
+        workload=f"checkout-{uuid.uuid4().hex[:4]}",
+        labels={"selfheal_mode": mode},
+    )
 
 
 async def _until(client: Client, incident_id: str, state: IncidentState) -> None:
@@ -142,12 +152,7 @@ async def slack_decision_with_reminders(client: Client, world: FakeWorld) -> Non
     world.policy = plain.model_copy(
         update={"chat": True, "reminders": [0.5, 0.9], "approval_timeout": timedelta(seconds=4)}
     )
-    alert = Alert(
-        name="KubeContainerOOMKilled",
-        namespace="demo",
-        workload=f"checkout-{uuid.uuid4().hex[:4]}",
-        labels={"selfheal_mode": "direct"},
-    )
+    alert = fresh_alert("KubeContainerOOMKilled", "direct")
     delivery = await deliver(client, alert, QUEUE, "http://ui")
     handle = incident_handle(client, delivery.incident_id)
     for _ in range(100):
@@ -178,12 +183,7 @@ async def symptom_after_the_fix(
         update={"symptoms": True, "auto_approve": AutoApprovePolicy.LOW_RISK}
     )
     world.symptom = report
-    alert = Alert(
-        name="HighErrorRate",
-        namespace="demo",
-        workload=f"checkout-{uuid.uuid4().hex[:4]}",
-        labels={"selfheal_mode": "direct"},
-    )
+    alert = fresh_alert("HighErrorRate", "direct")
     delivery = await deliver(client, alert, QUEUE, "http://ui")
     await _until(client, delivery.incident_id, IncidentState.ESCALATED)
     handle = incident_handle(client, delivery.incident_id)
@@ -211,12 +211,7 @@ async def metrics_on_the_model_path(client: Client, world: FakeWorld) -> None:
     investigation and the rules read carries the workload's metrics."""
     rules = world.policy
     world.policy = rules.model_copy(update={"analyzer": AnalyzerChoice.MODEL, "metrics": True})
-    alert = Alert(
-        name="CPUThrottlingHigh",
-        namespace="demo",
-        workload=f"checkout-{uuid.uuid4().hex[:4]}",
-        labels={"selfheal_mode": "observe"},
-    )
+    alert = fresh_alert("CPUThrottlingHigh", "observe")
     delivery = await deliver(client, alert, QUEUE, "http://ui")
     handle = incident_handle(client, delivery.incident_id)
     await handle.result()
@@ -238,12 +233,7 @@ async def alert_as_it_closes(client: Client, world: FakeWorld) -> None:
         update={"ticketing": True, "auto_approve": AutoApprovePolicy.ALWAYS}
     )
     world.closing = asyncio.Event()
-    alert = Alert(
-        name="KubePodCrashLooping",
-        namespace="demo",
-        workload=f"checkout-{uuid.uuid4().hex[:4]}",
-        labels={"selfheal_mode": "direct"},
-    )
+    alert = fresh_alert("KubePodCrashLooping", "direct")
     delivery = await deliver(client, alert, QUEUE, "http://ui")
     await _until(client, delivery.incident_id, IncidentState.RESOLVED)
     again = alert.model_copy(update={"name": "KubeContainerOOMKilled", "external_id": "again"})
@@ -252,7 +242,11 @@ async def alert_as_it_closes(client: Client, world: FakeWorld) -> None:
     handle = incident_handle(client, delivery.incident_id)
     await handle.result()
     workload = client.get_workflow_handle(delivery.workflow_id)
-    await asyncio.sleep(2)  # the next incident, when the workload opens one, runs to its end
+    # The next incident, when the workload opens one (not before alerts-after-close), ends.
+    run = (await workload.describe()).run_id or ""
+    following = alert.on_cluster("default").target.incident_id(run, 2)
+    if await wait_until_open(client, following, timedelta(seconds=5)):
+        await incident_handle(client, following).result()
     world.policy, world.closing = plain, None
     for name, recorded in (("closing-refired", handle), ("workload-refired", workload)):
         history = await recorded.fetch_history()
@@ -282,12 +276,7 @@ async def record() -> None:
         await unexplained_then_resolved(client, world)
         world.diagnosis = oom_diagnosis()
         for name, (mode, drive) in SCENARIOS.items():
-            alert = Alert(
-                name="KubeContainerOOMKilled",
-                namespace="demo",
-                workload=f"checkout-{uuid.uuid4().hex[:4]}",
-                labels={"selfheal_mode": mode},
-            )
+            alert = fresh_alert("KubeContainerOOMKilled", mode)
             delivery = await deliver(client, alert, QUEUE, "http://ui")
             await drive(client, delivery.incident_id)
             handle = incident_handle(client, delivery.incident_id)
